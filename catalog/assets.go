@@ -1,0 +1,201 @@
+package catalog
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+)
+
+// assetKind says what a referenced file must be.
+type assetKind struct {
+	what  string   // for messages: "logo", "screenshot", "signer key"
+	exts  []string // accepted extensions
+	types []string // accepted content types by sniffing
+	limit int64    // bytes
+}
+
+var (
+	assetLogo       = assetKind{"logo", []string{".svg", ".png", ".jpg", ".jpeg", ".webp"}, []string{"image/svg+xml", "image/png", "image/jpeg", "image/webp"}, 256 << 10}
+	assetScreenshot = assetKind{"screenshot", []string{".png", ".jpg", ".jpeg", ".webp"}, []string{"image/png", "image/jpeg", "image/webp"}, 2 << 20}
+	assetKey        = assetKind{"signer key", []string{".pub", ".pem"}, []string{"PEM public key"}, 16 << 10}
+)
+
+// extType is the content type each extension promises.
+var extType = map[string]string{
+	".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+	".webp": "image/webp", ".pub": "PEM public key", ".pem": "PEM public key",
+}
+
+// asset checks a file a product or publisher refers to: a relative path inside the publisher's
+// folder, no symlink leaving it, present, within the size limit, and of the declared type by content.
+func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
+	dir := path.Join(ProductsDir, publisher)
+	switch {
+	case rel == "":
+		v.r.errorf(file, key, 0, "%s path is empty", kind.what)
+		return
+	case strings.HasPrefix(rel, "/") || strings.Contains(rel, "\\") || (len(rel) > 1 && rel[1] == ':'):
+		v.r.errorf(file, key, 0, "%s path %q must be relative to the file's folder (%s/), with forward slashes", kind.what, rel, dir)
+		return
+	case slices.Contains(strings.Split(rel, "/"), ".."):
+		v.r.errorf(file, key, 0, "%s path %q leaves the publisher's folder: \"..\" is not allowed", kind.what, rel)
+		return
+	}
+	ext := strings.ToLower(path.Ext(rel))
+	if !slices.Contains(kind.exts, ext) {
+		v.r.errorf(file, key, 0, "%s %q must be one of %s", kind.what, rel, strings.Join(kind.exts, ", "))
+		return
+	}
+	full := path.Join(dir, rel)
+	if err := v.noEscapingSymlink(dir, rel); err != nil {
+		v.r.errorf(file, key, 0, "%s %q: %v", kind.what, rel, err)
+		return
+	}
+	info, err := fs.Stat(v.fsys, full)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			v.r.errorf(file, key, 0, "%s %s does not exist", kind.what, full)
+		} else {
+			v.r.errorf(file, key, 0, "%s %s: %v", kind.what, full, unwrapPathError(err))
+		}
+		return
+	}
+	if !info.Mode().IsRegular() {
+		v.r.errorf(file, key, 0, "%s %s is not a regular file", kind.what, full)
+		return
+	}
+	if info.Size() > kind.limit {
+		v.r.errorf(file, key, 0, "%s %s is %s, want at most %s", kind.what, full, humanBytes(info.Size()), humanBytes(kind.limit))
+		return
+	}
+	data, err := fs.ReadFile(v.fsys, full)
+	if err != nil {
+		v.r.errorf(file, key, 0, "%s %s: %v", kind.what, full, unwrapPathError(err))
+		return
+	}
+	got := sniff(data, ext)
+	if want := extType[ext]; got != want {
+		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
+	}
+}
+
+// noEscapingSymlink walks rel below dir and fails on a symlink whose target leaves dir. File
+// systems without symlinks (fstest.MapFS, Git trees read as data) pass.
+func (v *validator) noEscapingSymlink(dir, rel string) error {
+	parts := strings.Split(rel, "/")
+	for hops := 0; hops <= 8; hops++ {
+		cur, resolved := dir, ""
+		for i, part := range parts {
+			cur = path.Join(cur, part)
+			info, err := fs.Lstat(v.fsys, cur)
+			if err != nil {
+				return nil // missing files are reported by Stat; FSs without Lstat have no symlinks
+			}
+			if info.Mode()&fs.ModeSymlink == 0 {
+				continue
+			}
+			target, err := fs.ReadLink(v.fsys, cur)
+			if err != nil {
+				return fmt.Errorf("unreadable symlink %s: %v", cur, unwrapPathError(err))
+			}
+			if path.IsAbs(target) {
+				return fmt.Errorf("%s is a symlink to the absolute path %s, outside the repository", cur, target)
+			}
+			resolved = path.Join(path.Dir(cur), target)
+			if resolved != dir && !strings.HasPrefix(resolved, dir+"/") {
+				return fmt.Errorf("%s is a symlink to %s, outside the publisher's folder %s/", cur, target, dir)
+			}
+			// Start again from the target, with the parts after the link.
+			parts = append(strings.Split(strings.TrimPrefix(strings.TrimPrefix(resolved, dir), "/"), "/"), parts[i+1:]...)
+			parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+			break
+		}
+		if resolved == "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("too many levels of symlinks")
+}
+
+// sniff returns the content type of data: an image type, "image/svg+xml", "PEM public key", or
+// whatever http.DetectContentType says.
+func sniff(data []byte, ext string) string {
+	if ext == ".pub" || ext == ".pem" {
+		if isPEMPublicKey(data) {
+			return "PEM public key"
+		}
+		if block, _ := pem.Decode(data); block != nil {
+			return "a PEM " + strings.ToLower(block.Type)
+		}
+		return "not PEM"
+	}
+	if isSVG(data) {
+		return "image/svg+xml"
+	}
+	t := http.DetectContentType(data)
+	t, _, _ = strings.Cut(t, ";")
+	return t
+}
+
+func isPEMPublicKey(data []byte) bool {
+	block, _ := pem.Decode(data)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return false
+	}
+	_, err := x509.ParsePKIXPublicKey(block.Bytes)
+	return err == nil
+}
+
+// isSVG reports whether the first element of data is an <svg> root in the SVG namespace.
+func isSVG(data []byte) bool {
+	if !bytes.Contains(data[:min(len(data), 4096)], []byte("<svg")) {
+		return false
+	}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local == "svg"
+		}
+		if err == io.EOF {
+			return false
+		}
+	}
+}
+
+func describeType(t string) string {
+	switch t {
+	case "image/svg+xml", "image/png", "image/jpeg", "image/webp", "image/gif", "PEM public key":
+		return t
+	case "text/plain":
+		return "plain text"
+	}
+	return t
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

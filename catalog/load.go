@@ -1,0 +1,194 @@
+package catalog
+
+import (
+	"io/fs"
+	"path"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// IDPattern is what publisher and product IDs must match (SPEC §1).
+var IDPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+const (
+	// IndexFile is the catalog's settings file at the repository root.
+	IndexFile = "index.toml"
+	// ProductsDir holds one folder per publisher.
+	ProductsDir = "products"
+	// PublisherFile is the publisher's own file inside its folder.
+	PublisherFile = "publisher.toml"
+)
+
+// Load reads a catalog from fsys, whose root is the catalog repository. It reports the problems
+// of reading and decoding — TOML syntax, wrong types, unknown keys, misplaced files, bad IDs —
+// and returns every file it could decode; Validate checks the meaning.
+func Load(fsys fs.FS) (*Catalog, Diagnostics) {
+	r := newReport()
+	c := load(fsys, r)
+	return c, r.diagnostics(fsys)
+}
+
+// Check loads and validates the catalog in fsys: what `marketplace validate` runs.
+func Check(fsys fs.FS) (*Catalog, Diagnostics) {
+	r := newReport()
+	c := load(fsys, r)
+	validate(fsys, c, r)
+	return c, r.diagnostics(fsys)
+}
+
+func load(fsys fs.FS, r *report) *Catalog {
+	c := &Catalog{Publishers: map[string]*Publisher{}, Products: map[string]*Product{}}
+
+	if data, err := fs.ReadFile(fsys, IndexFile); err != nil {
+		r.fileProblem(IndexFile, Error, "cannot read the catalog settings: %v", unwrapPathError(err))
+	} else {
+		var idx Index
+		r.decoding(IndexFile, decodeFile(data, &idx))
+		c.Index = &idx
+	}
+
+	pubs, prods := listFiles(fsys, r)
+
+	// Decode in parallel: files are independent, and a large catalog is mostly parse time.
+	type job struct {
+		path, publisher, id string
+	}
+	type result struct {
+		job
+		pub      *Publisher
+		prod     *Product
+		problems []problem
+		err      error
+	}
+	jobs := make(chan job)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				res := result{job: j}
+				data, err := fs.ReadFile(fsys, j.path)
+				if err != nil {
+					res.err = err
+				} else if j.id == "" {
+					res.pub = &Publisher{ID: j.publisher, Path: j.path}
+					res.problems = decodeFile(data, res.pub)
+				} else {
+					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
+					res.problems = decodeFile(data, res.prod)
+				}
+				results <- res
+			}
+		})
+	}
+	go func() {
+		for _, p := range pubs {
+			jobs <- job{path: path.Join(ProductsDir, p, PublisherFile), publisher: p}
+		}
+		for _, p := range prods {
+			jobs <- job{path: p.path, publisher: p.publisher, id: p.id}
+		}
+		close(jobs)
+		wg.Wait()
+		close(results)
+	}()
+	for res := range results {
+		switch {
+		case res.err != nil:
+			r.fileProblem(res.path, Error, "cannot read: %v", unwrapPathError(res.err))
+		case res.pub != nil:
+			r.decoding(res.path, res.problems)
+			c.Publishers[res.publisher] = res.pub
+		case res.prod != nil:
+			r.decoding(res.path, res.problems)
+			if !syntaxFailed(res.problems) {
+				c.Products[res.id] = res.prod
+			}
+		}
+	}
+	return c
+}
+
+func syntaxFailed(ps []problem) bool { return len(ps) == 1 && ps[0].line > 0 }
+
+type productFile struct {
+	path, publisher, id string
+}
+
+// listFiles finds the publisher folders and product files under products/, reporting files that
+// are misplaced or badly named.
+func listFiles(fsys fs.FS, r *report) (publishers []string, products []productFile) {
+	top, err := fs.ReadDir(fsys, ProductsDir)
+	if err != nil {
+		r.fileProblem(ProductsDir, Error, "cannot read the products folder: %v", unwrapPathError(err))
+		return nil, nil
+	}
+	for _, e := range top {
+		name := e.Name()
+		p := path.Join(ProductsDir, name)
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		if !e.IsDir() {
+			r.fileProblem(p, Error, "misplaced file: products/ holds only publisher folders; move it to products/<publisher>/%s", name)
+			continue
+		}
+		if !IDPattern.MatchString(name) {
+			r.fileProblem(p, Error, "publisher ID %q must match %s (lowercase letters, digits and inner hyphens, at most 63)", name, IDPattern)
+			continue
+		}
+		entries, err := fs.ReadDir(fsys, p)
+		if err != nil {
+			r.fileProblem(p, Error, "cannot read: %v", unwrapPathError(err))
+			continue
+		}
+		hasPublisher := false
+		var folders []string
+		tomls := map[string]bool{}
+		for _, f := range entries {
+			fname := f.Name()
+			fp := path.Join(p, fname)
+			switch {
+			case strings.HasPrefix(fname, "."):
+			case f.IsDir():
+				folders = append(folders, fname)
+			case fname == PublisherFile:
+				hasPublisher = true
+			case strings.HasSuffix(fname, ".toml"):
+				id := strings.TrimSuffix(fname, ".toml")
+				if !IDPattern.MatchString(id) {
+					r.fileProblem(fp, Error, "product ID %q must match %s (lowercase letters, digits and inner hyphens, at most 63)", id, IDPattern)
+					continue
+				}
+				tomls[id] = true
+				products = append(products, productFile{path: fp, publisher: name, id: name + "/" + id})
+			}
+		}
+		if !hasPublisher {
+			if len(tomls) > 0 {
+				r.fileProblem(path.Join(p, PublisherFile), Error, "missing: every publisher folder needs a publisher.toml (run `marketplace new %s/<product>` to create one)", name)
+			} else {
+				r.fileProblem(path.Join(p, PublisherFile), Error, "missing: publisher folder %s has no publisher.toml", name)
+			}
+			// Products of an unknown publisher are still loaded, so their own problems show too.
+		} else {
+			publishers = append(publishers, name)
+		}
+		for _, d := range folders {
+			if !tomls[d] {
+				r.fileProblem(path.Join(p, d), Warning, "asset folder %s/ belongs to no product (no %s.toml beside it)", d, d)
+			}
+		}
+	}
+	return publishers, products
+}
+
+// unwrapPathError drops the path from an fs error: the diagnostic already names the file.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

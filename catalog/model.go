@@ -1,0 +1,323 @@
+package catalog
+
+import "time"
+
+// Catalog is a whole catalog repository: its settings, its publishers and their products.
+type Catalog struct {
+	Index      *Index
+	Publishers map[string]*Publisher // by publisher ID
+	Products   map[string]*Product   // by product ID, "<publisher>/<product>"
+}
+
+// SortedProductIDs returns the product IDs in lexical order, the order every output uses.
+func (c *Catalog) SortedProductIDs() []string {
+	return sortedKeys(c.Products)
+}
+
+// SortedPublisherIDs returns the publisher IDs in lexical order.
+func (c *Catalog) SortedPublisherIDs() []string {
+	return sortedKeys(c.Publishers)
+}
+
+// Interface returns the interface with the given ID from index.toml, or nil.
+func (c *Catalog) Interface(id string) *Interface {
+	if c.Index == nil {
+		return nil
+	}
+	for i := range c.Index.Interfaces {
+		if c.Index.Interfaces[i].ID == id {
+			return &c.Index.Interfaces[i]
+		}
+	}
+	return nil
+}
+
+// Satisfies reports whether a provider of interface have can serve a consumer that needs
+// interface want: the same interface, or one that declares substitutes_for want (HSPC surrogates,
+// followed transitively).
+func (c *Catalog) Satisfies(have, want string) bool {
+	seen := map[string]bool{}
+	var walk func(id string) bool
+	walk = func(id string) bool {
+		if id == want {
+			return true
+		}
+		if seen[id] {
+			return false
+		}
+		seen[id] = true
+		if in := c.Interface(id); in != nil {
+			for _, s := range in.SubstitutesFor {
+				if walk(s) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(have)
+}
+
+// Index is index.toml: the catalog's own settings.
+type Index struct {
+	Catalog    CatalogInfo `toml:"catalog" json:"catalog"`
+	Policy     Policy      `toml:"policy" json:"policy"`
+	Interfaces []Interface `toml:"interfaces" json:"interfaces"`
+	Upstreams  []Upstream  `toml:"upstreams" json:"upstreams,omitempty"`
+}
+
+// CatalogInfo names the catalog.
+type CatalogInfo struct {
+	Name        string `toml:"name" json:"name"`
+	Description string `toml:"description" json:"description,omitempty"`
+	BaseURL     string `toml:"base_url" json:"base_url,omitempty"` // only for absolute links in feeds
+}
+
+// Policy holds the operator's rules for what may be published.
+type Policy struct {
+	// RequireSignatures makes a build whose image signature does not verify an error (default true).
+	RequireSignatures *bool `toml:"require_signatures" json:"require_signatures,omitempty"`
+	// OpenLicenses are the SPDX license IDs published without evaluation = true.
+	OpenLicenses []string `toml:"open_licenses" json:"open_licenses,omitempty"`
+	// MaxImageMiB is the compressed image size above which verify warns of a data payload.
+	MaxImageMiB int `toml:"max_image_mib" json:"max_image_mib,omitempty"`
+}
+
+// DefaultOpenLicenses are the licenses the seed's licensing policy 1 names.
+var DefaultOpenLicenses = []string{"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause",
+	"GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later"}
+
+// DefaultMaxImageMiB is the data-payload warning threshold when policy.max_image_mib is unset.
+const DefaultMaxImageMiB = 2048
+
+// SignaturesRequired reports whether an unverified signature is an error (the default) rather than
+// a warning.
+func (p Policy) SignaturesRequired() bool { return p.RequireSignatures == nil || *p.RequireSignatures }
+
+// Licenses returns the open licenses in force: the policy's, or DefaultOpenLicenses.
+func (p Policy) Licenses() []string {
+	if p.OpenLicenses == nil {
+		return DefaultOpenLicenses
+	}
+	return p.OpenLicenses
+}
+
+// Interface is a standard a build can expose or depend on.
+type Interface struct {
+	ID             string   `toml:"id" json:"id"`
+	Name           string   `toml:"name" json:"name"`
+	URI            string   `toml:"uri" json:"uri,omitempty"`
+	Version        string   `toml:"version" json:"version,omitempty"`
+	Properties     []string `toml:"properties" json:"properties,omitempty"`
+	SubstitutesFor []string `toml:"substitutes_for" json:"substitutes_for,omitempty"`
+}
+
+// Upstream is another catalog merged into this one.
+type Upstream struct {
+	Name       string   `toml:"name" json:"name"`
+	URL        string   `toml:"url" json:"url"`
+	Ref        string   `toml:"ref" json:"ref,omitempty"`
+	Publishers []string `toml:"publishers" json:"publishers"` // globs of publisher IDs it may publish
+}
+
+// Publisher is products/<publisher>/publisher.toml.
+type Publisher struct {
+	ID          string   `toml:"-" json:"id"`
+	Path        string   `toml:"-" json:"-"` // file path relative to the catalog root
+	Name        string   `toml:"name" json:"name"`
+	URL         string   `toml:"url" json:"url,omitempty"`
+	Contact     string   `toml:"contact" json:"contact,omitempty"`
+	Maintainers []string `toml:"maintainers" json:"maintainers,omitempty"`
+	Signers     []Signer `toml:"signers" json:"signers,omitempty"`
+}
+
+// Signer is one identity whose cosign signatures the publisher accepts: a public key file, or a
+// keyless (Fulcio) certificate identity given by issuer and subject or subject_regexp.
+type Signer struct {
+	Key           string `toml:"key" json:"key,omitempty"` // PEM file relative to the publisher folder
+	Issuer        string `toml:"issuer" json:"issuer,omitempty"`
+	Subject       string `toml:"subject" json:"subject,omitempty"`
+	SubjectRegexp string `toml:"subject_regexp" json:"subject_regexp,omitempty"`
+}
+
+// Product is products/<publisher>/<product>.toml.
+type Product struct {
+	ID          string       `toml:"-" json:"id"`        // "<publisher>/<product>", from the path
+	Publisher   string       `toml:"-" json:"publisher"` // publisher ID
+	Path        string       `toml:"-" json:"-"`         // file path relative to the catalog root
+	Name        string       `toml:"name" json:"name"`
+	Summary     string       `toml:"summary" json:"summary"`
+	Description string       `toml:"description" json:"description,omitempty"`
+	Homepage    string       `toml:"homepage" json:"homepage,omitempty"`
+	Support     string       `toml:"support" json:"support,omitempty"`
+	Source      string       `toml:"source" json:"source,omitempty"`
+	License     string       `toml:"license" json:"license"`
+	Evaluation  bool         `toml:"evaluation" json:"evaluation"`
+	Categories  []string     `toml:"categories" json:"categories,omitempty"`
+	Tags        []string     `toml:"tags" json:"tags,omitempty"`
+	Logo        string       `toml:"logo" json:"logo,omitempty"`
+	Screenshots []Screenshot `toml:"screenshots" json:"screenshots,omitempty"`
+	Identity    Identity     `toml:"identity" json:"identity"`
+	Builds      []Build      `toml:"builds" json:"builds"`
+}
+
+// Screenshot is an image of the product with a caption.
+type Screenshot struct {
+	File    string `toml:"file" json:"file"`
+	Caption string `toml:"caption" json:"caption,omitempty"`
+}
+
+// Identity holds the seed's "SHOULD be" facets: SSO aware, provisionable, profilable, logged.
+type Identity struct {
+	SSO        []string `toml:"sso" json:"sso,omitempty"`                 // oidc, saml2
+	SCIM       bool     `toml:"scim" json:"scim"`                         // SCIM 2 provisioning
+	Tracing    string   `toml:"tracing" json:"tracing,omitempty"`         // opentelemetry, opentracing, none
+	PHILogging string   `toml:"phi_logging" json:"phi_logging,omitempty"` // parameter toggling PHI logs
+}
+
+// SSOKinds, TracingKinds, Protocols and Platforms list the values the validator accepts.
+var (
+	SSOKinds     = []string{"oidc", "saml2"}
+	TracingKinds = []string{"opentelemetry", "opentracing", "none"}
+	Protocols    = []string{"http", "tcp", "udp", "grpc"}
+	Platforms    = []string{"linux/amd64", "linux/386"} // rule 11
+)
+
+// Build is one released version of a product: an image pinned by digest and its default
+// configuration.
+type Build struct {
+	Version      string       `toml:"version" json:"version"`
+	Image        string       `toml:"image" json:"image"`
+	Released     *time.Time   `toml:"released" json:"released,omitempty"`
+	Notes        string       `toml:"notes" json:"notes,omitempty"`
+	Platforms    []string     `toml:"platforms" json:"platforms,omitempty"`
+	Tasks        []Task       `toml:"tasks" json:"tasks"`
+	Parameters   []Parameter  `toml:"parameters" json:"parameters,omitempty"`
+	Exposes      []Exposure   `toml:"exposes" json:"exposes,omitempty"`
+	Dependencies []Dependency `toml:"dependencies" json:"dependencies,omitempty"`
+	SmokeTest    *SmokeTest   `toml:"smoke_test" json:"smoke_test,omitempty"`
+}
+
+// Digest returns the "sha256:<hex>" part of the image reference, or "" when it has none.
+func (b *Build) Digest() string {
+	if ref, err := ParseImageRef(b.Image); err == nil {
+		return ref.Digest
+	}
+	return ""
+}
+
+// PlatformsOrDefault returns the declared platforms, or linux/amd64 when none are declared.
+func (b *Build) PlatformsOrDefault() []string {
+	if len(b.Platforms) == 0 {
+		return []string{"linux/amd64"}
+	}
+	return b.Platforms
+}
+
+// Task returns the task with the given name, or nil.
+func (b *Build) Task(name string) *Task {
+	for i := range b.Tasks {
+		if b.Tasks[i].Name == name {
+			return &b.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// Parameter returns the parameter with the given name, or nil.
+func (b *Build) Parameter(name string) *Parameter {
+	for i := range b.Parameters {
+		if b.Parameters[i].Name == name {
+			return &b.Parameters[i]
+		}
+	}
+	return nil
+}
+
+// Task is one entry process of the default configuration (rule 7).
+type Task struct {
+	Name        string   `toml:"name" json:"name"`
+	Command     []string `toml:"command" json:"command,omitempty"`
+	Min         *int     `toml:"min" json:"min"`                   // default 1 (rules 5, 6)
+	Max         *int     `toml:"max" json:"max"`                   // default max(min, 1)
+	Memory      *int     `toml:"memory" json:"memory"`             // MiB per instance, required (rule 10)
+	StopTimeout *int     `toml:"stop_timeout" json:"stop_timeout"` // seconds, default and maximum 10 (rule 13)
+	Ports       []Port   `toml:"ports" json:"ports,omitempty"`
+}
+
+// MinInstances returns min, defaulting to 1.
+func (t *Task) MinInstances() int {
+	if t.Min == nil {
+		return 1
+	}
+	return *t.Min
+}
+
+// MaxInstances returns max, defaulting to max(min, 1).
+func (t *Task) MaxInstances() int {
+	if t.Max == nil {
+		return max(t.MinInstances(), 1)
+	}
+	return *t.Max
+}
+
+// MemoryMiB returns the memory limit, 0 when undeclared.
+func (t *Task) MemoryMiB() int {
+	if t.Memory == nil {
+		return 0
+	}
+	return *t.Memory
+}
+
+// StopSeconds returns stop_timeout, defaulting to 10.
+func (t *Task) StopSeconds() int {
+	if t.StopTimeout == nil {
+		return MaxStopTimeout
+	}
+	return *t.StopTimeout
+}
+
+// MaxStopTimeout is rule 13's limit in seconds.
+const MaxStopTimeout = 10
+
+// Port is a port a task listens on.
+type Port struct {
+	Port     int    `toml:"port" json:"port"`
+	Protocol string `toml:"protocol" json:"protocol"` // http, tcp, udp, grpc; default tcp
+	Health   string `toml:"health" json:"health,omitempty"`
+}
+
+// Parameter is one environment variable the image reads its configuration from (rule 3).
+type Parameter struct {
+	Name        string  `toml:"name" json:"name"`
+	Description string  `toml:"description" json:"description,omitempty"`
+	Required    bool    `toml:"required" json:"required"`
+	Default     *string `toml:"default" json:"default,omitempty"`
+	Pattern     string  `toml:"pattern" json:"pattern,omitempty"`
+	Secret      bool    `toml:"secret" json:"secret"`
+}
+
+// Exposure is an interface a build provides, on a task's port.
+type Exposure struct {
+	Interface string `toml:"interface" json:"interface"`
+	Task      string `toml:"task" json:"task"`
+	Port      int    `toml:"port" json:"port"`
+	Path      string `toml:"path" json:"path,omitempty"`
+}
+
+// Dependency is an interface a build needs, with the provider properties bound to its parameters.
+type Dependency struct {
+	Interface string            `toml:"interface" json:"interface"`
+	Required  *bool             `toml:"required" json:"required"` // default true
+	Bind      map[string]string `toml:"bind" json:"bind,omitempty"`
+}
+
+// IsRequired reports whether the dependency must be provided (the default).
+func (d *Dependency) IsRequired() bool { return d.Required == nil || *d.Required }
+
+// SmokeTest is how a platform exercises the build's declared capabilities (rule 4).
+type SmokeTest struct {
+	Task    string   `toml:"task" json:"task"`
+	Command []string `toml:"command" json:"command"`
+	Timeout int      `toml:"timeout" json:"timeout,omitempty"` // seconds
+}

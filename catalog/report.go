@@ -1,0 +1,113 @@
+package catalog
+
+import (
+	"fmt"
+	"io/fs"
+)
+
+// report collects problems per file and positions them at the end.
+type report struct {
+	files map[string]*fileReport
+	order []string
+}
+
+type fileReport struct {
+	problems []problem
+	decoded  map[string]bool // keys that already have a decoding problem
+}
+
+func newReport() *report { return &report{files: map[string]*fileReport{}} }
+
+func (r *report) file(path string) *fileReport {
+	f, ok := r.files[path]
+	if !ok {
+		f = &fileReport{decoded: map[string]bool{}}
+		r.files[path] = f
+		r.order = append(r.order, path)
+	}
+	return f
+}
+
+// decoding records the problems decodeFile found in path.
+func (r *report) decoding(path string, ps []problem) {
+	if len(ps) == 0 {
+		return
+	}
+	f := r.file(path)
+	for _, p := range ps {
+		f.decoded[p.key] = true
+		f.problems = append(f.problems, p)
+	}
+}
+
+// add records a finding at key of path. A key whose value could not be decoded is not reported
+// again: "got string, want integer" already says all there is to say.
+func (r *report) add(path, key string, sev Severity, rule int, format string, args ...any) {
+	f := r.file(path)
+	if f.decoded[key] {
+		return
+	}
+	f.problems = append(f.problems, problem{key: key, severity: sev, rule: rule, msg: fmt.Sprintf(format, args...)})
+}
+
+func (r *report) errorf(path, key string, rule int, format string, args ...any) {
+	r.add(path, key, Error, rule, format, args...)
+}
+
+func (r *report) warnf(path, key string, rule int, format string, args ...any) {
+	r.add(path, key, Warning, rule, format, args...)
+}
+
+// fileProblem records a finding about a file as a whole (a missing file, a bad name).
+func (r *report) fileProblem(path string, sev Severity, format string, args ...any) {
+	f := r.file(path)
+	f.problems = append(f.problems, problem{severity: sev, msg: fmt.Sprintf(format, args...), line: -1})
+}
+
+// diagnostics positions every problem, reading each file with problems once more from fsys.
+func (r *report) diagnostics(fsys fs.FS) Diagnostics {
+	var ds Diagnostics
+	for _, path := range r.order {
+		f := r.files[path]
+		var ix *keyIndex
+		for _, p := range f.problems {
+			d := Diagnostic{Path: path, Severity: p.severity, Message: p.msg, Rule: p.rule, Key: p.key, Line: p.line, Col: p.col}
+			switch {
+			case p.line < 0: // whole-file problem, no position
+				d.Line, d.Col = 0, 0
+			case p.line == 0:
+				if ix == nil {
+					data, err := fs.ReadFile(fsys, path)
+					if err != nil {
+						data = nil
+					}
+					ix = newKeyIndex(data)
+				}
+				d.Line, d.Col = ix.position(p.key, !p.atKey)
+			}
+			ds = append(ds, d)
+		}
+	}
+	ds.Sort()
+	return ds
+}
+
+// Locate fills in Line and Col of diagnostics that name a Key but have no position yet, reading
+// each file concerned once from fsys. Other stages (image verification) use it to position their
+// findings on the product file the way validation does.
+func Locate(fsys fs.FS, ds Diagnostics) {
+	indexes := map[string]*keyIndex{}
+	for i := range ds {
+		d := &ds[i]
+		if d.Line > 0 || d.Key == "" {
+			continue
+		}
+		ix, ok := indexes[d.Path]
+		if !ok {
+			data, _ := fs.ReadFile(fsys, d.Path)
+			ix = newKeyIndex(data)
+			indexes[d.Path] = ix
+		}
+		d.Line, d.Col = ix.position(d.Key, true)
+	}
+}
