@@ -134,6 +134,9 @@ func sniff(data []byte, ext string) string {
 			return "PEM public key"
 		}
 		if block, _ := pem.Decode(data); block != nil {
+			if block.Type == "PUBLIC KEY" {
+				return "a PEM public key that does not parse"
+			}
 			return "a PEM " + strings.ToLower(block.Type)
 		}
 		return "not PEM"
