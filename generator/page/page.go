@@ -1,0 +1,42 @@
+// Package page is the unit of the generator's output: a file path, a key naming everything its
+// bytes depend on, and a function that renders it. Stages return pages; the writer renders only
+// pages whose key changed since the previous build and reuses the others, which is what makes
+// rebuilds incremental.
+package page
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
+
+// Page is one output file.
+type Page struct {
+	// Path is slash-separated and relative to the output root, e.g. "products/acme/fhir/index.html".
+	Path string
+	// Key identifies the inputs of the page: two builds that compute the same Key for a Path
+	// produce the same bytes, so the writer may reuse the previous file instead of rendering.
+	Key string
+	// Render produces the file's bytes. It is called at most once, possibly concurrently with
+	// other pages' Render.
+	Render func() ([]byte, error)
+}
+
+// Key hashes the JSON encoding of parts into a page key. Parts must encode deterministically
+// (structs, slices, and maps, whose keys encoding/json sorts).
+func Key(parts ...any) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		if err := enc.Encode(p); err != nil {
+			panic(fmt.Sprintf("page: key part %T does not encode: %v", p, err))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Static returns a page whose bytes are known already.
+func Static(path string, data []byte) Page {
+	return Page{Path: path, Key: Key(data), Render: func() ([]byte, error) { return data, nil }}
+}
