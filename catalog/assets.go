@@ -82,10 +82,33 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		v.r.errorf(file, key, 0, "%s %s: %v", kind.what, full, unwrapPathError(err))
 		return
 	}
-	got := sniff(data, ext)
-	if want := extType[ext]; got != want {
+	if kind.what == assetKey.what {
+		if err := checkPublicKey(data); err != nil {
+			v.r.errorf(file, key, 0, "signer key %s %v", full, err)
+		}
+		return
+	}
+	if got, want := sniff(data), extType[ext]; got != want {
 		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
 	}
+}
+
+// checkPublicKey accepts a PEM "PUBLIC KEY" block holding a PKIX public key, as cosign writes
+// to cosign.pub.
+func checkPublicKey(data []byte) error {
+	block, _ := pem.Decode(data)
+	switch {
+	case block == nil:
+		return fmt.Errorf("is not a PEM public key: want a -----BEGIN PUBLIC KEY----- block, as `cosign generate-key-pair` writes to cosign.pub")
+	case strings.Contains(block.Type, "PRIVATE KEY"):
+		return fmt.Errorf("is a PRIVATE key (%s): remove it from the repository, rotate it (it is public now), and commit only the public key", block.Type)
+	case block.Type != "PUBLIC KEY":
+		return fmt.Errorf("is a PEM %s block, want PUBLIC KEY", block.Type)
+	}
+	if _, err := x509.ParsePKIXPublicKey(block.Bytes); err != nil {
+		return fmt.Errorf("has a PUBLIC KEY block that is not a PKIX public key (is it truncated?)")
+	}
+	return nil
 }
 
 // noEscapingSymlink walks rel below dir and fails on a symlink whose target leaves dir. File
@@ -126,36 +149,15 @@ func (v *validator) noEscapingSymlink(dir, rel string) error {
 	return fmt.Errorf("too many levels of symlinks")
 }
 
-// sniff returns the content type of data: an image type, "image/svg+xml", "PEM public key", or
-// whatever http.DetectContentType says.
-func sniff(data []byte, ext string) string {
-	if ext == ".pub" || ext == ".pem" {
-		if isPEMPublicKey(data) {
-			return "PEM public key"
-		}
-		if block, _ := pem.Decode(data); block != nil {
-			if block.Type == "PUBLIC KEY" {
-				return "a PEM public key that does not parse"
-			}
-			return "a PEM " + strings.ToLower(block.Type)
-		}
-		return "not PEM"
-	}
+// sniff returns the content type of image data: "image/svg+xml", or whatever
+// http.DetectContentType says.
+func sniff(data []byte) string {
 	if isSVG(data) {
 		return "image/svg+xml"
 	}
 	t := http.DetectContentType(data)
 	t, _, _ = strings.Cut(t, ";")
 	return t
-}
-
-func isPEMPublicKey(data []byte) bool {
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "PUBLIC KEY" {
-		return false
-	}
-	_, err := x509.ParsePKIXPublicKey(block.Bytes)
-	return err == nil
 }
 
 // isSVG reports whether the first element of data is an <svg> root in the SVG namespace.
@@ -181,7 +183,7 @@ func isSVG(data []byte) bool {
 
 func describeType(t string) string {
 	switch t {
-	case "image/svg+xml", "image/png", "image/jpeg", "image/webp", "image/gif", "PEM public key":
+	case "image/svg+xml", "image/png", "image/jpeg", "image/webp", "image/gif":
 		return t
 	case "text/plain":
 		return "plain text"

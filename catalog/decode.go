@@ -1,9 +1,11 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +25,9 @@ type problem struct {
 	line, col int
 	// atKey positions the finding on the key rather than on its value (unknown keys).
 	atKey bool
+	// suggested is the key an unknown key was probably meant to be: checks on it are skipped,
+	// so a misspelt [identiy] table is not also reported as a missing identity.
+	suggested string
 }
 
 // decodeFile parses TOML data into v (a pointer to a model struct). Unlike toml.Decode it does not
@@ -32,7 +37,12 @@ func decodeFile(data []byte, v any) []problem {
 	var raw map[string]any
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		if pe, ok := err.(toml.ParseError); ok {
-			return []problem{{msg: "TOML syntax: " + pe.Message, line: pe.Position.Line, col: max(pe.Position.Col, 1)}}
+			line, col := pe.Position.Line, max(pe.Position.Col, 1)
+			// BurntSushi may point past the end of the line (an unterminated string); stay on it.
+			if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) {
+				col = min(col, len(bytes.TrimRight(lines[line-1], "\r"))+1)
+			}
+			return []problem{{msg: "TOML syntax: " + pe.Message, line: line, col: col}}
 		}
 		return []problem{{msg: "TOML syntax: " + err.Error(), line: 1, col: 1}}
 	}
@@ -49,7 +59,10 @@ func (d *decoder) errorf(key, format string, args ...any) {
 	d.problems = append(d.problems, problem{key: key, severity: Error, msg: fmt.Sprintf(format, args...)})
 }
 
-var timeType = reflect.TypeFor[time.Time]()
+var (
+	timeType = reflect.TypeFor[time.Time]()
+	indexRE  = regexp.MustCompile(`\[\d+\]`)
+)
 
 // value stores data (a value from BurntSushi's generic decoding) into rv.
 func (d *decoder) value(key string, data any, rv reflect.Value) {
@@ -67,7 +80,7 @@ func (d *decoder) value(key string, data any, rv reflect.Value) {
 func (d *decoder) value1(key string, data any, rv reflect.Value) bool {
 	if rv.Type() == timeType {
 		t, ok := data.(time.Time)
-		if !ok {
+		if !ok || t.Location().String() != "date-local" {
 			d.mismatch(key, data, "date (YYYY-MM-DD, unquoted)")
 			return false
 		}
@@ -86,7 +99,11 @@ func (d *decoder) value1(key string, data any, rv reflect.Value) bool {
 	case reflect.Slice:
 		list, ok := toList(data)
 		if !ok {
-			d.mismatch(key, data, "array")
+			if _, isTable := data.(map[string]any); isTable && rv.Type().Elem().Kind() == reflect.Struct {
+				d.mismatch(key, data, fmt.Sprintf("array of tables (write [[%s]], with double brackets, for each entry)", indexRE.ReplaceAllString(key, "")))
+			} else {
+				d.mismatch(key, data, "array")
+			}
 			return false
 		}
 		out := reflect.MakeSlice(rv.Type(), len(list), len(list))
@@ -129,7 +146,7 @@ func (d *decoder) value1(key string, data any, rv reflect.Value) bool {
 			return false
 		}
 		if n > math.MaxInt32 || n < math.MinInt32 {
-			d.errorf(key, "%d is out of range", n)
+			d.errorf(key, "%s: %d is out of range (at most %d)", lastKey(key), n, math.MaxInt32)
 			return false
 		}
 		rv.SetInt(n)
@@ -145,11 +162,12 @@ func (d *decoder) table(key string, table map[string]any, rv reflect.Value) {
 	for _, k := range sortedKeys(table) {
 		i, ok := fields.index[k]
 		if !ok {
-			msg := fmt.Sprintf("unknown key %q", k)
+			p := problem{key: joinKey(key, k), severity: Error, msg: fmt.Sprintf("unknown key %q", k), atKey: true}
 			if s := suggest(k, fields.names); s != "" {
-				msg += fmt.Sprintf("; did you mean %q?", s)
+				p.msg += fmt.Sprintf("; did you mean %q?", s)
+				p.suggested = joinKey(key, s)
 			}
-			d.problems = append(d.problems, problem{key: joinKey(key, k), severity: Error, msg: msg, atKey: true})
+			d.problems = append(d.problems, p)
 			continue
 		}
 		d.value(joinKey(key, k), table[k], rv.Field(i))
@@ -238,6 +256,9 @@ func tomlTypeName(data any) string {
 	case bool:
 		return fmt.Sprintf("boolean %v", v)
 	case time.Time:
+		if v.Location().String() == "date-local" {
+			return "date"
+		}
 		return "date-time"
 	case map[string]any:
 		return "table"

@@ -53,7 +53,10 @@ func ParseImageRef(s string) (ImageRef, error) {
 		return ImageRef{}, fmt.Errorf("image %q has an invalid repository name %q (lowercase letters, digits, separators)", s, ref.Repository)
 	}
 	if !pinned {
-		if ref.Tag == "latest" || ref.Tag == "" {
+		if ref.Tag == "" {
+			return ImageRef{}, fmt.Errorf("image %q has no digest (no tag means \"latest\", which moves); pin it as %s@sha256:<64 hex>", s, ref.Repository)
+		}
+		if ref.Tag == "latest" {
 			return ImageRef{}, fmt.Errorf("image %q is not pinned: \"latest\" moves; pin it by digest as %s@sha256:<64 hex>", s, ref.Repository)
 		}
 		return ImageRef{}, fmt.Errorf("image %q is pinned by tag only; tags move, so add the digest: %s@sha256:<64 hex>", s, name)

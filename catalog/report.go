@@ -36,6 +36,9 @@ func (r *report) decoding(path string, ps []problem) {
 	f := r.file(path)
 	for _, p := range ps {
 		f.decoded[p.key] = true
+		if p.suggested != "" {
+			f.decoded[p.suggested] = true
+		}
 		f.problems = append(f.problems, p)
 	}
 }
@@ -43,11 +46,36 @@ func (r *report) decoding(path string, ps []problem) {
 // add records a finding at key of path. A key whose value could not be decoded is not reported
 // again: "got string, want integer" already says all there is to say.
 func (r *report) add(path, key string, sev Severity, rule int, format string, args ...any) {
-	f := r.file(path)
-	if f.decoded[key] {
+	if r.failed(path, key) {
 		return
 	}
-	f.problems = append(f.problems, problem{key: key, severity: sev, rule: rule, msg: fmt.Sprintf(format, args...)})
+	r.file(path).problems = append(r.file(path).problems, problem{key: key, severity: sev, rule: rule, msg: fmt.Sprintf(format, args...)})
+}
+
+// failed reports whether key, or a table or array containing it, could not be decoded: findings
+// there would only repeat the decoding problem.
+func (r *report) failed(path, key string) bool {
+	f, ok := r.files[path]
+	if !ok || len(f.decoded) == 0 {
+		return false
+	}
+	for k := key; ; k = parentKey(k) {
+		if f.decoded[k] {
+			return true
+		}
+		if k == "" {
+			return false
+		}
+	}
+}
+
+// keyErrorf records an error positioned on the key itself rather than its value (a bind key
+// that names no parameter).
+func (r *report) keyErrorf(path, key string, rule int, format string, args ...any) {
+	if r.failed(path, key) {
+		return
+	}
+	r.file(path).problems = append(r.file(path).problems, problem{key: key, severity: Error, rule: rule, msg: fmt.Sprintf(format, args...), atKey: true})
 }
 
 func (r *report) errorf(path, key string, rule int, format string, args ...any) {

@@ -23,7 +23,7 @@ func TestParseImageRef(t *testing.T) {
 		{"docker hub short", "postgres:16@sha256:" + hex, ImageRef{"postgres", "16", "sha256:" + hex}, ""},
 		{"tag only", "ghcr.io/acme/fhir:5.1.0", ImageRef{}, "pinned by tag only"},
 		{"latest", "ghcr.io/acme/fhir:latest", ImageRef{}, `"latest" moves`},
-		{"bare", "ghcr.io/acme/fhir", ImageRef{}, `"latest" moves`},
+		{"bare", "ghcr.io/acme/fhir", ImageRef{}, "has no digest"},
 		{"uppercase digest", "ghcr.io/acme/fhir@sha256:" + strings.ToUpper(hex), ImageRef{}, "malformed digest"},
 		{"short digest", "ghcr.io/acme/fhir@sha256:abc", ImageRef{}, "3 hex digits, want 64"},
 		{"sha512", "ghcr.io/acme/fhir@sha512:" + hex, ImageRef{}, `algorithm "sha512"`},

@@ -70,7 +70,7 @@ func (v *validator) index(idx *Index) {
 		}
 	}
 	if idx.Policy.MaxImageMiB < 0 {
-		v.r.errorf(f, "policy.max_image_mib", 0, "max_image_mib is %d, want at least 1", idx.Policy.MaxImageMiB)
+		v.r.errorf(f, "policy.max_image_mib", 0, "max_image_mib is %d, want a positive number of MiB (leave it out for %d)", idx.Policy.MaxImageMiB, DefaultMaxImageMiB)
 	}
 
 	ids := map[string]int{}
@@ -83,7 +83,7 @@ func (v *validator) index(idx *Index) {
 			v.r.errorf(f, key+".id", 0, "interface id %q must match %s", in.ID, IDPattern)
 		default:
 			if j, dup := ids[in.ID]; dup {
-				v.r.errorf(f, key+".id", 0, "duplicate interface id %q (first declared as interfaces[%d])", in.ID, j)
+				v.r.errorf(f, key+".id", 0, "duplicate interface id %q (also declared for %q)", in.ID, idx.Interfaces[j].Name)
 			} else {
 				ids[in.ID] = i
 			}
@@ -261,21 +261,22 @@ func (v *validator) product(p *Product) {
 		b := &p.Builds[i]
 		key := fmt.Sprintf("builds[%d]", i)
 		if b.Version != "" {
-			if j, dup := versions[b.Version]; dup {
-				v.r.errorf(f, key+".version", 0, "duplicate version %s (also builds[%d]); versions are unique within a product", b.Version, j)
+			if _, dup := versions[b.Version]; dup {
+				v.r.errorf(f, key+".version", 0, "duplicate version %s: each build of a product has its own version", b.Version)
 			} else {
 				versions[b.Version] = i
 			}
 		}
 		if d := b.Digest(); d != "" {
 			if j, dup := digests[d]; dup {
-				v.r.warnf(f, key+".image", 0, "same digest as builds[%d]: two versions of one image", j)
+				v.r.warnf(f, key+".image", 0, "same digest as build %s: two versions of one image", p.Builds[j].Version)
 			} else {
 				digests[d] = i
 			}
 		}
 		v.build(p, key, b)
 	}
+	v.identityAcrossBuilds(p)
 }
 
 func (v *validator) license(p *Product) {
@@ -290,7 +291,12 @@ func (v *validator) license(p *Product) {
 	}
 	policy := DefaultOpenLicenses
 	if v.c.Index != nil {
-		policy = v.c.Index.Policy.Licenses()
+		// Entries that are not SPDX IDs are reported on index.toml; they must not make every
+		// product's license check fail too.
+		policy = slices.DeleteFunc(slices.Clone(v.c.Index.Policy.Licenses()), func(l string) bool {
+			ok, _ := spdxexp.ValidateLicenses([]string{l})
+			return !ok
+		})
 	}
 	open := false
 	if len(policy) > 0 {
@@ -338,7 +344,8 @@ func (v *validator) identity(p *Product) {
 	case !slices.Contains(TracingKinds, id.Tracing):
 		v.r.errorf(f, "identity.tracing", 0, "unknown tracing %q, want one of %s", id.Tracing, strings.Join(TracingKinds, ", "))
 	}
-	if len(id.SSO) == 0 && servesHTTP(p) {
+	// sso = [] says "no user logins"; only a product silent about SSO is reminded.
+	if id.SSO == nil && servesHTTP(p) {
 		v.r.warnf(f, "identity", 0, "identity.sso not declared: if users log in, declare sso = [\"oidc\"] or [\"saml2\"] with the matching dependency so the login can be configured at deployment")
 	}
 	if id.PHILogging != "" && !EnvNamePattern.MatchString(id.PHILogging) {
@@ -394,7 +401,9 @@ func (v *validator) build(p *Product, key string, b *Build) {
 		if e.Task == "" {
 			v.r.errorf(f, k+".task", 0, "exposes needs task: the task that serves %s", e.Interface)
 		} else if t := b.Task(e.Task); t == nil {
-			v.r.errorf(f, k+".task", 0, "task %q is not a task of this build%s", e.Task, hint(e.Task, taskNames(b)))
+			v.taskErrorf(f, key, k+".task", "task %q is not a task of this build%s", e.Task, hint(e.Task, taskNames(b)))
+		} else if e.Port == 0 {
+			v.r.errorf(f, k, 0, "exposes needs port: the port of task %q that serves %s", e.Task, e.Interface)
 		} else if !slices.ContainsFunc(t.Ports, func(p Port) bool { return p.Port == e.Port }) {
 			v.r.errorf(f, k+".port", 0, "port %d is not declared on task %q (declare it in its ports)", e.Port, e.Task)
 		}
@@ -410,7 +419,7 @@ func (v *validator) build(p *Product, key string, b *Build) {
 		if st.Task == "" {
 			v.r.errorf(f, k+".task", 4, "smoke_test needs task: the task whose image runs the smoke test")
 		} else if b.Task(st.Task) == nil {
-			v.r.errorf(f, k+".task", 4, "smoke_test task %q is not a task of this build%s", st.Task, hint(st.Task, taskNames(b)))
+			v.taskErrorf(f, key, k+".task", "smoke_test task %q is not a task of this build%s", st.Task, hint(st.Task, taskNames(b)))
 		}
 		if len(st.Command) == 0 {
 			v.r.errorf(f, k+".command", 4, "smoke_test needs command: the entry point that exercises the declared interfaces and exits 0 on success")
@@ -427,7 +436,7 @@ func (v *validator) build(p *Product, key string, b *Build) {
 			prop := d.Bind[name]
 			bk := joinKey(k+".bind", name)
 			if b.Parameter(name) == nil {
-				v.r.errorf(f, bk, 3, "bind names %s, which is not a parameter of this build; declare it in [[builds.parameters]]", name)
+				v.r.keyErrorf(f, bk, 3, "bind names %s, which is not a parameter of this build; declare it in [[builds.parameters]]", name)
 			}
 			if in != nil && !slices.Contains(in.Properties, prop) {
 				props := "it has no properties"
@@ -438,22 +447,60 @@ func (v *validator) build(p *Product, key string, b *Build) {
 			}
 		}
 	}
+}
+
+// identityAcrossBuilds checks the identity facets against every build, reporting each facet once
+// with the builds that break it.
+func (v *validator) identityAcrossBuilds(p *Product) {
+	f := p.Path
 	for i, kind := range p.Identity.SSO {
 		if !slices.Contains(SSOKinds, kind) {
 			continue
 		}
-		if !slices.ContainsFunc(b.Dependencies, func(d Dependency) bool { return v.c.Satisfies(d.Interface, kind) }) {
-			v.r.errorf(f, fmt.Sprintf("identity.sso[%d]", i), 0, "identity.sso says %q but build %s has no dependency on interface %q (or one that substitutes for it), so the identity provider cannot be configured at deployment", kind, b.Version, kind)
+		missing := v.buildsWithout(p, func(b *Build) bool {
+			return slices.ContainsFunc(b.Dependencies, func(d Dependency) bool { return v.c.Satisfies(d.Interface, kind) })
+		})
+		if missing != "" {
+			v.r.errorf(f, fmt.Sprintf("identity.sso[%d]", i), 0, "identity.sso says %q but %s no dependency on interface %q (or one that substitutes for it), so the identity provider cannot be configured at deployment", kind, missing, kind)
 		}
 	}
-	if name := p.Identity.PHILogging; name != "" && EnvNamePattern.MatchString(name) && b.Parameter(name) == nil {
-		v.r.errorf(f, "identity.phi_logging", 16, "phi_logging names %s, which is not a parameter of build %s", name, b.Version)
+	if name := p.Identity.PHILogging; name != "" && EnvNamePattern.MatchString(name) {
+		if missing := v.buildsWithout(p, func(b *Build) bool { return b.Parameter(name) != nil }); missing != "" {
+			v.r.errorf(f, "identity.phi_logging", 16, "phi_logging names %s, but %s no such parameter", name, missing)
+		}
 	}
+}
+
+// buildsWithout names the builds for which ok is false: "build 1.0.0 has", "builds 1.0.0, 2.0.0
+// have", or "" when there are none.
+func (v *validator) buildsWithout(p *Product, ok func(*Build) bool) string {
+	var versions []string
+	for i := range p.Builds {
+		if !ok(&p.Builds[i]) {
+			versions = append(versions, p.Builds[i].Version)
+		}
+	}
+	switch len(versions) {
+	case 0:
+		return ""
+	case 1:
+		return "build " + versions[0] + " has"
+	}
+	return "builds " + strings.Join(versions, ", ") + " have"
+}
+
+// taskErrorf reports a reference to a task that does not exist, unless the build's tasks could
+// not be decoded (then every lookup would fail and repeat that problem).
+func (v *validator) taskErrorf(f, buildKey, key, format string, args ...any) {
+	if v.r.failed(f, buildKey+".tasks") {
+		return
+	}
+	v.r.errorf(f, key, 0, format, args...)
 }
 
 func (v *validator) tasks(f, key string, b *Build) {
 	if len(b.Tasks) == 0 {
-		v.r.errorf(f, key, 7, "build %s has no [[builds.tasks]]: declare each entry process as a task", b.Version)
+		v.r.errorf(f, key+".tasks", 7, "build %s has no [[builds.tasks]]: declare each entry process as a task", b.Version)
 		return
 	}
 	seen := map[string]int{}
@@ -466,8 +513,8 @@ func (v *validator) tasks(f, key string, b *Build) {
 		case !taskPattern.MatchString(t.Name):
 			v.r.errorf(f, k+".name", 7, "task name %q must be lowercase letters, digits and hyphens, starting with a letter", t.Name)
 		default:
-			if j, dup := seen[t.Name]; dup {
-				v.r.errorf(f, k+".name", 7, "duplicate task name %q (also tasks[%d])", t.Name, j)
+			if _, dup := seen[t.Name]; dup {
+				v.r.errorf(f, k+".name", 7, "duplicate task name %q: each task is one entry process with its own name", t.Name)
 			} else {
 				seen[t.Name] = i
 			}
@@ -503,8 +550,8 @@ func (v *validator) tasks(f, key string, b *Build) {
 			}
 			// udp and tcp ports may share a number; two http ports may not.
 			pid := fmt.Sprintf("%d/%s", p.Port, map[bool]string{true: "udp", false: "tcp"}[proto == "udp"])
-			if jj, dup := ports[pid]; dup {
-				v.r.errorf(f, pk+".port", 0, "duplicate port %d (also ports[%d])", p.Port, jj)
+			if _, dup := ports[pid]; dup {
+				v.r.errorf(f, pk+".port", 0, "duplicate port %d on task %q", p.Port, t.Name)
 			} else {
 				ports[pid] = j
 			}
@@ -529,8 +576,8 @@ func (v *validator) parameters(f, key string, b *Build) {
 		case !EnvNamePattern.MatchString(p.Name):
 			v.r.errorf(f, k+".name", 3, "parameter name %q must use only uppercase A-Z, 0-9 and '_', starting with a letter (try %q)", p.Name, envNameFor(p.Name))
 		default:
-			if j, dup := seen[p.Name]; dup {
-				v.r.errorf(f, k+".name", 3, "duplicate parameter %s (also parameters[%d])", p.Name, j)
+			if _, dup := seen[p.Name]; dup {
+				v.r.errorf(f, k+".name", 3, "duplicate parameter %s: a variable has one declaration per build", p.Name)
 			} else {
 				seen[p.Name] = i
 			}
