@@ -1,0 +1,230 @@
+// Package write puts a build's pages on disk atomically and incrementally: everything is
+// written into a temporary sibling of the output folder, which then replaces the output in one
+// rename, so a failed or killed build leaves the previous output untouched. Pages whose key is
+// unchanged since the previous build are hard-linked from it instead of rendered again.
+package write
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// ManifestFile records each page's key in the output, for the next build to compare.
+const ManifestFile = ".marketplace-manifest.json"
+
+// Stats says what a write did.
+type Stats struct {
+	Pages    int // pages in the output
+	Rendered int // pages rendered in this build
+	Reused   int // pages linked or copied from the previous output
+}
+
+// Hook writes output that is not made of pages (a search index folder) into the temporary
+// output dir; prev is the previous output folder, or "" on a first build.
+type Hook func(ctx context.Context, dir, prev string) error
+
+// Options tune a write.
+type Options struct {
+	Jobs  int    // parallel renderers; default GOMAXPROCS
+	Hooks []Hook // run after the pages are written, before the swap
+}
+
+type manifest struct {
+	Version int               `json:"version"`
+	Keys    map[string]string `json:"keys"` // page path → key
+}
+
+// Write renders pages into a new folder and swaps it into place at dir.
+func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (Stats, error) {
+	if err := checkPaths(pages); err != nil {
+		return Stats{}, err
+	}
+	dir = filepath.Clean(dir)
+	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return Stats{}, err
+	}
+	removeStale(parent, base)
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return Stats{}, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return Stats{}, err
+	}
+
+	prevDir, prev := readManifest(dir)
+	stats, keys, err := writePages(ctx, tmp, prevDir, prev, pages, opts.Jobs)
+	if err != nil {
+		return stats, err
+	}
+	for _, h := range opts.Hooks {
+		if err := h(ctx, tmp, prevDir); err != nil {
+			return stats, err
+		}
+	}
+	data, err := json.MarshalIndent(manifest{Version: 1, Keys: keys}, "", " ")
+	if err != nil {
+		return stats, err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ManifestFile), append(data, '\n'), 0o644); err != nil {
+		return stats, err
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, err
+	}
+	if err := swap(tmp, dir); err != nil {
+		return stats, fmt.Errorf("replacing %s: %w", dir, err)
+	}
+	ok = true
+	return stats, nil
+}
+
+// checkPaths rejects page paths that would escape the output or collide.
+func checkPaths(pages []page.Page) error {
+	seen := make(map[string]bool, len(pages))
+	for _, p := range pages {
+		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile {
+			return fmt.Errorf("invalid output path %q", p.Path)
+		}
+		if seen[p.Path] {
+			return fmt.Errorf("two pages write %s", p.Path)
+		}
+		seen[p.Path] = true
+	}
+	return nil
+}
+
+// readManifest returns the previous output folder and its page keys, or "" and nil.
+func readManifest(dir string) (string, map[string]string) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return "", nil
+	}
+	var m manifest
+	if json.Unmarshal(data, &m) != nil || m.Version != 1 {
+		return "", nil
+	}
+	return dir, m.Keys
+}
+
+func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string, pages []page.Page, jobs int) (Stats, map[string]string, error) {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	// Create every folder first, in order, so workers only write files.
+	dirs := map[string]bool{}
+	for _, p := range pages {
+		for d := path.Dir(p.Path); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return Stats{}, nil, err
+		}
+	}
+
+	var rendered, reused atomic.Int64
+	var firstErr error
+	var once sync.Once
+	fail := func(err error) { once.Do(func() { firstErr = err }) }
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	work := make(chan page.Page)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Go(func() {
+			for p := range work {
+				if ctx.Err() != nil {
+					continue
+				}
+				dst := filepath.Join(tmp, filepath.FromSlash(p.Path))
+				if prevDir != "" && prev[p.Path] == p.Key && p.Key != "" {
+					if reuse(filepath.Join(prevDir, filepath.FromSlash(p.Path)), dst) == nil {
+						reused.Add(1)
+						continue
+					}
+				}
+				data, err := p.Render()
+				if err != nil {
+					fail(fmt.Errorf("rendering %s: %w", p.Path, err))
+					cancel()
+					continue
+				}
+				if err := os.WriteFile(dst, data, 0o644); err != nil {
+					fail(err)
+					cancel()
+					continue
+				}
+				rendered.Add(1)
+			}
+		})
+	}
+	keys := make(map[string]string, len(pages))
+	for _, p := range pages {
+		keys[p.Path] = p.Key
+		select {
+		case work <- p:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+	stats := Stats{Pages: len(pages), Rendered: int(rendered.Load()), Reused: int(reused.Load())}
+	if firstErr != nil {
+		return stats, nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return stats, nil, err
+	}
+	return stats, keys, nil
+}
+
+// reuse hard-links the previous file into the new output (both live in the same parent folder,
+// so on the same file system), or copies it where links are not possible.
+func reuse(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
+
+// removeStale deletes temporary folders that killed builds left beside the output. One build
+// per output folder at a time is assumed.
+func removeStale(parent, base string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "."+base+".tmp-") || strings.HasPrefix(e.Name(), "."+base+".old-") {
+			os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
+}
