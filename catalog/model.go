@@ -1,6 +1,12 @@
 package catalog
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/github/go-spdx/v2/spdxexp"
+)
 
 // Catalog is a whole catalog repository: its settings, its publishers and their products.
 type Catalog struct {
@@ -320,4 +326,59 @@ type SmokeTest struct {
 	Task    string   `toml:"task" json:"task"`
 	Command []string `toml:"command" json:"command"`
 	Timeout int      `toml:"timeout" json:"timeout,omitempty"` // seconds
+}
+
+// BuildsNewestFirst returns the product's builds ordered by SemVer, newest first; versions that
+// do not parse sort last, in file order.
+func (p *Product) BuildsNewestFirst() []*Build {
+	out := make([]*Build, len(p.Builds))
+	for i := range p.Builds {
+		out[i] = &p.Builds[i]
+	}
+	slices.SortStableFunc(out, func(a, b *Build) int {
+		va, errA := semver.StrictNewVersion(a.Version)
+		vb, errB := semver.StrictNewVersion(b.Version)
+		switch {
+		case errA != nil && errB != nil:
+			return 0
+		case errA != nil:
+			return 1
+		case errB != nil:
+			return -1
+		}
+		return vb.Compare(va)
+	})
+	return out
+}
+
+// Latest returns the newest build by SemVer, or nil when the product has none.
+func (p *Product) Latest() *Build {
+	if bs := p.BuildsNewestFirst(); len(bs) > 0 {
+		return bs[0]
+	}
+	return nil
+}
+
+// IsOpen reports whether the product's license is one of the policy's open licenses (SPEC §2),
+// as opposed to an evaluation (freemium) license.
+func (c *Catalog) IsOpen(p *Product) bool {
+	policy := c.openLicenses()
+	if len(policy) == 0 {
+		return false
+	}
+	ok, _ := spdxexp.Satisfies(p.License, policy)
+	return ok
+}
+
+// openLicenses returns the policy's open licenses that are valid SPDX IDs. Invalid entries are
+// reported on index.toml; they must not make every product's license check fail too.
+func (c *Catalog) openLicenses() []string {
+	policy := DefaultOpenLicenses
+	if c.Index != nil {
+		policy = c.Index.Policy.Licenses()
+	}
+	return slices.DeleteFunc(slices.Clone(policy), func(l string) bool {
+		ok, _ := spdxexp.ValidateLicenses([]string{l})
+		return !ok
+	})
 }

@@ -289,19 +289,8 @@ func (v *validator) license(p *Product) {
 		v.r.errorf(f, "license", 0, "license %q is not a valid SPDX expression: %v (see https://spdx.org/licenses/; use LicenseRef-<name> for your own)", p.License, err)
 		return
 	}
-	policy := DefaultOpenLicenses
-	if v.c.Index != nil {
-		// Entries that are not SPDX IDs are reported on index.toml; they must not make every
-		// product's license check fail too.
-		policy = slices.DeleteFunc(slices.Clone(v.c.Index.Policy.Licenses()), func(l string) bool {
-			ok, _ := spdxexp.ValidateLicenses([]string{l})
-			return !ok
-		})
-	}
-	open := false
-	if len(policy) > 0 {
-		open, _ = spdxexp.Satisfies(p.License, policy)
-	}
+	policy := v.c.openLicenses()
+	open := v.c.IsOpen(p)
 	switch {
 	case !open && !p.Evaluation:
 		v.r.errorf(f, "license", 0, "license %q is not one of the catalog's open licenses (%s); a product under another license must set evaluation = true, promising its core stays usable for evaluation without a trial period (licensing policy 2, the freemium rule)", p.License, strings.Join(policy, ", "))
