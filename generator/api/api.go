@@ -1,0 +1,317 @@
+// Package api emits the catalog's JSON API: api/v1/catalog.json (everything a client needs, one
+// file) and api/v1/products/<publisher>/<product>.json (one product with its changelog). The
+// format is versioned by the top-level "schema" number and described by catalog.schema.json.
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// Schema is the version of the JSON format. It changes only when a field changes meaning or
+// goes away; new fields may appear within a version.
+const Schema = 1
+
+// JSONSchema is the JSON Schema (draft 2020-12) of catalog.json.
+//
+//go:embed catalog.schema.json
+var JSONSchema []byte
+
+// Input is what the API describes.
+type Input struct {
+	Catalog *catalog.Catalog
+	History *catalog.History               // may be nil
+	Images  map[string]catalog.ImageStatus // by digest; missing means unchecked
+}
+
+// Catalog is the document at api/v1/catalog.json.
+type Catalog struct {
+	Schema     int                 `json:"schema"`
+	Catalog    catalog.CatalogInfo `json:"catalog"`
+	Source     *Source             `json:"source,omitempty"`
+	Policy     Policy              `json:"policy"`
+	Interfaces []catalog.Interface `json:"interfaces"`
+	Publishers []Publisher         `json:"publishers"`
+	Products   []Product           `json:"products"`
+}
+
+// Source names the Git commit the catalog was built from.
+type Source struct {
+	Commit string    `json:"commit"`
+	Date   time.Time `json:"date"`
+}
+
+// Policy is the catalog's publication policy, with defaults applied.
+type Policy struct {
+	RequireSignatures bool     `json:"require_signatures"`
+	OpenLicenses      []string `json:"open_licenses"`
+	MaxImageMiB       int      `json:"max_image_mib"`
+}
+
+// Publisher is a publisher and the IDs of its products.
+type Publisher struct {
+	*catalog.Publisher
+	Products []string `json:"products"`
+	Links    Links    `json:"links"`
+}
+
+// Product is a product with everything derived for clients: license status, dates, builds
+// newest first with defaults applied and their verification status, and links.
+type Product struct {
+	ID            string           `json:"id"`
+	Publisher     string           `json:"publisher"`
+	Name          string           `json:"name"`
+	Summary       string           `json:"summary"`
+	Description   string           `json:"description,omitempty"`
+	Homepage      string           `json:"homepage,omitempty"`
+	Support       string           `json:"support,omitempty"`
+	Source        string           `json:"source,omitempty"`
+	License       string           `json:"license"`
+	LicenseStatus string           `json:"license_status"` // "open" or "evaluation"
+	Categories    []string         `json:"categories"`
+	Tags          []string         `json:"tags"`
+	Logo          string           `json:"logo,omitempty"` // path in the output
+	Screenshots   []Screenshot     `json:"screenshots,omitempty"`
+	Identity      catalog.Identity `json:"identity"`
+	Added         *time.Time       `json:"added,omitempty"`
+	Changed       *time.Time       `json:"changed,omitempty"`
+	Latest        string           `json:"latest,omitempty"` // newest version
+	Builds        []Build          `json:"builds"`
+	Links         Links            `json:"links"`
+	Changelog     []catalog.Commit `json:"changelog,omitempty"` // only in the per-product document
+}
+
+// Screenshot is a product image, by its path in the output.
+type Screenshot struct {
+	File    string `json:"file"`
+	Caption string `json:"caption,omitempty"`
+}
+
+// Build is one version, with task defaults applied.
+type Build struct {
+	Version      string              `json:"version"`
+	Image        string              `json:"image"`
+	Digest       string              `json:"digest"`
+	Published    *time.Time          `json:"published,omitempty"`
+	Notes        string              `json:"notes,omitempty"`
+	Platforms    []string            `json:"platforms"`
+	Tasks        []Task              `json:"tasks"`
+	Parameters   []catalog.Parameter `json:"parameters"`
+	Exposes      []catalog.Exposure  `json:"exposes"`
+	Dependencies []Dependency        `json:"dependencies"`
+	SmokeTest    *catalog.SmokeTest  `json:"smoke_test,omitempty"`
+	Signature    catalog.ImageStatus `json:"signature"`
+	Deploy       map[string]string   `json:"deploy"` // format → manifest path in the output
+}
+
+// Task is a task with min, max, memory and stop_timeout resolved.
+type Task struct {
+	Name        string         `json:"name"`
+	Command     []string       `json:"command,omitempty"`
+	Min         int            `json:"min"`
+	Max         int            `json:"max"`
+	Memory      int            `json:"memory"`
+	StopTimeout int            `json:"stop_timeout"`
+	Ports       []catalog.Port `json:"ports"`
+}
+
+// Dependency is a dependency with required resolved.
+type Dependency struct {
+	Interface string            `json:"interface"`
+	Required  bool              `json:"required"`
+	Bind      map[string]string `json:"bind,omitempty"`
+}
+
+// Links are paths in the output, relative to its root.
+type Links struct {
+	Page  string `json:"page"`
+	API   string `json:"api,omitempty"`
+	Badge string `json:"badge,omitempty"`
+}
+
+// Paths of the API in the output.
+const (
+	CatalogPath = "api/v1/catalog.json"
+	productsDir = "api/v1/products"
+)
+
+// ProductPath returns the output path of a product's JSON document.
+func ProductPath(id string) string { return path.Join(productsDir, id+".json") }
+
+// Pages returns catalog.json and one JSON page per product.
+func Pages(in Input) []page.Page {
+	c := in.Catalog
+	ids := c.SortedProductIDs()
+	products := make([]Product, len(ids))
+	for i, id := range ids {
+		products[i] = productDoc(in, c.Products[id])
+	}
+	pages := make([]page.Page, 0, len(ids)+1)
+	for i, id := range ids {
+		doc := products[i]
+		if ph := in.History.Product(id); ph != nil {
+			doc.Changelog = ph.Log
+		}
+		pages = append(pages, page.Page{
+			Path:   ProductPath(id),
+			Key:    page.Key("api/product", Schema, doc),
+			Render: func() ([]byte, error) { return encode(doc) },
+		})
+	}
+	doc := catalogDoc(in, products)
+	pages = append(pages, page.Page{
+		Path:   CatalogPath,
+		Key:    page.Key("api/catalog", Schema, doc),
+		Render: func() ([]byte, error) { return encode(doc) },
+	})
+	return pages
+}
+
+func catalogDoc(in Input, products []Product) Catalog {
+	c := in.Catalog
+	idx := c.Index
+	if idx == nil {
+		idx = &catalog.Index{}
+	}
+	doc := Catalog{
+		Schema:     Schema,
+		Catalog:    idx.Catalog,
+		Interfaces: idx.Interfaces,
+		Policy: Policy{
+			RequireSignatures: idx.Policy.SignaturesRequired(),
+			OpenLicenses:      idx.Policy.Licenses(),
+			MaxImageMiB:       idx.Policy.MaxImageMiB,
+		},
+		Products: products,
+	}
+	if doc.Policy.MaxImageMiB == 0 {
+		doc.Policy.MaxImageMiB = catalog.DefaultMaxImageMiB
+	}
+	if doc.Interfaces == nil {
+		doc.Interfaces = []catalog.Interface{}
+	}
+	if h := in.History; h != nil && h.Commit != "" {
+		doc.Source = &Source{Commit: h.Commit, Date: h.Date.UTC()}
+	}
+	byPublisher := map[string][]string{}
+	for _, p := range products {
+		byPublisher[p.Publisher] = append(byPublisher[p.Publisher], p.ID)
+	}
+	doc.Publishers = []Publisher{}
+	for _, id := range c.SortedPublisherIDs() {
+		ps := byPublisher[id]
+		if ps == nil {
+			ps = []string{}
+		}
+		doc.Publishers = append(doc.Publishers, Publisher{
+			Publisher: c.Publishers[id],
+			Products:  ps,
+			Links:     Links{Page: "publishers/" + id + "/"},
+		})
+	}
+	return doc
+}
+
+func productDoc(in Input, p *catalog.Product) Product {
+	doc := Product{
+		ID: p.ID, Publisher: p.Publisher, Name: p.Name, Summary: p.Summary, Description: p.Description,
+		Homepage: p.Homepage, Support: p.Support, Source: p.Source, License: p.License,
+		LicenseStatus: "evaluation",
+		Categories:    nonNil(p.Categories), Tags: nonNil(p.Tags), Identity: p.Identity,
+		Links: Links{
+			Page:  path.Join("products", p.ID) + "/",
+			API:   ProductPath(p.ID),
+			Badge: path.Join("badges", p.ID+".svg"),
+		},
+	}
+	if in.Catalog.IsOpen(p) {
+		doc.LicenseStatus = "open"
+	}
+	assets := path.Join("products", p.ID)
+	if p.Logo != "" {
+		doc.Logo = path.Join(assets, p.Logo)
+	}
+	for _, s := range p.Screenshots {
+		doc.Screenshots = append(doc.Screenshots, Screenshot{File: path.Join(assets, s.File), Caption: s.Caption})
+	}
+	if ph := in.History.Product(p.ID); ph != nil {
+		doc.Added, doc.Changed = timePtr(ph.Added), timePtr(ph.Changed)
+	}
+	doc.Builds = []Build{}
+	for _, b := range p.BuildsNewestFirst() {
+		doc.Builds = append(doc.Builds, buildDoc(in, p, b))
+	}
+	if len(doc.Builds) > 0 {
+		doc.Latest = doc.Builds[0].Version
+	}
+	return doc
+}
+
+func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
+	doc := Build{
+		Version: b.Version, Image: b.Image, Digest: b.Digest(), Notes: b.Notes,
+		Platforms:    b.PlatformsOrDefault(),
+		Published:    timePtr(in.History.Published(p, b)),
+		Parameters:   nonNil(b.Parameters),
+		Exposes:      nonNil(b.Exposes),
+		SmokeTest:    b.SmokeTest,
+		Signature:    catalog.ImageStatus{State: catalog.ImageUnchecked},
+		Dependencies: []Dependency{},
+		Deploy: map[string]string{
+			"kubernetes": path.Join("deploy", p.ID, b.Version, "kubernetes.yaml"),
+			"compose":    path.Join("deploy", p.ID, b.Version, "compose.yaml"),
+		},
+	}
+	if st, ok := in.Images[doc.Digest]; ok {
+		doc.Signature = st
+	}
+	for _, t := range b.Tasks {
+		ports := nonNil(slices.Clone(t.Ports)) // the model is shared: never write into it
+		for i := range ports {
+			if ports[i].Protocol == "" {
+				ports[i].Protocol = "tcp"
+			}
+		}
+		doc.Tasks = append(doc.Tasks, Task{
+			Name: t.Name, Command: t.Command, Min: t.MinInstances(), Max: t.MaxInstances(),
+			Memory: t.MemoryMiB(), StopTimeout: t.StopSeconds(), Ports: ports,
+		})
+	}
+	for _, d := range b.Dependencies {
+		doc.Dependencies = append(doc.Dependencies, Dependency{Interface: d.Interface, Required: d.IsRequired(), Bind: d.Bind})
+	}
+	return doc
+}
+
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
