@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"bytes"
 	"fmt"
 	"math"
@@ -11,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 )
 
 // problem is a finding at a key path of one file, positioned later (see keyIndex) so that
@@ -35,28 +36,64 @@ type problem struct {
 // problem with its indexed key path. A syntax error is returned alone, positioned.
 func decodeFile(data []byte, v any) []problem {
 	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		if pe, ok := err.(toml.ParseError); ok {
-			line, col := pe.Position.Line, max(pe.Position.Col, 1)
-			// BurntSushi may point past the end of the line (an unterminated string); stay on it.
-			if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) {
-				col = min(col, len(bytes.TrimRight(lines[line-1], "\r"))+1)
-			}
-			return []problem{{msg: "TOML syntax: " + pe.Message, line: line, col: col}}
+	if err := toml.Unmarshal(data, &raw); err != nil {
+		line, col := 1, 1
+		msg := err.Error()
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			line, col = de.Position()
+			line, col = max(line, 1), max(col, 1)
 		}
-		return []problem{{msg: "TOML syntax: " + err.Error(), line: 1, col: 1}}
+		// The parser may point past the end of the line (an unterminated string); stay on it.
+		if lines := bytes.Split(data, []byte("\n")); line <= len(lines) {
+			col = min(col, len(bytes.TrimRight(lines[line-1], "\r"))+1)
+		}
+		return []problem{{msg: "TOML syntax: " + strings.TrimPrefix(msg, "toml: "), line: line, col: col}}
 	}
-	d := decoder{}
-	d.value("", raw, reflect.ValueOf(v).Elem())
+	d := decoder{path: make([]segment, 0, 8)}
+	d.value(raw, reflect.ValueOf(v).Elem())
 	return d.problems
 }
 
 type decoder struct {
 	problems []problem
+	// path is the key path of the value being decoded, as a stack: rendered to a string only
+	// when there is a problem to report, so valid files build no key strings at all.
+	path []segment
 }
 
-func (d *decoder) errorf(key, format string, args ...any) {
-	d.problems = append(d.problems, problem{key: key, severity: Error, msg: fmt.Sprintf(format, args...)})
+// segment is one step of a key path: a key, or an index into an array when key is "".
+type segment struct {
+	key   string
+	index int
+}
+
+func (d *decoder) push(key string) { d.path = append(d.path, segment{key: key}) }
+func (d *decoder) pushIndex(i int) { d.path = append(d.path, segment{index: i}) }
+func (d *decoder) pop()            { d.path = d.path[:len(d.path)-1] }
+
+// key renders the current path: builds[0].tasks[1].memory.
+func (d *decoder) key() string {
+	var b strings.Builder
+	for _, s := range d.path {
+		if s.key == "" {
+			fmt.Fprintf(&b, "[%d]", s.index)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		if isBareKey(s.key) {
+			b.WriteString(s.key)
+		} else {
+			b.WriteString(strconv.Quote(s.key))
+		}
+	}
+	return b.String()
+}
+
+func (d *decoder) errorf(format string, args ...any) {
+	d.problems = append(d.problems, problem{key: d.key(), severity: Error, msg: fmt.Sprintf(format, args...)})
 }
 
 var (
@@ -64,89 +101,92 @@ var (
 	indexRE  = regexp.MustCompile(`\[\d+\]`)
 )
 
-// value stores data (a value from BurntSushi's generic decoding) into rv.
-func (d *decoder) value(key string, data any, rv reflect.Value) {
+// value stores data (a value of go-toml's generic decoding) into rv.
+func (d *decoder) value(data any, rv reflect.Value) {
 	if rv.Kind() == reflect.Pointer {
 		elem := reflect.New(rv.Type().Elem())
-		if d.value1(key, data, elem.Elem()) {
+		if d.value1(data, elem.Elem()) {
 			rv.Set(elem)
 		}
 		return
 	}
-	d.value1(key, data, rv)
+	d.value1(data, rv)
 }
 
 // value1 stores data into the non-pointer rv and reports whether it did.
-func (d *decoder) value1(key string, data any, rv reflect.Value) bool {
+func (d *decoder) value1(data any, rv reflect.Value) bool {
 	if rv.Type() == timeType {
-		t, ok := data.(time.Time)
-		if !ok || t.Location().String() != "date-local" {
-			d.mismatch(key, data, "date (YYYY-MM-DD, unquoted)")
+		t, ok := data.(toml.LocalDate)
+		if !ok {
+			d.mismatch(data, "date (YYYY-MM-DD, unquoted)")
 			return false
 		}
-		y, m, day := t.Date()
-		rv.Set(reflect.ValueOf(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)))
+		rv.Set(reflect.ValueOf(t.AsTime(time.UTC)))
 		return true
 	}
 	switch rv.Kind() {
 	case reflect.Struct:
 		table, ok := data.(map[string]any)
 		if !ok {
-			d.mismatch(key, data, "table")
+			d.mismatch(data, "table")
 			return false
 		}
-		d.table(key, table, rv)
+		d.table(table, rv)
 	case reflect.Slice:
-		list, ok := toList(data)
+		list, ok := data.([]any)
 		if !ok {
 			if _, isTable := data.(map[string]any); isTable && rv.Type().Elem().Kind() == reflect.Struct {
-				d.mismatch(key, data, fmt.Sprintf("array of tables (write [[%s]], with double brackets, for each entry)", indexRE.ReplaceAllString(key, "")))
+				d.mismatch(data, fmt.Sprintf("array of tables (write [[%s]], with double brackets, for each entry)", indexRE.ReplaceAllString(d.key(), "")))
 			} else {
-				d.mismatch(key, data, "array")
+				d.mismatch(data, "array")
 			}
 			return false
 		}
 		out := reflect.MakeSlice(rv.Type(), len(list), len(list))
 		for i, item := range list {
-			d.value(fmt.Sprintf("%s[%d]", key, i), item, out.Index(i))
+			d.pushIndex(i)
+			d.value(item, out.Index(i))
+			d.pop()
 		}
 		rv.Set(out)
 	case reflect.Map:
 		table, ok := data.(map[string]any)
 		if !ok {
-			d.mismatch(key, data, "table")
+			d.mismatch(data, "table")
 			return false
 		}
 		out := reflect.MakeMapWithSize(rv.Type(), len(table))
-		for _, k := range sortedKeys(table) {
+		for k, v := range table {
 			elem := reflect.New(rv.Type().Elem()).Elem()
-			if d.value1(joinKey(key, k), table[k], elem) {
+			d.push(k)
+			if d.value1(v, elem) {
 				out.SetMapIndex(reflect.ValueOf(k), elem)
 			}
+			d.pop()
 		}
 		rv.Set(out)
 	case reflect.String:
 		s, ok := data.(string)
 		if !ok {
-			d.mismatch(key, data, "string")
+			d.mismatch(data, "string")
 			return false
 		}
 		rv.SetString(s)
 	case reflect.Bool:
 		b, ok := data.(bool)
 		if !ok {
-			d.mismatch(key, data, "boolean (true or false, unquoted)")
+			d.mismatch(data, "boolean (true or false, unquoted)")
 			return false
 		}
 		rv.SetBool(b)
 	case reflect.Int:
 		n, ok := data.(int64)
 		if !ok {
-			d.mismatch(key, data, "integer")
+			d.mismatch(data, "integer")
 			return false
 		}
 		if n > math.MaxInt32 || n < math.MinInt32 {
-			d.errorf(key, "%s: %d is out of range (at most %d)", lastKey(key), n, math.MaxInt32)
+			d.errorf("%s: %d is out of range (at most %d)", d.path[len(d.path)-1].key, n, math.MaxInt32)
 			return false
 		}
 		rv.SetInt(n)
@@ -156,21 +196,25 @@ func (d *decoder) value1(key string, data any, rv reflect.Value) bool {
 	return true
 }
 
-// table decodes a TOML table into a struct, reporting keys the struct does not have.
-func (d *decoder) table(key string, table map[string]any, rv reflect.Value) {
+// table decodes a TOML table into a struct, reporting keys the struct does not have. Keys are
+// visited in map order; diagnostics are sorted by position in the end.
+func (d *decoder) table(table map[string]any, rv reflect.Value) {
 	fields := structFields(rv.Type())
-	for _, k := range sortedKeys(table) {
-		i, ok := fields.index[k]
-		if !ok {
-			p := problem{key: joinKey(key, k), severity: Error, msg: fmt.Sprintf("unknown key %q", k), atKey: true}
+	for k, v := range table {
+		d.push(k)
+		if i, ok := fields.index[k]; ok {
+			d.value(v, rv.Field(i))
+		} else {
+			p := problem{key: d.key(), severity: Error, msg: fmt.Sprintf("unknown key %q", k), atKey: true}
 			if s := suggest(k, fields.names); s != "" {
 				p.msg += fmt.Sprintf("; did you mean %q?", s)
-				p.suggested = joinKey(key, s)
+				d.pop()
+				d.push(s)
+				p.suggested = d.key()
 			}
 			d.problems = append(d.problems, p)
-			continue
 		}
-		d.value(joinKey(key, k), table[k], rv.Field(i))
+		d.pop()
 	}
 }
 
@@ -227,22 +271,15 @@ func init() {
 	}
 }
 
-func toList(data any) ([]any, bool) {
-	switch l := data.(type) {
-	case []any:
-		return l, true
-	case []map[string]any:
-		out := make([]any, len(l))
-		for i := range l {
-			out[i] = l[i]
+func (d *decoder) mismatch(data any, want string) {
+	name := "value"
+	for i := len(d.path) - 1; i >= 0; i-- {
+		if d.path[i].key != "" {
+			name = d.path[i].key
+			break
 		}
-		return out, true
 	}
-	return nil, false
-}
-
-func (d *decoder) mismatch(key string, data any, want string) {
-	d.errorf(key, "%s: got %s, want %s", lastKey(key), tomlTypeName(data), want)
+	d.errorf("%s: got %s, want %s", name, tomlTypeName(data), want)
 }
 
 func tomlTypeName(data any) string {
@@ -255,11 +292,12 @@ func tomlTypeName(data any) string {
 		return fmt.Sprintf("float %v", v)
 	case bool:
 		return fmt.Sprintf("boolean %v", v)
-	case time.Time:
-		if v.Location().String() == "date-local" {
-			return "date"
-		}
+	case time.Time, toml.LocalDateTime:
 		return "date-time"
+	case toml.LocalDate:
+		return "date"
+	case toml.LocalTime:
+		return "time"
 	case map[string]any:
 		return "table"
 	case []any, []map[string]any:

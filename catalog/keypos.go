@@ -7,8 +7,8 @@ import (
 )
 
 // keyIndex maps indexed key paths of one TOML file ("builds[1].tasks[0].memory") to where the key
-// and its value start. It is built only for files that have diagnostics: BurntSushi/toml keeps
-// positions per unindexed key, which cannot tell the second build's memory from the first's.
+// and its value start. It is built only for files that have diagnostics, so valid files pay
+// nothing for positions: the decoder works on go-toml's generic values, which carry none.
 //
 // The scanner assumes the file already parsed as TOML; on anything it does not understand it
 // stops, and lookups fall back to the nearest parent that it did index.

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -13,6 +14,12 @@ type Catalog struct {
 	Index      *Index
 	Publishers map[string]*Publisher // by publisher ID
 	Products   map[string]*Product   // by product ID, "<publisher>/<product>"
+
+	// License checks parse SPDX expressions, which is slow next to everything else; most
+	// products share a handful of licenses, so results are kept per expression.
+	licensesOnce sync.Once
+	openList     []string
+	openByExpr   sync.Map // license expression → bool
 }
 
 // SortedProductIDs returns the product IDs in lexical order, the order every output uses.
@@ -362,23 +369,31 @@ func (p *Product) Latest() *Build {
 // IsOpen reports whether the product's license is one of the policy's open licenses (SPEC §2),
 // as opposed to an evaluation (freemium) license.
 func (c *Catalog) IsOpen(p *Product) bool {
-	policy := c.openLicenses()
-	if len(policy) == 0 {
-		return false
+	if v, ok := c.openByExpr.Load(p.License); ok {
+		return v.(bool)
 	}
-	ok, _ := spdxexp.Satisfies(p.License, policy)
-	return ok
+	policy := c.openLicenses()
+	open := false
+	if len(policy) > 0 {
+		open, _ = spdxexp.Satisfies(p.License, policy)
+	}
+	c.openByExpr.Store(p.License, open)
+	return open
 }
 
 // openLicenses returns the policy's open licenses that are valid SPDX IDs. Invalid entries are
-// reported on index.toml; they must not make every product's license check fail too.
+// reported on index.toml; they must not make every product's license check fail too. The policy
+// is read once: change Index before the first call.
 func (c *Catalog) openLicenses() []string {
-	policy := DefaultOpenLicenses
-	if c.Index != nil {
-		policy = c.Index.Policy.Licenses()
-	}
-	return slices.DeleteFunc(slices.Clone(policy), func(l string) bool {
-		ok, _ := spdxexp.ValidateLicenses([]string{l})
-		return !ok
+	c.licensesOnce.Do(func() {
+		policy := DefaultOpenLicenses
+		if c.Index != nil {
+			policy = c.Index.Policy.Licenses()
+		}
+		c.openList = slices.DeleteFunc(slices.Clone(policy), func(l string) bool {
+			ok, _ := spdxexp.ValidateLicenses([]string{l})
+			return !ok
+		})
 	})
+	return c.openList
 }

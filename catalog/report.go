@@ -9,6 +9,9 @@ import (
 type report struct {
 	files map[string]*fileReport
 	order []string
+	// parent is the report of the loading stage, consulted (read-only) by the reports that
+	// product validation fills in parallel.
+	parent *report
 }
 
 type fileReport struct {
@@ -55,6 +58,9 @@ func (r *report) add(path, key string, sev Severity, rule int, format string, ar
 // failed reports whether key, or a table or array containing it, could not be decoded: findings
 // there would only repeat the decoding problem.
 func (r *report) failed(path, key string) bool {
+	if r.parent != nil && r.parent.failed(path, key) {
+		return true
+	}
 	f, ok := r.files[path]
 	if !ok || len(f.decoded) == 0 {
 		return false
@@ -90,6 +96,14 @@ func (r *report) warnf(path, key string, rule int, format string, args ...any) {
 func (r *report) fileProblem(path string, sev Severity, format string, args ...any) {
 	f := r.file(path)
 	f.problems = append(f.problems, problem{severity: sev, msg: fmt.Sprintf(format, args...), line: -1})
+}
+
+// merge moves the problems of a child report into r.
+func (r *report) merge(child *report) {
+	for _, path := range child.order {
+		f := r.file(path)
+		f.problems = append(f.problems, child.files[path].problems...)
+	}
 }
 
 // diagnostics positions every problem, reading each file with problems once more from fsys.

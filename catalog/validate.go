@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/github/go-spdx/v2/spdxexp"
@@ -37,19 +39,61 @@ type validator struct {
 	fsys fs.FS
 	c    *Catalog
 	r    *report
+	// Products mostly share licenses and parameter patterns; parse each once.
+	licenseErrs map[string]error
+	patterns    map[string]patternResult
+}
+
+type patternResult struct {
+	re  *regexp.Regexp
+	err error
+}
+
+func (v *validator) compile(pattern string) (*regexp.Regexp, error) {
+	r, ok := v.patterns[pattern]
+	if !ok {
+		r.re, r.err = regexp.Compile(pattern)
+		v.patterns[pattern] = r
+	}
+	return r.re, r.err
 }
 
 func validate(fsys fs.FS, c *Catalog, r *report) {
-	v := &validator{fsys: fsys, c: c, r: r}
+	v := newValidator(fsys, c, r)
 	if c.Index != nil {
 		v.index(c.Index)
 	}
 	for _, id := range c.SortedPublisherIDs() {
 		v.publisher(c.Publishers[id])
 	}
-	for _, id := range c.SortedProductIDs() {
-		v.product(c.Products[id])
+
+	// Products are independent of each other and each reports only on its own file, so they are
+	// checked in parallel, each worker into its own report, merged at the end.
+	ids := make(chan string)
+	workers := runtime.GOMAXPROCS(0)
+	reports := make([]*report, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		reports[i] = &report{files: map[string]*fileReport{}, parent: r}
+		w := newValidator(fsys, c, reports[i])
+		wg.Go(func() {
+			for id := range ids {
+				w.product(c.Products[id])
+			}
+		})
 	}
+	for id := range c.Products {
+		ids <- id
+	}
+	close(ids)
+	wg.Wait()
+	for _, child := range reports {
+		r.merge(child)
+	}
+}
+
+func newValidator(fsys fs.FS, c *Catalog, r *report) *validator {
+	return &validator{fsys: fsys, c: c, r: r, licenseErrs: map[string]error{}, patterns: map[string]patternResult{}}
 }
 
 func (v *validator) index(idx *Index) {
@@ -216,10 +260,6 @@ func (v *validator) publisher(p *Publisher) {
 
 func (v *validator) product(p *Product) {
 	f := p.Path
-	if _, ok := v.c.Publishers[p.Publisher]; !ok {
-		// Reported on the missing publisher.toml by the loader; nothing more to say here.
-		_ = ok
-	}
 	if p.Name == "" {
 		v.r.errorf(f, "name", 0, "name is required")
 	}
@@ -285,7 +325,12 @@ func (v *validator) license(p *Product) {
 		v.r.errorf(f, "license", 0, "license is required (an SPDX expression such as \"Apache-2.0\" or \"LicenseRef-Acme-Commercial\")")
 		return
 	}
-	if _, err := spdxexp.ExtractLicenses(p.License); err != nil {
+	err, seen := v.licenseErrs[p.License]
+	if !seen {
+		_, err = spdxexp.ExtractLicenses(p.License)
+		v.licenseErrs[p.License] = err
+	}
+	if err != nil {
 		v.r.errorf(f, "license", 0, "license %q is not a valid SPDX expression: %v (see https://spdx.org/licenses/; use LicenseRef-<name> for your own)", p.License, err)
 		return
 	}
@@ -574,7 +619,7 @@ func (v *validator) parameters(f, key string, b *Build) {
 		var re *regexp.Regexp
 		if p.Pattern != "" {
 			var err error
-			if re, err = regexp.Compile(p.Pattern); err != nil {
+			if re, err = v.compile(p.Pattern); err != nil {
 				v.r.errorf(f, k+".pattern", 0, "pattern does not compile as RE2: %v", err)
 			}
 		}

@@ -339,6 +339,8 @@ func productFile(opts Options, s *stub) []byte {
 	w.table("identity")
 	if oidc {
 		w.strs("sso", []string{"oidc"})
+	} else {
+		w.strs("sso", []string{}) // no user logins: says so, rather than leaving it unsaid
 	}
 	w.bool("scim", r.IntN(3) == 0)
 	w.str("tracing", pickWeighted(r, []string{"opentelemetry", "opentracing", "none"}, []int{7, 2, 1}))
@@ -388,7 +390,9 @@ func productFile(opts Options, s *stub) []byte {
 			w.arrayTable("builds.parameters")
 			w.str("name", p.name)
 			w.str("description", p.desc)
-			w.bool("required", p.required)
+			if p.required {
+				w.bool("required", true)
+			}
 			if p.hasDefault {
 				w.str("default", p.def)
 			}

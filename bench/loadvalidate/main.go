@@ -1,0 +1,201 @@
+// Command loadvalidate measures what `marketplace validate` costs on a large catalog: it writes a
+// synthetic catalog to disk, runs catalog.Check over it once to warm the file cache, then times a
+// second Check and prints its wall time, peak memory and allocation figures.
+//
+// Peak RSS is the kernel's high-water mark (VmHWM), reset just before the timed run so that the
+// generator's own memory does not count. bench/run runs it with GOMAXPROCS=2 and the targets.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("loadvalidate", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	products := fl.Int("products", 10000, "number of products in the synthetic catalog")
+	builds := fl.Int("builds", 3, "builds per product")
+	seed := fl.Int64("seed", 0, "generator seed")
+	dir := fl.String("dir", "", "write the catalog here and keep it (default: a temporary directory, removed afterwards)")
+	maxWall := fl.Duration("max-wall", 0, "target wall time of one Check; 0: no target")
+	maxRSS := fl.Int("max-rss-mib", 0, "target peak RSS in MiB during one Check; 0: no target")
+	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the timed Check to this file")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+
+	root := *dir
+	if root == "" {
+		tmp, err := os.MkdirTemp("", "marketplace-bench-")
+		if err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+			return 2
+		}
+		defer os.RemoveAll(tmp)
+		root = tmp
+	}
+	opts := synthetic.Options{Products: *products, BuildsPerProduct: *builds, Seed: *seed}
+	start := time.Now()
+	if err := synthetic.Write(root, opts); err != nil {
+		fmt.Fprintln(stderr, "loadvalidate:", err)
+		return 2
+	}
+	genTime := time.Since(start)
+	fsys := os.DirFS(root)
+	files, tomlBytes, err := count(fsys)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadvalidate: counting files:", err)
+		return 2
+	}
+
+	// Warm-up: fills the file cache, and the validator's lazily built tables.
+	catalog.Check(fsys)
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	rssReset := resetPeakRSS()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+			return 2
+		}
+		defer f.Close()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	c, ds := catalog.Check(fsys)
+	wall := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	runtime.ReadMemStats(&after)
+	hwm, hwmErr := peakRSS()
+	runtime.KeepAlive(c)
+
+	const mib = 1 << 20
+	fmt.Fprintf(stdout, "catalog         %s (generated in %.1fs, seed %d)\n", root, genTime.Seconds(), *seed)
+	fmt.Fprintf(stdout, "products        %d (%d builds each, %d publishers)\n", len(c.Products), *builds, len(c.Publishers))
+	fmt.Fprintf(stdout, "files           %d (%d TOML)\n", files.all, files.toml)
+	fmt.Fprintf(stdout, "TOML            %.1f MiB\n", float64(tomlBytes)/mib)
+	fmt.Fprintf(stdout, "GOMAXPROCS      %d (of %d CPUs)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Fprintf(stdout, "wall time       %s (%.0f products/s, %.1f MiB/s)\n", wall.Round(time.Millisecond),
+		float64(len(c.Products))/wall.Seconds(), float64(tomlBytes)/mib/wall.Seconds())
+	fmt.Fprintf(stdout, "diagnostics     %d errors, %d warnings\n", ds.Errors(), len(ds)-ds.Errors())
+	switch {
+	case hwmErr != nil:
+		fmt.Fprintf(stdout, "peak RSS        unknown (%v)\n", hwmErr)
+	case !rssReset:
+		fmt.Fprintf(stdout, "peak RSS        %.0f MiB (of the whole process, generator included: could not reset VmHWM)\n", float64(hwm)/mib)
+	default:
+		fmt.Fprintf(stdout, "peak RSS        %.0f MiB\n", float64(hwm)/mib)
+	}
+	fmt.Fprintf(stdout, "TotalAlloc      %.0f MiB allocated by the timed Check (%d objects)\n",
+		float64(after.TotalAlloc-before.TotalAlloc)/mib, after.Mallocs-before.Mallocs)
+	fmt.Fprintf(stdout, "Sys             %.0f MiB obtained from the OS by the Go runtime (whole process)\n", float64(after.Sys)/mib)
+	fmt.Fprintf(stdout, "GC cycles       %d during the timed Check\n", after.NumGC-before.NumGC)
+
+	status := 0
+	if ds.HasErrors() {
+		fmt.Fprintf(stdout, "\nthe synthetic catalog should have no errors; the first ones:\n")
+		ds[:min(len(ds), 20)].Write(stdout, "text")
+		status = 1
+	}
+	if *maxWall > 0 || *maxRSS > 0 {
+		fmt.Fprintln(stdout)
+	}
+	if *maxWall > 0 {
+		fmt.Fprintf(stdout, "target wall     ≤ %s: %s\n", *maxWall, verdict(wall <= *maxWall))
+		if wall > *maxWall {
+			status = 1
+		}
+	}
+	if *maxRSS > 0 && hwmErr == nil {
+		ok := hwm <= uint64(*maxRSS)*mib
+		fmt.Fprintf(stdout, "target peak RSS ≤ %d MiB: %s\n", *maxRSS, verdict(ok))
+		if !ok {
+			status = 1
+		}
+	}
+	return status
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+type fileCount struct{ all, toml int }
+
+// count returns how many files fsys holds and the total size of its TOML files.
+func count(fsys fs.FS) (n fileCount, tomlBytes int64, err error) {
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		n.all++
+		if strings.HasSuffix(p, ".toml") {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n.toml++
+			tomlBytes += info.Size()
+		}
+		return nil
+	})
+	return n, tomlBytes, err
+}
+
+// resetPeakRSS resets the kernel's RSS high-water mark to the current RSS (Linux 4.0 and later)
+// and reports whether it could.
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSS returns VmHWM from /proc/self/status, in bytes.
+func peakRSS() (uint64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("reading VmHWM: %w", err)
+			}
+			return kb << 10, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
