@@ -1,8 +1,8 @@
 package catalog
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"

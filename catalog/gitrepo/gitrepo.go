@@ -4,18 +4,21 @@
 package gitrepo
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // ErrNotRepository is wrapped by the error Open returns when dir is not inside a Git repository,
@@ -25,7 +28,8 @@ var ErrNotRepository = errors.New("not a Git repository")
 // Repo is a Git repository holding a catalog, possibly in a subfolder of the repository. Its
 // methods are safe for concurrent use.
 type Repo struct {
-	git *git.Repository
+	git     *git.Repository
+	storage *filesystem.Storage // nil when go-git does not store the repository in files
 	// sub is the catalog folder relative to the repository root, slash-separated, "" at the root.
 	sub string
 	// mu serialises reads of the object storage: go-git's storage is not safe for concurrent
@@ -48,20 +52,44 @@ func Open(dir string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
 	}
-	r := &Repo{git: repo}
+	var worktree billy.Filesystem
 	wt, err := repo.Worktree()
-	if errors.Is(err, git.ErrIsBareRepository) {
+	switch {
+	case err == nil:
+		worktree = wt.Filesystem
+	case !errors.Is(err, git.ErrIsBareRepository):
+		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	r := &Repo{}
+	if worktree != nil {
+		if r.sub, err = relPath(worktree.Root(), abs); err != nil {
+			return nil, fmt.Errorf("opening %s: %w", dir, err)
+		}
+	}
+	// Reopen the storage keeping pack files open: by default go-git opens and closes the pack
+	// for every object it reads, which makes History several times slower.
+	st, ok := repo.Storer.(*filesystem.Storage)
+	if !ok {
+		r.git = repo
 		return r, nil
 	}
-	if err != nil {
+	r.storage = filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	if r.git, err = git.Open(r.storage, worktree); err != nil {
+		r.storage.Close()
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
 	}
-	sub, err := relPath(wt.Filesystem.Root(), abs)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", dir, err)
-	}
-	r.sub = sub
 	return r, nil
+}
+
+// Close releases the pack files the repository keeps open. The Repo and the file systems from
+// FS must not be used afterwards.
+func (r *Repo) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.storage == nil {
+		return nil
+	}
+	return r.storage.Close()
 }
 
 // relPath returns dir relative to root as a slash path, "" when they are the same folder.
@@ -196,12 +224,11 @@ func (r *Repo) blob(h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	var b bytes.Buffer
-	b.Grow(int(o.Size()))
-	if _, err := b.ReadFrom(rd); err != nil {
+	data := make([]byte, o.Size())
+	if _, err := io.ReadFull(rd, data); err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return data, nil
 }
 
 // blobSize returns the size of a blob without reading its content.

@@ -37,7 +37,7 @@ type signerSet struct {
 
 // loadSigners reads the publisher's declared signers. Problems with the declarations are
 // reported on publisher.toml; the signers that remain are still used.
-func loadSigners(fsys fs.FS, pub *catalog.Publisher, trusted root.TrustedMaterial, sev catalog.Severity) (*signerSet, catalog.Diagnostics) {
+func loadSigners(fsys fs.FS, pub *catalog.Publisher, trusted root.TrustedMaterial) (*signerSet, catalog.Diagnostics) {
 	set := &signerSet{publisher: pub.ID}
 	var ds catalog.Diagnostics
 	report := func(i int, key string, sev catalog.Severity, format string, args ...any) {
@@ -75,7 +75,9 @@ func loadSigners(fsys fs.FS, pub *catalog.Publisher, trusted root.TrustedMateria
 				}
 			}
 			if trusted == nil {
-				report(i, "", sev, "keyless signer %s cannot be checked: no Sigstore trusted root was given", keylessName(s))
+				// A warning only: another signer may still verify the publisher's builds, and
+				// builds that no signer verifies are reported on their own.
+				report(i, "", catalog.Warning, "keyless signer %s cannot be checked: no Sigstore trusted root was given", keylessName(s))
 				continue
 			}
 			// Anchor the expression: a subject pattern that matches a substring would accept any

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,7 +193,7 @@ func Verify(ctx context.Context, fsys fs.FS, c *catalog.Catalog, productIDs []st
 			signers[id] = &signerSet{publisher: id, skipped: []string{"products/" + id + "/publisher.toml is missing"}}
 			continue
 		}
-		set, more := loadSigners(fsys, pub, trusted, sigSeverity)
+		set, more := loadSigners(fsys, pub, trusted)
 		signers[id] = set
 		ds = append(ds, more...)
 	}
@@ -329,14 +330,19 @@ func (v *run) do(ctx context.Context, j *job) outcome {
 	}
 
 	// Gather what is already known. Everything in it is checked below, so its origin does not
-	// matter: a stale or forged file can only fail.
+	// matter: a stale or forged file can only fail. Offline, the material folder is the
+	// evidence and its problems are reported; the cache is a convenience, and a damaged entry
+	// is treated as missing.
 	var known []*Material
 	var facts *ImageFacts
 	var verdicts []verdict // per use, once the signatures are final
 	var sigs []Signature
-	for _, dir := range []string{v.opts.Material, v.opts.CacheDir} {
-		m, err := readMaterial(dir, j.digest)
-		if err != nil && v.opts.Offline {
+	for _, src := range []struct {
+		dir       string
+		authority bool
+	}{{v.opts.Material, v.opts.Offline}, {v.opts.CacheDir, false}} {
+		m, err := readMaterial(src.dir, j.digest)
+		if err != nil && src.authority {
 			return fail(v.sigSev, "cannot read the verification material: %v", err)
 		}
 		if m == nil {
@@ -346,8 +352,8 @@ func (v *run) do(ctx context.Context, j *job) outcome {
 		sigs = mergeSignatures(sigs, m.Signatures)
 		if facts == nil && m.Image != nil {
 			if err := m.Image.check(j.digest); err != nil {
-				if v.opts.Offline {
-					return fail(catalog.Error, "the verification material in %s does not match the digest: %v", filepath.Join(dir, FileName(j.digest)), err)
+				if src.authority {
+					return fail(catalog.Error, "the verification material in %s does not match the digest: %v", filepath.Join(src.dir, FileName(j.digest)), err)
 				}
 				continue // fetch it again
 			}
@@ -357,11 +363,11 @@ func (v *run) do(ctx context.Context, j *job) outcome {
 
 	if v.opts.Offline {
 		if len(known) == 0 {
-			where := v.opts.Material
-			if where == "" {
-				where = v.opts.CacheDir
+			if v.opts.Material == "" && v.opts.CacheDir == "" {
+				return fail(v.sigSev, "no verification material: offline verification needs a material folder")
 			}
-			return fail(v.sigSev, "no verification material for this digest in %s; verify online to record it", where)
+			return fail(v.sigSev, "no verification material for this digest in %s; verify online to record it",
+				cmp.Or(v.opts.Material, v.opts.CacheDir))
 		}
 	} else {
 		out.cached = true
@@ -473,8 +479,12 @@ func allVerified(vs []verdict) bool {
 	return true
 }
 
-// registryProblem words a registry failure for the person who has to act on it.
+// registryProblem words a registry failure for the person who has to act on it, on one line.
 func registryProblem(repo string, err error) string {
+	return strings.Join(strings.Fields(describeRegistryError(repo, err)), " ")
+}
+
+func describeRegistryError(repo string, err error) string {
 	switch {
 	case notFound(err):
 		return fmt.Sprintf("the image does not exist: %s has no manifest with this digest", repo)
