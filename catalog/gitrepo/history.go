@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -273,7 +273,7 @@ func buildVersions(data []byte) ([]string, bool) {
 			Version string `toml:"version"`
 		} `toml:"builds"`
 	}
-	if _, err := toml.Decode(string(data), &f); err != nil {
+	if err := toml.Unmarshal(data, &f); err != nil {
 		return nil, false
 	}
 	var versions []string

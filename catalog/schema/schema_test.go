@@ -16,7 +16,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hspc/marketplace/catalog"
@@ -361,13 +361,13 @@ func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 // decodeTOML decodes a TOML document into JSON-compatible values, as editors see it.
 func decodeTOML(src string) (any, error) {
 	var doc map[string]any
-	if _, err := toml.Decode(src, &doc); err != nil {
+	if err := toml.Unmarshal([]byte(src), &doc); err != nil {
 		return nil, err
 	}
 	return jsonValue(doc), nil
 }
 
-// jsonValue converts a value from BurntSushi/toml's generic decoding into what JSON tooling has:
+// jsonValue converts a value from go-toml's generic decoding into what JSON tooling has:
 // integers become json.Number and dates strings ("2026-03-01" for a TOML local date).
 func jsonValue(v any) any {
 	switch v := v.(type) {
@@ -391,16 +391,9 @@ func jsonValue(v any) any {
 		return out
 	case int64:
 		return json.Number(strconv.FormatInt(v, 10))
+	case toml.LocalDate, toml.LocalDateTime, toml.LocalTime:
+		return fmt.Sprint(v)
 	case time.Time:
-		// BurntSushi/toml marks local dates and times by the location's name.
-		switch v.Location().String() {
-		case "date-local":
-			return v.Format(time.DateOnly)
-		case "datetime-local":
-			return v.Format("2006-01-02T15:04:05.999999999")
-		case "time-local":
-			return v.Format("15:04:05.999999999")
-		}
 		return v.Format(time.RFC3339Nano)
 	}
 	return v // string, bool, float64

@@ -71,6 +71,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 	root.AddCommand(
 		newValidate(g),
 		newNew(g),
+		newDeploy(g),
 	)
 	return root
 }

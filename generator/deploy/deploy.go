@@ -1,0 +1,403 @@
+// Package deploy turns one build of a catalog product into deployment manifests (SPEC §7, §8, and
+// MVP story 4, "export my configuration as a set of kubernetes files"): Kubernetes objects and a
+// Compose file, each a deterministic function of the build and an optional environment (the
+// values of the build's parameters, rule 3).
+//
+// Both formats carry the packaging rules over to the platform: one workload per task (rule 7),
+// its instance range (rules 5, 6), a guaranteed memory limit (rule 10), amd64 scheduling
+// (rule 11), the stop timeout (rule 13), health probes on the declared health path (rule 15), a
+// read-only root file system (rule 16: logs go to stdout, nothing is written), configuration from
+// the environment only (rule 3), and the smoke test as something an operator can trigger
+// (rule 4). A header comment says what the manifest still needs: the required parameters without
+// a value and the dependencies to bind.
+//
+// Without an environment (the static site's deploy/ files), secret values are never written:
+// Kubernetes gets an empty Secret to fill in, Compose gets ${NAME:?required} interpolations.
+package deploy
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// FormatVersion names the shape of the generated manifests. It is part of every page key, so
+// changing what Kubernetes or Compose emit for the same build must change it: the next build then
+// re-renders every deploy/ file instead of reusing stale ones.
+const FormatVersion = "deploy/1"
+
+// Formats lists the manifest formats, in the order the command line names them.
+var Formats = []string{"kubernetes", "compose"}
+
+// Render returns the manifest of build b of product p in format ("kubernetes" or "compose").
+func Render(format string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+	switch format {
+	case "kubernetes":
+		return Kubernetes(p, b, env)
+	case "compose":
+		return Compose(p, b, env)
+	}
+	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
+}
+
+// Pages returns deploy/<publisher>/<product>/<version>/kubernetes.yaml and compose.yaml for
+// every build of every product, without an environment (placeholders for every value the
+// operator must supply), sorted by path. A page's key is the product ID, the build and
+// FormatVersion (the path tells the formats apart): the manifests depend on nothing else, so an
+// unchanged build is not re-rendered.
+func Pages(c *catalog.Catalog) []page.Page {
+	var pages []page.Page
+	for _, id := range c.SortedProductIDs() {
+		p := c.Products[id]
+		for i := range p.Builds {
+			b := &p.Builds[i]
+			dir := path.Join("deploy", p.ID, b.Version)
+			key := page.Key(p.ID, b, FormatVersion)
+			for _, f := range Formats {
+				name := "kubernetes.yaml"
+				if f == "compose" {
+					name = "compose.yaml"
+				}
+				pages = append(pages, page.Page{
+					Path:   path.Join(dir, name),
+					Key:    key,
+					Render: func() ([]byte, error) { return Render(f, p, b, nil) },
+				})
+			}
+		}
+	}
+	slices.SortFunc(pages, func(a, b page.Page) int { return cmp.Compare(a.Path, b.Path) })
+	return pages
+}
+
+// EnvError lists every problem of an environment given for a build: names that break rule 3,
+// names that are not parameters of the build, and values that do not match their parameter's
+// pattern. Secret values are never quoted.
+type EnvError struct {
+	Problems []string
+}
+
+func (e *EnvError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// CheckEnv reports whether env is a valid environment for b: every name follows rule 3 and
+// is a parameter of b, and every value matches its parameter's pattern. It returns an *EnvError
+// listing all the problems at once, or nil.
+func CheckEnv(b *catalog.Build, env map[string]string) error {
+	var problems, unknown []string
+	for _, name := range sortedKeys(env) {
+		value := env[name]
+		if !catalog.EnvNamePattern.MatchString(name) {
+			problems = append(problems, fmt.Sprintf("%s: not a parameter name: names use only uppercase A-Z, 0-9 and '_', starting with a letter (rule 3; try %s)", name, envNameFor(name)))
+			continue
+		}
+		prm := b.Parameter(name)
+		if prm == nil {
+			unknown = append(unknown, name)
+			continue
+		}
+		if prm.Pattern == "" {
+			continue
+		}
+		re, err := regexp.Compile(prm.Pattern)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: the parameter's pattern %q does not compile: %v", name, prm.Pattern, err))
+			continue
+		}
+		if !re.MatchString(value) {
+			shown := fmt.Sprintf("value %q", value)
+			if prm.Secret {
+				shown = "the secret value" // never echo a secret into a terminal or CI log
+			}
+			problems = append(problems, fmt.Sprintf("%s: %s does not match the parameter's pattern %s", name, shown, prm.Pattern))
+		}
+	}
+	if len(unknown) > 0 {
+		var declared []string
+		for _, prm := range b.Parameters {
+			declared = append(declared, prm.Name)
+		}
+		msg := fmt.Sprintf("unknown parameters %s: build %s declares %s", strings.Join(unknown, ", "), b.Version, strings.Join(declared, ", "))
+		if len(declared) == 0 {
+			msg = fmt.Sprintf("unknown parameters %s: build %s declares no parameters", strings.Join(unknown, ", "), b.Version)
+		}
+		if len(unknown) == 1 {
+			msg = strings.Replace(msg, "unknown parameters", "unknown parameter", 1)
+		}
+		problems = append(problems, msg)
+	}
+	if len(problems) > 0 {
+		return &EnvError{Problems: problems}
+	}
+	return nil
+}
+
+// MissingRequired returns the required parameters of b that have no value: neither in env nor a
+// non-empty default. They are listed in each manifest's header.
+func MissingRequired(b *catalog.Build, env map[string]string) []string {
+	var missing []string
+	for _, prm := range b.Parameters {
+		if prm.Required && valueOf(prm, env) == "" {
+			missing = append(missing, prm.Name)
+		}
+	}
+	return missing
+}
+
+// valueOf returns the value a parameter gets: from env, else its default, else "".
+func valueOf(prm catalog.Parameter, env map[string]string) string {
+	if v, ok := env[prm.Name]; ok {
+		return v
+	}
+	if prm.Default != nil {
+		return *prm.Default
+	}
+	return ""
+}
+
+// source is what both formats are made from: the build, checked, with the names it deploys as.
+type source struct {
+	product   string // "acme/fhir"
+	publisher string // "acme"
+	slug      string // "fhir"
+	base      string // "acme-fhir": the prefix of every Kubernetes object name
+	build     *catalog.Build
+	ref       catalog.ImageRef
+	env       map[string]string
+	smoke     string // name of the smoke-test workload, distinct from every task name
+}
+
+func newSource(p *catalog.Product, b *catalog.Build, env map[string]string) (*source, error) {
+	if p == nil || b == nil {
+		return nil, errors.New("deploy: no product or build")
+	}
+	pub, slug, ok := strings.Cut(p.ID, "/")
+	if !ok || pub == "" || slug == "" {
+		return nil, fmt.Errorf("product ID %q is not PUBLISHER/PRODUCT", p.ID)
+	}
+	ref, err := catalog.ParseImageRef(b.Image)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", p.ID, b.Version, err)
+	}
+	if len(b.Tasks) == 0 {
+		return nil, fmt.Errorf("%s %s has no tasks to deploy (rule 7)", p.ID, b.Version)
+	}
+	for _, t := range b.Tasks {
+		if t.MemoryMiB() <= 0 {
+			return nil, fmt.Errorf("%s %s: task %q declares no memory (rule 10)", p.ID, b.Version, t.Name)
+		}
+	}
+	if b.SmokeTest != nil && b.Task(b.SmokeTest.Task) == nil {
+		return nil, fmt.Errorf("%s %s: smoke_test task %q is not a task of the build", p.ID, b.Version, b.SmokeTest.Task)
+	}
+	if err := CheckEnv(b, env); err != nil {
+		return nil, err
+	}
+	smoke := "smoke-test"
+	for b.Task(smoke) != nil {
+		smoke += "-run"
+	}
+	return &source{
+		product: p.ID, publisher: pub, slug: slug, base: dnsLabel(pub, slug),
+		build: b, ref: ref, env: env, smoke: smoke,
+	}, nil
+}
+
+// header writes the comment both formats start with: what this is, what it runs, and what the
+// operator still has to provide. Each entry of notes becomes a paragraph of its own.
+func (s *source) header(w *strings.Builder, title, format string, where func(catalog.Parameter) string, notes ...[]string) {
+	b := s.build
+	line := func(format string, args ...any) {
+		text := strings.TrimRight(fmt.Sprintf(format, args...), " ")
+		if text == "" {
+			w.WriteString("#\n")
+			return
+		}
+		w.WriteString("# " + text + "\n")
+	}
+	line("%s %s: %s, generated by marketplace from the HSP Marketplace catalog.", s.product, b.Version, title)
+	line("Image:     %s", b.Image)
+	line("Digest:    %s", s.ref.Digest)
+	line("Platforms: %s (rule 11)", strings.Join(b.PlatformsOrDefault(), ", "))
+	line("Generate again rather than edit: marketplace deploy %s@%s --format %s --env FILE", s.product, b.Version, format)
+	line("")
+	line("Tasks, one entry process each (rule 7):")
+	for _, t := range b.Tasks {
+		text := fmt.Sprintf("  %s: %d to %d instances, %d MiB each, stops within %d s", t.Name, t.MinInstances(), t.MaxInstances(), t.MemoryMiB(), t.StopSeconds())
+		for _, pt := range t.Ports {
+			text += fmt.Sprintf(", port %d/%s", pt.Port, protocolOf(pt))
+			if pt.Health != "" {
+				text += " health " + pt.Health
+			}
+		}
+		line("%s", text)
+	}
+	if len(b.Exposes) > 0 {
+		line("")
+		line("Provides:")
+		for _, e := range b.Exposes {
+			text := fmt.Sprintf("  %s: task %s, port %d", e.Interface, e.Task, e.Port)
+			if e.Path != "" {
+				text += ", path " + e.Path
+			}
+			line("%s", text)
+		}
+	}
+	if len(b.Dependencies) > 0 {
+		line("")
+		line("Needs (bind each provider property to the parameter shown):")
+		for _, d := range b.Dependencies {
+			req := "required"
+			if !d.IsRequired() {
+				req = "optional"
+			}
+			line("  %s (%s): %s", d.Interface, req, s.bindings(d))
+		}
+	}
+	line("")
+	if missing := MissingRequired(b, s.env); len(missing) > 0 {
+		line("Required parameters without a value; set them before deploying (--env FILE):")
+		for _, name := range missing {
+			prm := b.Parameter(name)
+			text := fmt.Sprintf("  %s%s", name, where(*prm))
+			if prm.Description != "" {
+				text += ": " + oneLine(prm.Description)
+			}
+			line("%s", text)
+		}
+	} else {
+		line("Every required parameter has a value.")
+	}
+	for _, prm := range b.Parameters {
+		if prm.Secret && s.env[prm.Name] != "" {
+			line("This file holds secret values from the environment it was generated with: keep it out of version control.")
+			break
+		}
+	}
+	for _, paragraph := range notes {
+		if len(paragraph) == 0 {
+			continue
+		}
+		line("")
+		for _, text := range paragraph {
+			line("%s", text)
+		}
+	}
+}
+
+// bindings lists a dependency's bound parameters in their declaration order:
+// "DATABASE_URL ← url, SMTP_FROM ← from".
+func (s *source) bindings(d catalog.Dependency) string {
+	if len(d.Bind) == 0 {
+		return "no parameters bound"
+	}
+	names := sortedKeys(d.Bind)
+	order := func(name string) int {
+		for i, prm := range s.build.Parameters {
+			if prm.Name == name {
+				return i
+			}
+		}
+		return len(s.build.Parameters)
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(order(a), order(b)) })
+	var parts []string
+	for _, name := range names {
+		parts = append(parts, name+" ← "+d.Bind[name])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// protocolOf returns a port's protocol, tcp when undeclared.
+func protocolOf(p catalog.Port) string {
+	if p.Protocol == "" {
+		return "tcp"
+	}
+	return p.Protocol
+}
+
+// configChecksum hashes every parameter value, so that a pod template changes (and pods roll)
+// when the configuration it reads changes.
+func (s *source) configChecksum() string {
+	h := sha256.New()
+	for _, prm := range s.build.Parameters {
+		fmt.Fprintf(h, "%s=%q\n", prm.Name, valueOf(prm, s.env))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// dnsLabel joins parts with '-' into an RFC 1123 label (lowercase alphanumerics and '-', at most
+// 63 characters). Too long a name keeps its first 54 characters and gets 8 hex digits of its hash,
+// so it stays unique and stable.
+func dnsLabel(parts ...string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.Join(parts, "-")) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	name := strings.Trim(b.String(), "-")
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:54], "-") + "-" + hex.EncodeToString(sum[:4])
+}
+
+// labelValue makes s a valid Kubernetes label value: at most 63 characters of alphanumerics,
+// '-', '_' and '.', starting and ending with an alphanumeric. SemVer build metadata's '+' becomes
+// '_'.
+func labelValue(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	v := b.String()
+	if len(v) > 63 {
+		v = v[:63]
+	}
+	return strings.TrimFunc(v, func(r rune) bool { return r == '-' || r == '_' || r == '.' })
+}
+
+// envNameFor suggests the rule-3 spelling of a name.
+func envNameFor(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	name := b.String()
+	if name == "" || name[0] < 'A' || name[0] > 'Z' {
+		name = "X" + name
+	}
+	return name
+}
+
+// oneLine folds a description onto one comment line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
