@@ -136,3 +136,20 @@ func setWant(a *txtar.Archive, data []byte) {
 	}
 	a.Files = append(a.Files, txtar.File{Name: "want", Data: data})
 }
+
+// TestContributingQuotesCorpus keeps CONTRIBUTING.md honest: every diagnostic in the corpus's
+// want sections appears in the guide word for word, so a changed message shows up there too.
+func TestContributingQuotesCorpus(t *testing.T) {
+	guide, err := os.ReadFile("../CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/invalid/*.txtar")
+	for _, file := range files {
+		for _, line := range strings.Split(string(wantOf(readArchive(t, file))), "\n") {
+			if line != "" && !bytes.Contains(guide, []byte(line)) {
+				t.Errorf("%s: CONTRIBUTING.md does not quote %q", filepath.Base(file), line)
+			}
+		}
+	}
+}

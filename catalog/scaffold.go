@@ -90,7 +90,7 @@ tags = ["fhir"]
 logo = "%[4]s/logo.svg"          # relative to this file's folder; svg, png, jpeg or webp, at most 256 KiB
 
 [identity]
-# sso = ["oidc"]                # if users log in: oidc and/or saml2, with the matching dependency below
+sso = []                        # no user logins; if users log in: ["oidc"] and/or ["saml2"], with the matching dependency below
 scim = false                    # true if users and groups can be provisioned over SCIM 2
 tracing = "none"                # opentelemetry, opentracing or none
 # phi_logging = "LOG_PHI"       # the parameter that turns PHI/PII logging on and off (rule 16)

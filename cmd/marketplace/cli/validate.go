@@ -67,6 +67,9 @@ func relPaths(root string, args []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		if _, err := os.Stat(abs); err != nil && !filepath.IsAbs(a) {
+			abs = filepath.Join(root, a) // relative to the catalog, as with -C from elsewhere
+		}
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("%s: no such file or folder", a)
 		}
