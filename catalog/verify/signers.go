@@ -263,6 +263,12 @@ func (c *checker) checkOne(sig oci.Signature, h v1.Hash, sg signer) *failure {
 		// root lists neither, and then the certificate must still be valid now.
 		co.IgnoreTlog = len(c.trusted.RekorLogs()) == 0
 		co.IgnoreSCT = len(c.trusted.CTLogs()) == 0
+		if b, err := sig.Bundle(); !co.IgnoreTlog && (err != nil || b == nil) {
+			return &failure{rankIdentity, sg.name, "has no Rekor bundle, which the trusted root requires to show when its certificate was used"}
+		}
+		if ok, err := cosign.ContainsSCT(cert.Raw); !co.IgnoreSCT && (err != nil || !ok) {
+			return &failure{rankIdentity, sg.name, "has a certificate without an embedded SCT, which the trusted root requires"}
+		}
 	}
 	_, err := cosign.VerifyImageSignature(c.ctx, sig, h, co)
 	if err == nil {

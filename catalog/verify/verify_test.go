@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -22,8 +23,20 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	return &fixture{reg: newTestRegistry(t), key: newTestKey(t), other: newTestKey(t), ca: newTestCA(t)}
+	keys := sharedKeys(t)
+	return &fixture{reg: newTestRegistry(t), key: keys[0], other: keys[1], ca: newTestCA(t)}
 }
+
+// sharedKeys generates the publisher's key and another key once for all tests: cosign encrypts
+// private keys with scrypt, which takes most of a second.
+var sharedKeys = func() func(t testing.TB) [2]testKey {
+	var once sync.Once
+	var keys [2]testKey
+	return func(t testing.TB) [2]testKey {
+		once.Do(func() { keys = [2]testKey{newTestKey(t), newTestKey(t)} })
+		return keys
+	}
+}()
 
 func (f *fixture) options() Options {
 	return Options{

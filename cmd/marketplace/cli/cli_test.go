@@ -96,3 +96,16 @@ func TestNewScaffoldsAValidProduct(t *testing.T) {
 		t.Errorf("bad ID: exit %d, want 2", code)
 	}
 }
+
+func TestVerifyOfflineExampleCatalog(t *testing.T) {
+	code, out, errOut := run(t, "-C", "../../..", "verify", "--offline", "--cache", "")
+	if code != ExitOK || out != "" {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "images signed by a declared signer; 0 errors, 0 warnings") {
+		t.Errorf("summary = %q", errOut)
+	}
+	if code, _, errOut := run(t, "-C", "../../..", "verify", "--offline", "no/such"); code != ExitUsage {
+		t.Errorf("unknown product: exit %d %s", code, errOut)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/hspc/marketplace/catalog"
 )
@@ -71,9 +72,19 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 	root.AddCommand(
 		newValidate(g),
 		newNew(g),
+		newVerify(g),
 		newDeploy(g),
 	)
 	return root
+}
+
+// terminal returns stderr when it is a terminal, for progress redrawn in place; nil otherwise,
+// where commands print one summary line instead.
+func (g *globals) terminal() io.Writer {
+	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return f
+	}
+	return nil
 }
 
 // catalogRoot returns the catalog repository to work on: -C, or the nearest directory upwards
