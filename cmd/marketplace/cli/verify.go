@@ -15,8 +15,8 @@ import (
 
 func newVerify(g *globals) *cobra.Command {
 	var (
-		offline                                         bool
-		jobs                                            int
+		offline                                        bool
+		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
 	)
 	cmd := &cobra.Command{
