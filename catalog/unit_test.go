@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -203,4 +204,21 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRepositoryGrammar checks the hand-written name checks against the regexp they replace.
+func TestRepositoryGrammar(t *testing.T) {
+	component := `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+	host := `(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?`
+	re := regexp.MustCompile(`^(?:` + host + `/)?` + component + `(?:/` + component + `)*$`)
+	for _, name := range []string{
+		"postgres", "library/postgres", "ghcr.io/acme/fhir", "localhost:5000/x", "[::1]:5000/x",
+		"Registry.Example.com/a/b", "a__b", "a___b", "a--b", "a-.b", "a._b", "-a", "a-", "A/b",
+		"ghcr.io/Acme/fhir", "host:/x", "host:50a/x", "a..b", "a/b/c/d", "[zz]/x", "x/", "/x", "",
+		"my-registry.local:443/team/app_name.v2", "a.b", "1", "a/B", "re-gistry-/x", "[]/x",
+	} {
+		if got, want := validRepository(name), re.MatchString(name); got != want {
+			t.Errorf("validRepository(%q) = %v, regexp says %v", name, got, want)
+		}
+	}
 }
