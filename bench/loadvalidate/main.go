@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hspc/marketplace/catalog"
@@ -85,9 +86,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpuBefore := cpuTime()
 	start = time.Now()
 	c, ds := catalog.Check(fsys)
 	wall := time.Since(start)
+	cpu := cpuTime() - cpuBefore
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -103,6 +106,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "GOMAXPROCS      %d (of %d CPUs)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(stdout, "wall time       %s (%.0f products/s, %.1f MiB/s)\n", wall.Round(time.Millisecond),
 		float64(len(c.Products))/wall.Seconds(), float64(tomlBytes)/mib/wall.Seconds())
+	// CPU time does not grow when other work shares the machine, so it shows what an idle
+	// machine would take: wall ≈ cpu / cores when the work parallelises.
+	fmt.Fprintf(stdout, "CPU time        %s user+sys (%s per core on %d cores; load average %s)\n", cpu.Round(time.Millisecond),
+		(cpu / time.Duration(runtime.GOMAXPROCS(0))).Round(time.Millisecond), runtime.GOMAXPROCS(0), loadAverage())
 	fmt.Fprintf(stdout, "diagnostics     %d errors, %d warnings\n", ds.Errors(), len(ds)-ds.Errors())
 	switch {
 	case hwmErr != nil:
@@ -198,4 +205,25 @@ func peakRSS() (uint64, error) {
 		return 0, err
 	}
 	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
+}
+
+// cpuTime returns the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage returns the 1-minute load average, or "unknown".
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(data)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
