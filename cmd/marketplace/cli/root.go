@@ -73,6 +73,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newValidate(g),
 		newNew(g),
 		newVerify(g),
+		newBuild(g),
 		newDeploy(g),
 	)
 	return root

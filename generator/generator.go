@@ -1,0 +1,228 @@
+// Package generator is the build pipeline of `marketplace build`: it turns a catalog repository
+// into the static site, the JSON API and feed, deployment manifests, badges and signature
+// material that consumers, platform agents and mirrors use.
+//
+// The stages run in the order Build lists them — Source → Load and validate → Verify → Render
+// → Write — each a typed input to a typed output, testable alone.
+package generator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/gitrepo"
+	"github.com/hspc/marketplace/catalog/verify"
+	"github.com/hspc/marketplace/generator/api"
+	"github.com/hspc/marketplace/generator/badge"
+	"github.com/hspc/marketplace/generator/deploy"
+	"github.com/hspc/marketplace/generator/feed"
+	"github.com/hspc/marketplace/generator/page"
+	"github.com/hspc/marketplace/generator/site"
+	"github.com/hspc/marketplace/generator/write"
+)
+
+// Options configure a build.
+type Options struct {
+	Root     string // the catalog repository (a Git work tree, or a plain folder)
+	Ref      string // Git revision to build; "" builds the work tree as it is
+	Out      string // output folder, replaced atomically
+	Jobs     int    // parallel workers; 0 means GOMAXPROCS
+	Theme    fs.FS  // nil means the embedded theme
+	Verify   VerifyMode
+	Material string // signature material folder read by verification; "" means <Root>/signatures if present
+	CacheDir string // verification cache; "" means none
+	// TrustedRoot is a Sigstore trusted_root.json for keyless signers.
+	TrustedRoot string
+	// Log receives one line per notable event ("not a Git repository: …") and the summary.
+	Log io.Writer
+	// Progress receives verification progress (redrawn on a terminal).
+	Progress io.Writer
+	// Hooks add output that is not made of pages (the search index), after rendering.
+	Hooks []write.Hook
+}
+
+// VerifyMode says how images are verified.
+type VerifyMode int
+
+const (
+	// VerifyOnline asks the registries (with the cache and material as caches).
+	VerifyOnline VerifyMode = iota
+	// VerifyOffline re-verifies from signature material only, sending nothing.
+	VerifyOffline
+	// VerifySkip marks every image unchecked (for theme work; never for publishing).
+	VerifySkip
+)
+
+// Result is what a build did.
+type Result struct {
+	Catalog     *catalog.Catalog
+	History     *catalog.History
+	Diagnostics catalog.Diagnostics // warnings, and errors when the build failed on the input
+	Images      map[string]catalog.ImageStatus
+	Stats       write.Stats
+	Elapsed     time.Duration
+}
+
+// ErrInvalid is returned (wrapped) when the catalog or its images have errors; Result holds the
+// diagnostics and nothing was written.
+var ErrInvalid = errors.New("the catalog has errors")
+
+// Build runs the pipeline. The order listed matches the order of execution.
+func Build(ctx context.Context, opts Options) (*Result, error) {
+	start := time.Now()
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format+"\n", args...)
+		}
+	}
+	res := &Result{}
+
+	// 1. Source: the files at the revision, and what Git says about their history.
+	fsys, history, err := source(opts, logf)
+	if err != nil {
+		return res, err
+	}
+	res.History = history
+
+	// 2. Load and validate: nothing is written for an invalid catalog.
+	c, ds := catalog.Check(fsys)
+	res.Catalog, res.Diagnostics = c, ds
+	if ds.HasErrors() {
+		return res, fmt.Errorf("%w: %d errors", ErrInvalid, ds.Errors())
+	}
+
+	// 3. Verify images and signatures.
+	images, material, vds := verifyImages(ctx, fsys, c, opts)
+	res.Images = images
+	res.Diagnostics = append(res.Diagnostics, vds...)
+	res.Diagnostics.Sort()
+	if vds.HasErrors() {
+		return res, fmt.Errorf("%w: %d errors in image verification", ErrInvalid, vds.Errors())
+	}
+
+	// 4. Render every output page.
+	pages, err := render(c, history, images, material, fsys, opts.Theme)
+	if err != nil {
+		return res, err
+	}
+
+	// 5. Write atomically, reusing unchanged pages of the previous output.
+	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: opts.Hooks})
+	if err != nil {
+		return res, fmt.Errorf("writing %s: %w", opts.Out, err)
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// source returns the catalog files to build and their history. The work tree is read from
+// disk; a Ref is read from Git objects without a checkout. Outside Git there is no history.
+func source(opts Options, logf func(string, ...any)) (fs.FS, *catalog.History, error) {
+	repo, err := gitrepo.Open(opts.Root)
+	if errors.Is(err, gitrepo.ErrNotRepository) {
+		if opts.Ref != "" {
+			return nil, nil, fmt.Errorf("--ref %s: %s is not in a Git repository", opts.Ref, opts.Root)
+		}
+		logf("note: %s is not a Git repository: dates come from the builds' released dates", opts.Root)
+		return os.DirFS(opts.Root), &catalog.History{}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	rev := opts.Ref
+	if rev == "" {
+		rev = "HEAD"
+	}
+	history, err := repo.History(rev)
+	if err != nil {
+		if opts.Ref != "" {
+			return nil, nil, fmt.Errorf("reading history at %s: %w", rev, err)
+		}
+		// A repository without commits yet: build the work tree without dates.
+		logf("note: no Git history (%v): dates come from the builds' released dates", err)
+		history = &catalog.History{}
+	}
+	if opts.Ref == "" {
+		return os.DirFS(opts.Root), history, nil
+	}
+	fsys, _, err := repo.FS(opts.Ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading %s at %s: %w", opts.Root, opts.Ref, err)
+	}
+	return fsys, history, nil
+}
+
+// verifyImages runs catalog/verify and turns its report into statuses and material pages.
+func verifyImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, opts Options) (map[string]catalog.ImageStatus, []page.Page, catalog.Diagnostics) {
+	images := map[string]catalog.ImageStatus{}
+	if opts.Verify == VerifySkip {
+		return images, nil, nil
+	}
+	materialDir := opts.Material
+	if materialDir == "" {
+		if info, err := os.Stat(filepath.Join(opts.Root, "signatures")); err == nil && info.IsDir() {
+			materialDir = filepath.Join(opts.Root, "signatures")
+		}
+	}
+	report, ds := verify.Verify(ctx, fsys, c, nil, verify.Options{
+		Jobs:        opts.Jobs,
+		Offline:     opts.Verify == VerifyOffline,
+		CacheDir:    opts.CacheDir,
+		Material:    materialDir,
+		TrustedRoot: opts.TrustedRoot,
+		Progress:    opts.Progress,
+	})
+	var pages []page.Page
+	for _, m := range report.Images {
+		images[m.Digest] = statusOf(m)
+		data, err := m.Marshal()
+		if err != nil {
+			ds = append(ds, catalog.Diagnostic{Path: "signatures", Severity: catalog.Error, Message: fmt.Sprintf("encoding material of %s: %v", m.Digest, err)})
+			continue
+		}
+		pages = append(pages, page.Static("signatures/"+verify.FileName(m.Digest), data))
+	}
+	return images, pages, ds
+}
+
+// statusOf summarises an image's verdict for the outputs.
+func statusOf(m *verify.Material) catalog.ImageStatus {
+	if m.Result == nil {
+		return catalog.ImageStatus{State: catalog.ImageUnchecked}
+	}
+	st := catalog.ImageStatus{State: catalog.ImageVerified}
+	for _, b := range m.Result.Builds {
+		switch {
+		case b.Verified && st.Signer == "":
+			st.Signer = b.Signer
+		case !b.Verified:
+			st.State, st.Detail = catalog.ImageFailed, b.Error
+			if len(m.Signatures) == 0 {
+				st.State = catalog.ImageUnsigned
+			}
+		}
+	}
+	return st
+}
+
+// render collects the pages of every output.
+func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS) ([]page.Page, error) {
+	sitePages, err := site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
+	if err != nil {
+		return nil, fmt.Errorf("rendering the site: %w", err)
+	}
+	pages := sitePages
+	pages = append(pages, api.Pages(api.Input{Catalog: c, History: h, Images: images})...)
+	pages = append(pages, feed.Page(c, h))
+	pages = append(pages, badge.Pages(c, images)...)
+	pages = append(pages, deploy.Pages(c)...)
+	pages = append(pages, material...)
+	return pages, nil
+}

@@ -1,0 +1,72 @@
+package site
+
+import (
+	"bytes"
+	"encoding/xml"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// crawlerFiles returns robots.txt and, when catalog.base_url is set, sitemap.xml: the sitemap
+// protocol wants absolute URLs, and without a base URL the site cannot know its own.
+func (g *generator) crawlerFiles() []page.Page {
+	robots := "User-agent: *\nAllow: /\n"
+	if g.base == "" {
+		return []page.Page{page.Static("robots.txt", []byte(robots))}
+	}
+	robots += "\nSitemap: " + g.base + "sitemap.xml\n"
+
+	type entry struct {
+		Loc     string `xml:"loc"`
+		LastMod string `xml:"lastmod,omitempty"`
+	}
+	var entries []entry
+	add := func(p string, mod time.Time) {
+		e := entry{Loc: g.base + strings.TrimSuffix(p, "index.html")}
+		if !mod.IsZero() {
+			e.LastMod = mod.UTC().Format("2006-01-02")
+		}
+		entries = append(entries, e)
+	}
+	for _, p := range []string{"index.html", "products/index.html", "categories/index.html", "publishers/index.html", "interfaces/index.html"} {
+		add(p, time.Time{})
+	}
+	for _, p := range g.products {
+		_, changed := g.dates(p)
+		add(productPath(p.ID), changed)
+	}
+	for _, id := range g.c.SortedPublisherIDs() {
+		add(path.Join("publishers", id, "index.html"), time.Time{})
+	}
+	for _, in := range g.c.Index.Interfaces {
+		add(path.Join("interfaces", in.ID, "index.html"), time.Time{})
+	}
+	for _, c := range sortedKeys(g.categories) {
+		add(path.Join("categories", c, "index.html"), time.Time{})
+	}
+	sitemap := page.Page{
+		Path: "sitemap.xml",
+		Key:  page.Key(keyVersion, "sitemap", entries),
+		Render: func() ([]byte, error) {
+			var buf bytes.Buffer
+			buf.WriteString(xml.Header)
+			buf.WriteString(`<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+			enc := xml.NewEncoder(&buf)
+			enc.Indent("  ", "  ")
+			for _, e := range entries {
+				if err := enc.EncodeElement(e, xml.StartElement{Name: xml.Name{Local: "url"}}); err != nil {
+					return nil, err
+				}
+			}
+			if err := enc.Flush(); err != nil {
+				return nil, err
+			}
+			buf.WriteString("\n</urlset>\n")
+			return buf.Bytes(), nil
+		},
+	}
+	return []page.Page{page.Static("robots.txt", []byte(robots)), sitemap}
+}

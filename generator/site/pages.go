@@ -1,0 +1,539 @@
+package site
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// How many entries the home page and the dependency lists show before pointing elsewhere.
+const (
+	homeNewest     = 6
+	homeNewBuilds  = 8
+	maxProviders   = 6
+	maxChangelog   = 50
+	categorySample = 3
+	homeStandards  = 10
+	publisherLogos = 6
+)
+
+// ---- home page
+
+type homeView struct {
+	Products    int
+	Publishers  int
+	Builds      int
+	Interfaces  int
+	NewProducts []datedCard
+	NewBuilds   []datedBuild
+	Categories  []categoryCount
+	Standards   []interfaceRow // the interfaces most products provide
+}
+
+type datedCard struct {
+	Card card
+	Date time.Time
+}
+
+type datedBuild struct {
+	Card    card
+	Version string
+	Anchor  string
+	Date    time.Time
+}
+
+type categoryCount struct {
+	Slug  string
+	Title string
+	Count int
+	Names []string // a few of its products
+}
+
+func (g *generator) homePage() page.Page {
+	v := homeView{Products: len(g.products), Publishers: len(g.c.Publishers), Interfaces: len(g.c.Index.Interfaces)}
+	type ranked struct {
+		datedBuild
+		rank int // position in the product's builds, which are in SemVer order
+	}
+	var builds []ranked
+	for _, p := range g.products {
+		v.Builds += len(p.Builds)
+		if added, _ := g.dates(p); !added.IsZero() {
+			v.NewProducts = append(v.NewProducts, datedCard{Card: g.cards[p.ID], Date: added})
+		}
+		for i, b := range g.builds[p.ID] {
+			if d := g.in.History.Published(p, b); !d.IsZero() {
+				builds = append(builds, ranked{datedBuild{Card: g.cards[p.ID], Version: b.Version, Anchor: anchor(b.Version), Date: d}, i})
+			}
+		}
+	}
+	slices.SortStableFunc(v.NewProducts, func(a, b datedCard) int {
+		return cmp.Or(b.Date.Compare(a.Date), cmp.Compare(a.Card.ID, b.Card.ID))
+	})
+	slices.SortStableFunc(builds, func(a, b ranked) int {
+		return cmp.Or(b.Date.Compare(a.Date), cmp.Compare(a.Card.ID, b.Card.ID), cmp.Compare(a.rank, b.rank))
+	})
+	for _, b := range builds[:min(len(builds), homeNewBuilds)] {
+		v.NewBuilds = append(v.NewBuilds, b.datedBuild)
+	}
+	v.NewProducts = v.NewProducts[:min(len(v.NewProducts), homeNewest)]
+	v.Categories = g.categoryCounts()
+	for _, row := range g.interfaceRows() {
+		if row.Providers > 0 {
+			v.Standards = append(v.Standards, row)
+		}
+	}
+	slices.SortStableFunc(v.Standards, func(a, b interfaceRow) int { return cmp.Compare(b.Providers, a.Providers) })
+	v.Standards = v.Standards[:min(len(v.Standards), homeStandards)]
+	info := g.c.Index.Catalog
+	return g.newPage("index.html", "home", "", info.Description, "home", v)
+}
+
+func (g *generator) categoryCounts() []categoryCount {
+	var out []categoryCount
+	for _, slug := range sortedKeys(g.categories) {
+		cc := categoryCount{Slug: slug, Title: slugTitle(slug), Count: len(g.categories[slug])}
+		for _, c := range g.cardsOf(g.categories[slug])[:min(categorySample, cc.Count)] {
+			cc.Names = append(cc.Names, c.Name)
+		}
+		out = append(out, cc)
+	}
+	return out
+}
+
+// ---- products, alphabetically
+
+type letterGroup struct {
+	Letter string
+	Cards  []card
+}
+
+func (g *generator) productsPage() page.Page {
+	all := g.cardsOf(g.c.SortedProductIDs())
+	var groups []letterGroup
+	for _, c := range all {
+		l := "#"
+		if r := []rune(strings.TrimSpace(c.Name)); len(r) > 0 && unicode.IsLetter(r[0]) && r[0] < unicode.MaxASCII {
+			l = strings.ToUpper(string(r[0]))
+		}
+		if len(groups) == 0 || groups[len(groups)-1].Letter != l {
+			groups = append(groups, letterGroup{Letter: l})
+		}
+		groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
+	}
+	return g.newPage("products/index.html", "products", "All products",
+		"Every product in the catalog, alphabetically.", "products", struct {
+			Count  int
+			Groups []letterGroup
+		}{len(all), groups})
+}
+
+// ---- one product
+
+type productView struct {
+	Card        card
+	Description string
+	Homepage    link
+	Support     link
+	Source      link
+	Categories  []categoryCount
+	Tags        []string
+	Screenshots []screenshot
+	Identity    catalog.Identity
+	PHIDefault  string // the default of the PHI logging parameter in the latest build
+	Builds      []buildView
+	Latest      *buildView // the build the Deploy section offers
+	Changelog   []catalog.Commit
+	OlderLog    int // changelog entries left out
+	Added       time.Time
+	Changed     time.Time
+	API         string // paths from the site root, written by other stages
+	Badge       string
+	BadgeMD     string // Markdown for a README
+	Absolute    bool   // BadgeMD uses catalog.base_url
+}
+
+type buildView struct {
+	Version      string
+	Anchor       string
+	Latest       bool
+	Prerelease   bool
+	Image        string
+	Repository   string
+	Tag          string
+	Digest       string
+	Published    time.Time
+	Status       ImageStatus
+	Platforms    []string
+	Notes        string
+	Tasks        []taskView
+	Parameters   []paramView
+	Exposes      []exposeView
+	Dependencies []dependencyView
+	SmokeTest    *catalog.SmokeTest
+	Deploy       string   // the deploy stage's folder for this build, from the site root
+	ToSet        []string // required parameters without a default: what a deployer must supply
+}
+
+type taskView struct {
+	Name    string
+	Command []string
+	Min     int
+	Max     int
+	Memory  int
+	Stop    int
+	Ports   []catalog.Port
+}
+
+type paramView struct {
+	Name        string
+	Description string
+	Required    bool
+	HasDefault  bool
+	Default     string
+	Pattern     string
+	Secret      bool
+}
+
+type exposeView struct {
+	Interface ifaceRef
+	Task      string
+	Port      int
+	Protocol  string
+	Path      string
+}
+
+type dependencyView struct {
+	Interface ifaceRef
+	Required  bool
+	Bind      []binding
+	Providers []providerRef
+	More      int // providers left out; the interface page lists them all
+}
+
+type binding struct {
+	Env      string
+	Property string
+}
+
+func (g *generator) productPage(p *catalog.Product) page.Page {
+	v := productView{
+		Card:        g.cards[p.ID],
+		Description: p.Description,
+		Homepage:    linkOf(p.Homepage),
+		Support:     linkOf(p.Support),
+		Source:      linkOf(p.Source),
+		Tags:        p.Tags,
+		Screenshots: g.shots[p.ID],
+		Identity:    p.Identity,
+		API:         path.Join("api/v1/products", p.ID+".json"),
+		Badge:       path.Join("badges", p.ID+".svg"),
+	}
+	for _, c := range p.Categories {
+		v.Categories = append(v.Categories, categoryCount{Slug: c, Title: slugTitle(c)})
+	}
+	v.Added, v.Changed = g.dates(p)
+	if ph := g.in.History.Product(p.ID); ph != nil {
+		v.Changelog = ph.Log[:min(len(ph.Log), maxChangelog)]
+		v.OlderLog = len(ph.Log) - len(v.Changelog)
+	}
+	latest := latestBuild(g.builds[p.ID])
+	for _, b := range g.builds[p.ID] {
+		bv := g.buildViewOf(p, b)
+		bv.Latest = b == latest
+		v.Builds = append(v.Builds, bv)
+	}
+	for i := range v.Builds {
+		if v.Builds[i].Latest {
+			v.Latest = &v.Builds[i]
+		}
+	}
+	if latest != nil && p.Identity.PHILogging != "" {
+		if prm := latest.Parameter(p.Identity.PHILogging); prm != nil && prm.Default != nil {
+			v.PHIDefault = *prm.Default
+		}
+	}
+	alt := markdownText(p.Name + " on " + g.c.Index.Catalog.Name)
+	root := "" // relative to the site root: only useful inside the site itself
+	if g.base != "" {
+		root, v.Absolute = g.base, true
+	}
+	v.BadgeMD = "[![" + alt + "](" + root + v.Badge + ")](" + root + "products/" + p.ID + "/)"
+	return g.newPage(productPath(p.ID), "product", p.Name, p.Summary, "products", v)
+}
+
+func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build) buildView {
+	bv := buildView{
+		Version:    b.Version,
+		Anchor:     anchor(b.Version),
+		Prerelease: isPrerelease(b.Version),
+		Image:      b.Image,
+		Published:  g.in.History.Published(p, b),
+		Status:     g.status(b),
+		Platforms:  b.PlatformsOrDefault(),
+		Notes:      b.Notes,
+		SmokeTest:  b.SmokeTest,
+		Deploy:     deployDir(p.ID, b.Version),
+	}
+	if ref, err := catalog.ParseImageRef(b.Image); err == nil {
+		bv.Repository, bv.Tag, bv.Digest = ref.Repository, ref.Tag, ref.Digest
+	}
+	for i := range b.Tasks {
+		t := &b.Tasks[i]
+		bv.Tasks = append(bv.Tasks, taskView{
+			Name: t.Name, Command: t.Command, Min: t.MinInstances(), Max: t.MaxInstances(),
+			Memory: t.MemoryMiB(), Stop: t.StopSeconds(), Ports: t.Ports,
+		})
+	}
+	for _, prm := range b.Parameters {
+		pv := paramView{Name: prm.Name, Description: prm.Description, Required: prm.Required, Pattern: prm.Pattern, Secret: prm.Secret}
+		if prm.Default != nil {
+			pv.HasDefault, pv.Default = true, *prm.Default
+		}
+		if prm.Required && prm.Default == nil {
+			bv.ToSet = append(bv.ToSet, prm.Name)
+		}
+		bv.Parameters = append(bv.Parameters, pv)
+	}
+	for _, e := range b.Exposes {
+		ev := exposeView{Interface: g.iface(e.Interface), Task: e.Task, Port: e.Port, Path: e.Path}
+		if t := b.Task(e.Task); t != nil {
+			for _, port := range t.Ports {
+				if port.Port == e.Port {
+					ev.Protocol = cmp.Or(port.Protocol, "tcp")
+				}
+			}
+		}
+		bv.Exposes = append(bv.Exposes, ev)
+	}
+	for i := range b.Dependencies {
+		d := &b.Dependencies[i]
+		dv := dependencyView{Interface: g.iface(d.Interface), Required: d.IsRequired()}
+		for _, env := range sortedKeys(d.Bind) {
+			dv.Bind = append(dv.Bind, binding{Env: env, Property: d.Bind[env]})
+		}
+		all := g.providersOf(d.Interface)
+		for _, r := range all {
+			if len(dv.Providers) == maxProviders {
+				break
+			}
+			if r.ID != p.ID {
+				dv.Providers = append(dv.Providers, r)
+			}
+		}
+		dv.More = len(all) - len(dv.Providers)
+		if g.provides[d.Interface][p.ID] {
+			dv.More-- // the product itself is not listed
+		}
+		bv.Dependencies = append(bv.Dependencies, dv)
+	}
+	return bv
+}
+
+// markdownText escapes the characters that would end a Markdown link text early.
+func markdownText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`, "\n", " ").Replace(s)
+}
+
+// ---- publishers
+
+type publisherRow struct {
+	ID    string
+	Name  string
+	URL   link
+	Count int
+	Logos []logoRef // of its first products, by name
+}
+
+// logoRef is what a product's logo, or its placeholder, needs.
+type logoRef struct {
+	ID       string
+	Name     string
+	Logo     string
+	Initials string
+	Hue      int
+}
+
+func (g *generator) publishersPage() page.Page {
+	var rows []publisherRow
+	for _, id := range g.c.SortedPublisherIDs() {
+		pub := g.c.Publishers[id]
+		row := publisherRow{ID: id, Name: cmp.Or(pub.Name, id), URL: linkOf(pub.URL), Count: len(g.pubProds[id])}
+		for _, c := range g.cardsOf(g.pubProds[id])[:min(row.Count, publisherLogos)] {
+			row.Logos = append(row.Logos, logoRef{ID: c.ID, Name: c.Name, Logo: c.Logo, Initials: c.Initials, Hue: c.Hue})
+		}
+		rows = append(rows, row)
+	}
+	slices.SortStableFunc(rows, func(a, b publisherRow) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	})
+	return g.newPage("publishers/index.html", "publishers", "Publishers",
+		"The organisations that publish products in the catalog.", "publishers", rows)
+}
+
+type publisherView struct {
+	ID          string
+	Name        string
+	URL         link
+	Contact     link
+	Maintainers []string
+	Signers     []catalog.Signer
+	Products    []card
+}
+
+func (g *generator) publisherPage(pub *catalog.Publisher) page.Page {
+	v := publisherView{
+		ID: pub.ID, Name: cmp.Or(pub.Name, pub.ID), URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
+		Maintainers: pub.Maintainers, Signers: pub.Signers, Products: g.cardsOf(g.pubProds[pub.ID]),
+	}
+	return g.newPage(path.Join("publishers", pub.ID, "index.html"), "publisher", v.Name,
+		"Products published by "+v.Name+".", "publishers", v)
+}
+
+// ---- interfaces
+
+type interfaceRow struct {
+	Ref       ifaceRef
+	Version   string
+	Providers int
+	Consumers int
+}
+
+func (g *generator) interfacesPage() page.Page {
+	return g.newPage("interfaces/index.html", "interfaces", "Interfaces",
+		"The standards products expose and depend on.", "interfaces", g.interfaceRows())
+}
+
+// interfaceRows returns the declared interfaces by name, with how many products provide and use each.
+func (g *generator) interfaceRows() []interfaceRow {
+	var rows []interfaceRow
+	for _, in := range g.c.Index.Interfaces {
+		rows = append(rows, interfaceRow{Ref: g.iface(in.ID), Version: in.Version,
+			Providers: len(g.providersOf(in.ID)), Consumers: len(g.consumersOf(in.ID))})
+	}
+	slices.SortStableFunc(rows, func(a, b interfaceRow) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Ref.Name), strings.ToLower(b.Ref.Name)), cmp.Compare(a.Ref.ID, b.Ref.ID))
+	})
+	return rows
+}
+
+type interfaceView struct {
+	ID             string
+	Name           string
+	URI            link
+	Version        string
+	Properties     []string
+	SubstitutesFor []ifaceRef
+	SubstitutedBy  []ifaceRef
+	Providers      []providerCard
+	Consumers      []consumerCard
+}
+
+type providerCard struct {
+	Card   card
+	Direct bool
+	Via    []ifaceRef
+}
+
+type consumerCard struct {
+	Card     card
+	Direct   bool
+	Via      []ifaceRef
+	Required bool
+}
+
+func (g *generator) interfacePage(in *catalog.Interface) page.Page {
+	v := interfaceView{ID: in.ID, Name: cmp.Or(in.Name, in.ID), URI: linkOf(in.URI), Version: in.Version, Properties: in.Properties}
+	for _, s := range in.SubstitutesFor {
+		v.SubstitutesFor = append(v.SubstitutesFor, g.iface(s))
+	}
+	for _, other := range g.c.Index.Interfaces {
+		if slices.Contains(other.SubstitutesFor, in.ID) {
+			v.SubstitutedBy = append(v.SubstitutedBy, g.iface(other.ID))
+		}
+	}
+	for _, r := range g.providersOf(in.ID) {
+		v.Providers = append(v.Providers, providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via})
+	}
+	for _, r := range g.consumersOf(in.ID) {
+		v.Consumers = append(v.Consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
+	}
+	slices.SortStableFunc(v.Consumers, func(a, b consumerCard) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Card.Name), strings.ToLower(b.Card.Name)), cmp.Compare(a.Card.ID, b.Card.ID))
+	})
+	desc := v.Name
+	if in.Version != "" {
+		desc += " " + in.Version
+	}
+	return g.newPage(path.Join("interfaces", in.ID, "index.html"), "interface", v.Name,
+		"Products that provide and use "+desc+".", "interfaces", v)
+}
+
+// ---- categories
+
+func (g *generator) categoriesPage() page.Page {
+	return g.newPage("categories/index.html", "categories", "Categories",
+		"Browse the catalog by category.", "categories", g.categoryCounts())
+}
+
+func (g *generator) categoryPage(slug string) page.Page {
+	title := slugTitle(slug)
+	return g.newPage(path.Join("categories", slug, "index.html"), "category", title,
+		"Products in the category "+title+".", "categories", struct {
+			Slug  string
+			Title string
+			Cards []card
+		}{slug, title, g.cardsOf(g.categories[slug])})
+}
+
+// ---- search and 404
+
+type option struct {
+	Value string
+	Label string
+	Count int
+}
+
+func (g *generator) searchPage() page.Page {
+	var v struct {
+		Categories []option
+		Publishers []option
+		Licenses   []option
+		Interfaces []option
+	}
+	for _, cc := range g.categoryCounts() {
+		v.Categories = append(v.Categories, option{cc.Slug, cc.Title, cc.Count})
+	}
+	for _, id := range g.c.SortedPublisherIDs() {
+		v.Publishers = append(v.Publishers, option{id, cmp.Or(g.c.Publishers[id].Name, id), len(g.pubProds[id])})
+	}
+	open := 0
+	for _, p := range g.products {
+		if !p.Evaluation {
+			open++
+		}
+	}
+	v.Licenses = []option{{"open", "Open license", open}, {"evaluation", "Evaluation (freemium)", len(g.products) - open}}
+	for _, in := range g.c.Index.Interfaces {
+		if n := len(g.providersOf(in.ID)); n > 0 {
+			v.Interfaces = append(v.Interfaces, option{in.ID, cmp.Or(in.Name, in.ID), n})
+		}
+	}
+	slices.SortStableFunc(v.Interfaces, func(a, b option) int { return cmp.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)) })
+	return g.newPage("search/index.html", "search", "Search", "Search the catalog.", "search", v)
+}
+
+// notFoundPage is served by static hosts in place of any missing path, so relative links would
+// resolve against that path: its links start from catalog.base_url, or from "/" when none is set
+// (assuming the site is served at the root of its host).
+func (g *generator) notFoundPage() page.Page {
+	return g.theme.page("404.html", "404", &pageData{
+		Root: cmp.Or(g.base, "/"), Site: g.site(), Static: g.theme.versions, Title: "Page not found",
+	})
+}

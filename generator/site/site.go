@@ -1,0 +1,262 @@
+// Package site renders the marketplace's HTML site (SPEC §7): the home page, a page for every
+// product, publisher, interface and category, an index of each, the search page's shell, 404.html,
+// sitemap.xml and robots.txt, together with the theme's static files and the products' logos and
+// screenshots.
+//
+// Links between pages are relative and name index.html explicitly, so the output works under any
+// host and path, and from file://. Two outputs cannot be relative and are documented exceptions:
+//   - 404.html is served by static hosts in place of any missing path, at any depth, so its links
+//     start from catalog.base_url when it is set and from "/" otherwise (which assumes the site is
+//     served at the root of its host);
+//   - sitemap.xml must list absolute URLs, so it is emitted (and named in robots.txt) only when
+//     catalog.base_url is set.
+//
+// Pages does the cheap part of the work up front: for each page it computes the data the page's
+// template will see, and keys the page by that data plus the theme files the template is parsed
+// from. Templating and Markdown run only in Render, so an incremental build re-renders only the
+// pages whose inputs changed.
+package site
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
+	"github.com/hspc/marketplace/theme"
+)
+
+// ImageStatus is what verification concluded about one image digest: State is "verified",
+// "failed", "unsigned" or "unchecked", with the Signer that verified it or the Detail of why
+// not. It is the catalog's type, shared with the other outputs, so one verification result
+// reads the same on the site, in the API and on the badges.
+type ImageStatus = catalog.ImageStatus
+
+// Input is everything the site is made from.
+type Input struct {
+	Catalog *catalog.Catalog
+	// History dates products and builds and gives each product's changelog. It may be nil or
+	// empty: dates then come from builds' released dates, or are left out.
+	History *catalog.History
+	// Images holds verification results by digest "sha256:<hex>"; a missing digest is unchecked.
+	Images map[string]ImageStatus
+	// Theme has templates/ and static/; nil means the embedded theme.FS.
+	Theme fs.FS
+	// Files is the catalog repository, read for product logos and screenshots. When nil, or when
+	// a file is missing, the page shows a placeholder instead of the image.
+	Files fs.FS
+}
+
+// Pages returns every HTML page and static asset of the site, sorted by path, each with a Key
+// that hashes exactly what its bytes depend on (the product, its publisher, the interfaces it
+// names, the names and IDs of the products its dependency links point to, its history, its
+// image statuses, and the theme files it uses), so that a rebuild after changing one product
+// re-renders only the pages that show something of it.
+func Pages(in Input) ([]page.Page, error) {
+	if in.Catalog == nil || in.Catalog.Index == nil {
+		return nil, errors.New("site: no catalog to render")
+	}
+	th := in.Theme
+	if th == nil {
+		th = theme.FS
+	}
+	t, err := loadTheme(th)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGenerator(in, t)
+	if err != nil {
+		return nil, err
+	}
+	pages := slices.Clone(t.static)
+	pages = append(pages, g.assets...)
+	pages = append(pages, g.htmlPages()...)
+	pages = append(pages, g.crawlerFiles()...)
+
+	sort.Slice(pages, func(i, j int) bool { return pages[i].Path < pages[j].Path })
+	for i := 1; i < len(pages); i++ {
+		if pages[i].Path == pages[i-1].Path {
+			return nil, fmt.Errorf("site: two outputs at %s (an asset or theme file collides with a page)", pages[i].Path)
+		}
+	}
+	return pages, nil
+}
+
+// generator holds the catalog and the indexes computed once for all pages.
+type generator struct {
+	in     Input
+	c      *catalog.Catalog
+	theme  *loadedTheme
+	base   string // catalog.base_url with a trailing slash, or ""
+	assets []page.Page
+
+	products   []*catalog.Product          // sorted by ID
+	builds     map[string][]*catalog.Build // product ID → builds, latest SemVer first
+	cards      map[string]card             // product ID → its card
+	logos      map[string]string           // product ID → logo path in the output
+	shots      map[string][]screenshot     // product ID → screenshots copied to the output
+	exposers   map[string]map[string]bool  // interface ID → IDs of products exposing it directly
+	dependents map[string]map[string]bool  // interface ID → IDs of products depending on it
+	required   map[string]map[string]bool  // interface ID → IDs of products requiring it
+	categories map[string][]string         // category → product IDs
+	pubProds   map[string][]string         // publisher ID → product IDs
+	ifaceNames map[string]string           // interface ID → name
+	providers  map[string][]providerRef    // memo of providersOf
+	provides   map[string]map[string]bool  // interface ID → the IDs providersOf returned for it
+	consumers  map[string][]consumerRef    // memo of consumersOf
+}
+
+func newGenerator(in Input, t *loadedTheme) (*generator, error) {
+	c := in.Catalog
+	g := &generator{
+		in: in, c: c, theme: t,
+		builds: map[string][]*catalog.Build{}, cards: map[string]card{}, logos: map[string]string{},
+		shots: map[string][]screenshot{}, exposers: map[string]map[string]bool{},
+		dependents: map[string]map[string]bool{}, required: map[string]map[string]bool{},
+		categories: map[string][]string{}, pubProds: map[string][]string{},
+		ifaceNames: map[string]string{}, providers: map[string][]providerRef{}, provides: map[string]map[string]bool{},
+		consumers: map[string][]consumerRef{},
+	}
+	if b := c.Index.Catalog.BaseURL; safeURL(b) != "" && isExternal(b) {
+		g.base = strings.TrimSuffix(b, "/") + "/"
+	}
+	for i := range c.Index.Interfaces {
+		in := &c.Index.Interfaces[i]
+		if !catalog.IDPattern.MatchString(in.ID) {
+			return nil, fmt.Errorf("site: interface ID %q cannot name a page; validate the catalog first", in.ID)
+		}
+		g.ifaceNames[in.ID] = in.Name
+	}
+	for _, id := range c.SortedPublisherIDs() {
+		if !catalog.IDPattern.MatchString(id) {
+			return nil, fmt.Errorf("site: publisher ID %q cannot name a page; validate the catalog first", id)
+		}
+	}
+	for _, id := range c.SortedProductIDs() {
+		p := c.Products[id]
+		pub, name, ok := strings.Cut(id, "/")
+		if !ok || !catalog.IDPattern.MatchString(pub) || !catalog.IDPattern.MatchString(name) || p.Publisher != pub {
+			return nil, fmt.Errorf("site: product ID %q cannot name a page; validate the catalog first", id)
+		}
+		if c.Publishers[pub] == nil {
+			return nil, fmt.Errorf("site: product %s has no publisher.toml; validate the catalog first", id)
+		}
+		for _, cat := range p.Categories {
+			if !slugPattern.MatchString(cat) {
+				return nil, fmt.Errorf("site: category %q of %s cannot name a page; validate the catalog first", cat, id)
+			}
+		}
+		g.products = append(g.products, p)
+		g.builds[id] = sortBuilds(p.Builds)
+		g.pubProds[pub] = append(g.pubProds[pub], id)
+		for _, cat := range uniq(p.Categories) {
+			g.categories[cat] = append(g.categories[cat], id)
+		}
+		for i := range p.Builds {
+			b := &p.Builds[i]
+			for _, e := range b.Exposes {
+				addTo(g.exposers, e.Interface, id)
+			}
+			for _, d := range b.Dependencies {
+				addTo(g.dependents, d.Interface, id)
+				if d.IsRequired() {
+					addTo(g.required, d.Interface, id)
+				}
+			}
+		}
+	}
+	g.copyAssets()
+	for _, p := range g.products {
+		g.cards[p.ID] = g.cardOf(p)
+	}
+	for _, want := range sortedKeys(g.dependents) {
+		g.providersOf(want) // fill the memo product pages read concurrently
+	}
+	return g, nil
+}
+
+func addTo(m map[string]map[string]bool, k, v string) {
+	if m[k] == nil {
+		m[k] = map[string]bool{}
+	}
+	m[k][v] = true
+}
+
+func uniq(list []string) []string {
+	out := slices.Clone(list)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// htmlPages returns the site's HTML pages.
+func (g *generator) htmlPages() []page.Page {
+	var out []page.Page
+	out = append(out, g.homePage(), g.productsPage(), g.publishersPage(), g.interfacesPage(),
+		g.categoriesPage(), g.searchPage(), g.notFoundPage())
+	// Product pages are most of the site and independent of each other: plan them in parallel.
+	// They only read the generator; its memos are filled before (see newGenerator).
+	products := make([]page.Page, len(g.products))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
+				products[i] = g.productPage(g.products[i])
+			}
+		})
+	}
+	wg.Wait()
+	out = append(out, products...)
+	for _, id := range g.c.SortedPublisherIDs() {
+		out = append(out, g.publisherPage(g.c.Publishers[id]))
+	}
+	for i := range g.c.Index.Interfaces {
+		out = append(out, g.interfacePage(&g.c.Index.Interfaces[i]))
+	}
+	for _, cat := range sortedKeys(g.categories) {
+		out = append(out, g.categoryPage(cat))
+	}
+	return out
+}
+
+// newPage wraps a page's own view in the data every template receives.
+func (g *generator) newPage(p, kind, title, description, section string, body any) page.Page {
+	return g.theme.page(p, kind, &pageData{
+		Root:        rootOf(p),
+		Site:        g.site(),
+		Static:      g.theme.versions,
+		Title:       title,
+		Description: description,
+		Section:     section,
+		Body:        body,
+	})
+}
+
+func (g *generator) site() siteInfo {
+	return siteInfo{Name: g.c.Index.Catalog.Name, Description: g.c.Index.Catalog.Description}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// slugPattern is what the validator accepts as a category, and what the site accepts as a
+// folder name for one.
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// productPath returns the path of a product's page.
+func productPath(id string) string { return path.Join("products", id, "index.html") }

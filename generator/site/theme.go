@@ -1,0 +1,226 @@
+package site
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"html/template"
+	"io/fs"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// The templates every page is parsed with, besides its own kind's file.
+var sharedTemplates = []string{"templates/base.html", "templates/partials.html"}
+
+// The page kinds: each renders templates/<kind>.html's "content" inside base.html's "base".
+var kinds = []string{
+	"home", "products", "product", "publishers", "publisher", "interfaces", "interface",
+	"categories", "category", "search", "404",
+}
+
+// loadedTheme is a parsed theme: one template set per kind of page, the hash of the files each
+// set was parsed from, and the static files.
+type loadedTheme struct {
+	templates map[string]*template.Template
+	hashes    map[string]string // kind → hash of its template files and of every static file
+	static    []page.Page       // static/ copied to the output
+	versions  map[string]string // static file (relative to static/) → its URL from the root, with ?v=
+}
+
+func loadTheme(fsys fs.FS) (*loadedTheme, error) {
+	t := &loadedTheme{
+		templates: map[string]*template.Template{},
+		hashes:    map[string]string{},
+		versions:  map[string]string{},
+	}
+	// Pages link to static files with their content hash, so every page depends on all of them.
+	staticHash := sha256.New()
+	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		v := hex.EncodeToString(sum[:5])
+		rel := strings.TrimPrefix(p, "static/")
+		t.versions[rel] = p + "?v=" + v
+		fmt.Fprintf(staticHash, "%s %x\n", p, sum)
+		t.static = append(t.static, page.Static(p, data))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the theme's static files: %w", err)
+	}
+	for _, want := range []string{"style.css"} {
+		if _, ok := t.versions[want]; !ok {
+			return nil, fmt.Errorf("theme has no static/%s", want)
+		}
+	}
+	staticSum := hex.EncodeToString(staticHash.Sum(nil))
+
+	shared := map[string][]byte{}
+	for _, name := range sharedTemplates {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("reading the theme: %w", err)
+		}
+		shared[name] = data
+	}
+	for _, kind := range kinds {
+		name := "templates/" + kind + ".html"
+		own, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("reading the theme: %w", err)
+		}
+		tmpl := template.New(kind).Funcs(funcs)
+		h := sha256.New()
+		for _, f := range append(sharedTemplates[:len(sharedTemplates):len(sharedTemplates)], name) {
+			data := own
+			if f != name {
+				data = shared[f]
+			}
+			if _, err := tmpl.New(f).Parse(string(data)); err != nil {
+				return nil, fmt.Errorf("parsing the theme: %w", err)
+			}
+			fmt.Fprintf(h, "%s %d\n", f, len(data))
+			h.Write(data)
+		}
+		if tmpl.Lookup("base") == nil {
+			return nil, fmt.Errorf("parsing the theme: %s defines no \"base\" template", sharedTemplates[0])
+		}
+		t.templates[kind] = tmpl
+		t.hashes[kind] = hex.EncodeToString(h.Sum(nil)) + " " + staticSum
+	}
+	return t, nil
+}
+
+// keyVersion names the generator's own contribution to every page: bump it when Go code changes
+// what a page looks like for the same data (the Markdown rules, the data handed to templates),
+// so incremental builds do not keep pages rendered by the old code.
+const keyVersion = "site/1"
+
+// page returns the page at p of the given kind, keyed by exactly what it depends on: the data
+// the template sees, and the theme files the template set was parsed from.
+func (t *loadedTheme) page(p, kind string, data *pageData) page.Page {
+	tmpl := t.templates[kind]
+	return page.Page{
+		Path: p,
+		Key:  page.Key(keyVersion, kind, t.hashes[kind], data),
+		Render: func() ([]byte, error) {
+			var buf bytes.Buffer
+			if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {
+				return nil, fmt.Errorf("rendering %s: %w", p, err)
+			}
+			return buf.Bytes(), nil
+		},
+	}
+}
+
+// pageData is what every template receives: the site-wide facts and the page's own view in Body.
+type pageData struct {
+	Root        string            // prefix from this page to the site root: "", "../", "../../" …
+	Site        siteInfo          //
+	Static      map[string]string // static file → its path from the root, with ?v=<hash>
+	Title       string            // the page's title, without the site name
+	Description string            // for <meta name="description">
+	Section     string            // which main navigation entry is current
+	Body        any
+}
+
+type siteInfo struct {
+	Name        string
+	Description string
+}
+
+// rootOf returns the relative prefix from a page at p to the site root.
+func rootOf(p string) string {
+	return strings.Repeat("../", strings.Count(p, "/"))
+}
+
+// funcs are the template helpers. They see only their arguments, never the catalog.
+var funcs = template.FuncMap{
+	"markdown": renderMarkdown,
+	"safeurl":  safeURL,
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2 Jan 2006")
+	},
+	"isodate": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"title": slugTitle,
+	// withRoot hands a partial both the page's root prefix and its own data.
+	"withRoot": func(root string, v any) map[string]any { return map[string]any{"Root": root, "V": v} },
+	"short": func(s string, n int) string {
+		if len(s) > n {
+			return s[:n]
+		}
+		return s
+	},
+	"join": strings.Join,
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+}
+
+// acronyms are the words category titles spell in capitals.
+var acronyms = map[string]string{
+	"api": "API", "cds": "CDS", "ehr": "EHR", "emr": "EMR", "fhir": "FHIR", "hl7": "HL7",
+	"ldap": "LDAP", "oidc": "OIDC", "phi": "PHI", "saml": "SAML", "saml2": "SAML 2", "scim": "SCIM",
+	"smart": "SMART", "smtp": "SMTP", "sso": "SSO", "dicom": "DICOM", "pacs": "PACS", "ai": "AI",
+	"ml": "ML", "iam": "IAM", "mpi": "MPI", "lis": "LIS", "ris": "RIS",
+}
+
+// slugTitle turns a category slug into a title: "fhir-server" → "FHIR server".
+func slugTitle(slug string) string {
+	words := strings.Split(slug, "-")
+	for i, w := range words {
+		if a, ok := acronyms[w]; ok {
+			words[i] = a
+		} else if i == 0 && w != "" {
+			r := []rune(w)
+			r[0] = unicode.ToUpper(r[0])
+			words[i] = string(r)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// initials returns up to two letters or digits standing for a name, for products without a logo.
+func initials(name string) string {
+	var out []rune
+	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		out = append(out, unicode.ToUpper([]rune(w)[0]))
+		if len(out) == 2 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return "?"
+	}
+	return string(out)
+}
+
+// hue picks a stable colour for an ID's placeholder logo.
+func hue(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % 360)
+}

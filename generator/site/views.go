@@ -1,0 +1,289 @@
+package site
+
+import (
+	"cmp"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/hspc/marketplace/catalog"
+)
+
+// The views below are the data templates see. Everything in them is plain data that encodes to
+// JSON deterministically, because a page's key is the hash of its view.
+
+// card is a product as lists show it.
+type card struct {
+	ID            string
+	Publisher     string
+	PublisherName string
+	Name          string
+	Summary       string
+	Logo          string // the logo's path from the site root, or "" for a placeholder
+	Initials      string // placeholder text
+	Hue           int    // placeholder colour
+	Version       string // the latest build's version
+	Status        string // the latest build's image state
+	License       string
+	Evaluation    bool
+}
+
+func (g *generator) cardOf(p *catalog.Product) card {
+	c := card{
+		ID: p.ID, Publisher: p.Publisher, Name: p.Name, Summary: p.Summary,
+		Logo: g.logos[p.ID], Initials: initials(p.Name), Hue: hue(p.ID),
+		License: p.License, Evaluation: p.Evaluation, PublisherName: p.Publisher,
+	}
+	if pub := g.c.Publishers[p.Publisher]; pub != nil && pub.Name != "" {
+		c.PublisherName = pub.Name
+	}
+	if b := latestBuild(g.builds[p.ID]); b != nil {
+		c.Version = b.Version
+		c.Status = g.status(b).State
+	}
+	return c
+}
+
+func (g *generator) cardsOf(ids []string) []card {
+	out := make([]card, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, g.cards[id])
+	}
+	sortCards(out)
+	return out
+}
+
+// sortCards orders cards by name as a reader expects, then by ID.
+func sortCards(cs []card) {
+	slices.SortStableFunc(cs, func(a, b card) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// sortBuilds returns pointers to the builds, highest SemVer first. Versions that do not parse
+// (the validator reports them) sort last, by text.
+func sortBuilds(bs []catalog.Build) []*catalog.Build {
+	type parsed struct {
+		b *catalog.Build
+		v *semver.Version // nil when the version does not parse
+	}
+	ps := make([]parsed, len(bs))
+	for i := range bs {
+		ps[i].b = &bs[i]
+		ps[i].v, _ = semver.NewVersion(bs[i].Version)
+	}
+	slices.SortStableFunc(ps, func(a, b parsed) int {
+		switch {
+		case a.v != nil && b.v != nil:
+			return cmp.Or(b.v.Compare(a.v), cmp.Compare(b.b.Version, a.b.Version))
+		case a.v == nil && b.v == nil:
+			return cmp.Compare(b.b.Version, a.b.Version)
+		case a.v == nil:
+			return 1
+		default:
+			return -1
+		}
+	})
+	out := make([]*catalog.Build, len(ps))
+	for i, p := range ps {
+		out[i] = p.b
+	}
+	return out
+}
+
+func isPrerelease(v string) bool {
+	sv, err := semver.NewVersion(v)
+	return err == nil && sv.Prerelease() != ""
+}
+
+// latestBuild returns the build a visitor should deploy: the highest release, or the highest
+// pre-release when there is no release.
+func latestBuild(sorted []*catalog.Build) *catalog.Build {
+	for _, b := range sorted {
+		if !isPrerelease(b.Version) {
+			return b
+		}
+	}
+	if len(sorted) > 0 {
+		return sorted[0]
+	}
+	return nil
+}
+
+// status returns the verification result of a build's image.
+func (g *generator) status(b *catalog.Build) ImageStatus {
+	s, ok := g.in.Images[b.Digest()]
+	if !ok || b.Digest() == "" {
+		return ImageStatus{State: catalog.ImageUnchecked}
+	}
+	switch s.State {
+	case catalog.ImageVerified, catalog.ImageFailed, catalog.ImageUnsigned:
+	default:
+		s.State = catalog.ImageUnchecked
+	}
+	return s
+}
+
+// link is a URL from a TOML file: URL is "" when the scheme is not one the site links to, and
+// the template shows Text instead.
+type link struct {
+	URL  string
+	Text string
+}
+
+func linkOf(u string) link {
+	l := link{URL: safeURL(u), Text: u}
+	if l.URL != "" {
+		// Show the address the way people say it: no scheme, no trailing slash.
+		text := l.URL
+		for _, prefix := range []string{"mailto:", "https://", "http://"} {
+			if len(text) > len(prefix) && strings.EqualFold(text[:len(prefix)], prefix) {
+				text = text[len(prefix):]
+				break
+			}
+		}
+		l.Text = strings.TrimSuffix(text, "/")
+	}
+	return l
+}
+
+type ifaceRef struct {
+	ID    string
+	Name  string
+	Known bool // declared in index.toml, so it has a page
+}
+
+func (g *generator) iface(id string) ifaceRef {
+	name, ok := g.ifaceNames[id]
+	if !ok || name == "" {
+		name = id
+	}
+	return ifaceRef{ID: id, Name: name, Known: ok}
+}
+
+// providerRef is a product that can satisfy a dependency.
+type providerRef struct {
+	ID     string
+	Name   string
+	Direct bool       // exposes the interface itself
+	Via    []ifaceRef // interfaces it exposes that substitute for the wanted one
+}
+
+// providersOf returns the products some build of which exposes want, or an interface that
+// substitutes for it.
+func (g *generator) providersOf(want string) []providerRef {
+	if r, ok := g.providers[want]; ok {
+		return r
+	}
+	refs := map[string]*providerRef{}
+	for _, have := range sortedKeys(g.exposers) {
+		if !g.c.Satisfies(have, want) {
+			continue
+		}
+		for pid := range g.exposers[have] {
+			r := refs[pid]
+			if r == nil {
+				r = &providerRef{ID: pid, Name: g.c.Products[pid].Name}
+				refs[pid] = r
+			}
+			if have == want {
+				r.Direct = true
+			} else {
+				r.Via = append(r.Via, g.iface(have))
+			}
+		}
+	}
+	out := make([]providerRef, 0, len(refs))
+	g.provides[want] = map[string]bool{}
+	for _, r := range refs {
+		out = append(out, *r)
+		g.provides[want][r.ID] = true
+	}
+	slices.SortFunc(out, func(a, b providerRef) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	})
+	g.providers[want] = out
+	return out
+}
+
+// consumerRef is a product that can use a provider of an interface.
+type consumerRef struct {
+	ID       string
+	Direct   bool       // depends on the interface itself
+	Via      []ifaceRef // interfaces it depends on that this one substitutes for
+	Required bool       // some build requires (rather than optionally uses) it
+}
+
+// consumersOf returns the products some build of which depends on have, or on an interface have
+// substitutes for.
+func (g *generator) consumersOf(have string) []consumerRef {
+	if r, ok := g.consumers[have]; ok {
+		return r
+	}
+	refs := map[string]*consumerRef{}
+	for _, want := range sortedKeys(g.dependents) {
+		if !g.c.Satisfies(have, want) {
+			continue
+		}
+		for pid := range g.dependents[want] {
+			r := refs[pid]
+			if r == nil {
+				r = &consumerRef{ID: pid}
+				refs[pid] = r
+			}
+			if have == want {
+				r.Direct = true
+			} else {
+				r.Via = append(r.Via, g.iface(want))
+			}
+			if g.required[want][pid] {
+				r.Required = true
+			}
+		}
+	}
+	out := make([]consumerRef, 0, len(refs))
+	for _, id := range sortedKeys(refs) {
+		out = append(out, *refs[id])
+	}
+	g.consumers[have] = out
+	return out
+}
+
+// dates returns when a product was added and last changed: from Git history, else from its
+// builds' released dates, else zero.
+func (g *generator) dates(p *catalog.Product) (added, changed time.Time) {
+	if ph := g.in.History.Product(p.ID); ph != nil && !ph.Added.IsZero() {
+		return ph.Added, ph.Changed
+	}
+	for _, b := range g.builds[p.ID] {
+		d := g.in.History.Published(p, b)
+		if d.IsZero() {
+			continue
+		}
+		if added.IsZero() || d.Before(added) {
+			added = d
+		}
+		if d.After(changed) {
+			changed = d
+		}
+	}
+	return added, changed
+}
+
+// anchor returns an HTML id for a build version.
+func anchor(version string) string {
+	return "v" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == '+' {
+			return r
+		}
+		return '-'
+	}, version)
+}
+
+// deployDir is where the deploy stage writes a build's manifests.
+func deployDir(productID, version string) string {
+	return path.Join("deploy", productID, version) + "/"
+}
