@@ -145,33 +145,54 @@ const (
 // ProductPath returns the output path of a product's JSON document.
 func ProductPath(id string) string { return path.Join(productsDir, id+".json") }
 
-// Pages returns catalog.json and one JSON page per product.
+// Pages returns catalog.json and one JSON page per product. Keys hash the inputs of each
+// document (the product as declared, its history, the status of its images), and documents are
+// built only in Render, so a large catalog holds no JSON in memory between the stages.
 func Pages(in Input) []page.Page {
 	c := in.Catalog
 	ids := c.SortedProductIDs()
-	products := make([]Product, len(ids))
-	for i, id := range ids {
-		products[i] = productDoc(in, c.Products[id])
-	}
 	pages := make([]page.Page, 0, len(ids)+1)
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		doc := products[i]
-		if ph := in.History.Product(id); ph != nil {
-			doc.Changelog = ph.Log
-		}
+		p := c.Products[id]
+		keys[i] = page.Key("api/product", Schema, p, in.History.Product(id), c.IsOpen(p), imagesOf(in, p))
 		pages = append(pages, page.Page{
-			Path:   ProductPath(id),
-			Key:    page.Key("api/product", Schema, doc),
-			Render: func() ([]byte, error) { return encode(doc) },
+			Path: ProductPath(id),
+			Key:  keys[i],
+			Render: func() ([]byte, error) {
+				doc := productDoc(in, p)
+				if ph := in.History.Product(id); ph != nil {
+					doc.Changelog = ph.Log
+				}
+				return encode(doc)
+			},
 		})
 	}
-	doc := catalogDoc(in, products)
+	var source any
+	if h := in.History; h != nil {
+		source = []any{h.Commit, h.Date}
+	}
 	pages = append(pages, page.Page{
-		Path:   CatalogPath,
-		Key:    page.Key("api/catalog", Schema, doc),
-		Render: func() ([]byte, error) { return encode(doc) },
+		Path: CatalogPath,
+		Key:  page.Key("api/catalog", Schema, c.Index, c.Publishers, source, keys),
+		Render: func() ([]byte, error) {
+			products := make([]Product, len(ids))
+			for i, id := range ids {
+				products[i] = productDoc(in, c.Products[id])
+			}
+			return encode(catalogDoc(in, products))
+		},
 	})
 	return pages
+}
+
+// imagesOf returns the verification status of each of the product's images, in build order.
+func imagesOf(in Input, p *catalog.Product) []catalog.ImageStatus {
+	out := make([]catalog.ImageStatus, len(p.Builds))
+	for i := range p.Builds {
+		out[i] = in.Images[p.Builds[i].Digest()]
+	}
+	return out
 }
 
 func catalogDoc(in Input, products []Product) Catalog {
