@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -16,11 +15,10 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/hspc/marketplace/bench/internal/measure"
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/synthetic"
 )
@@ -72,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	runtime.GC()
 	debug.FreeOSMemory()
-	rssReset := resetPeakRSS()
+	rssReset := measure.ResetPeakRSS()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -86,16 +84,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	cpuBefore := cpuTime()
+	cpuBefore := measure.CPUTime()
 	start = time.Now()
 	c, ds := catalog.Check(fsys)
 	wall := time.Since(start)
-	cpu := cpuTime() - cpuBefore
+	cpu := measure.CPUTime() - cpuBefore
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
 	runtime.ReadMemStats(&after)
-	hwm, hwmErr := peakRSS()
+	hwm, hwmErr := measure.PeakRSS()
 	runtime.KeepAlive(c)
 
 	const mib = 1 << 20
@@ -109,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// CPU time does not grow when other work shares the machine, so it shows what an idle
 	// machine would take: wall ≈ cpu / cores when the work parallelises.
 	fmt.Fprintf(stdout, "CPU time        %s user+sys (%s per core on %d cores; load average %s)\n", cpu.Round(time.Millisecond),
-		(cpu / time.Duration(runtime.GOMAXPROCS(0))).Round(time.Millisecond), runtime.GOMAXPROCS(0), loadAverage())
+		(cpu / time.Duration(runtime.GOMAXPROCS(0))).Round(time.Millisecond), runtime.GOMAXPROCS(0), measure.LoadAverage())
 	fmt.Fprintf(stdout, "diagnostics     %d errors, %d warnings\n", ds.Errors(), len(ds)-ds.Errors())
 	switch {
 	case hwmErr != nil:
@@ -176,54 +174,4 @@ func count(fsys fs.FS) (n fileCount, tomlBytes int64, err error) {
 		return nil
 	})
 	return n, tomlBytes, err
-}
-
-// resetPeakRSS resets the kernel's RSS high-water mark to the current RSS (Linux 4.0 and later)
-// and reports whether it could.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
-
-// peakRSS returns VmHWM from /proc/self/status, in bytes.
-func peakRSS() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("reading VmHWM: %w", err)
-			}
-			return kb << 10, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no VmHWM in /proc/self/status")
-}
-
-// cpuTime returns the user and system CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAverage returns the 1-minute load average, or "unknown".
-func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	if f := strings.Fields(string(data)); len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
 }

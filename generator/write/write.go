@@ -7,15 +7,11 @@ package write
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,17 +128,21 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	// Create every folder first, in order, so workers only write files.
-	dirs := map[string]bool{}
-	for _, p := range pages {
-		for d := path.Dir(p.Path); d != "." && !dirs[d]; d = path.Dir(d) {
-			dirs[d] = true
+	// Folders are made by the workers as files need them, so their system calls run in
+	// parallel too; made remembers them.
+	var made sync.Map
+	ensureDir := func(rel string) error {
+		if rel == "." {
+			return nil
 		}
-	}
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return Stats{}, nil, err
+		if _, ok := made.Load(rel); ok {
+			return nil
 		}
+		if err := os.MkdirAll(filepath.Join(tmp, filepath.FromSlash(rel)), 0o755); err != nil {
+			return err
+		}
+		made.Store(rel, true)
+		return nil
 	}
 
 	var rendered, reused atomic.Int64
@@ -161,6 +161,11 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 					continue
 				}
 				dst := filepath.Join(tmp, filepath.FromSlash(p.Path))
+				if err := ensureDir(path.Dir(p.Path)); err != nil {
+					fail(err)
+					cancel()
+					continue
+				}
 				if prevDir != "" && prev[p.Path] == p.Key && p.Key != "" {
 					if reuse(filepath.Join(prevDir, filepath.FromSlash(p.Path)), dst) == nil {
 						reused.Add(1)

@@ -1,0 +1,97 @@
+// Command build times `marketplace build` (without search) on a synthetic catalog: one full
+// build into an empty folder, then the rebuild after changing one product, and prints wall
+// time, CPU time and peak memory of each against the targets.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/hspc/marketplace/bench/internal/measure"
+	"github.com/hspc/marketplace/catalog/synthetic"
+	"github.com/hspc/marketplace/generator"
+)
+
+func main() {
+	products := flag.Int("products", 10000, "products in the synthetic catalog")
+	dir := flag.String("dir", "", "catalog folder to reuse or create (default: a temporary one)")
+	maxFull := flag.Duration("max-full", 5*time.Second, "target wall time of the full build")
+	maxIncr := flag.Duration("max-incremental", 500*time.Millisecond, "target wall time of the one-product rebuild")
+	maxRSS := flag.Uint64("max-rss-mib", 400, "target peak RSS of the full build, MiB")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
+	flag.Parse()
+
+	root := *dir
+	if root == "" {
+		tmp, err := os.MkdirTemp("", "marketplace-build-bench-")
+		check(err)
+		defer os.RemoveAll(tmp)
+		root = tmp
+	}
+	if _, err := os.Stat(filepath.Join(root, "index.toml")); err != nil {
+		start := time.Now()
+		check(synthetic.Write(root, synthetic.Options{Products: *products}))
+		fmt.Printf("catalog       %d products written to %s in %s\n", *products, root, time.Since(start).Round(time.Millisecond))
+	}
+	outDir, err := os.MkdirTemp("", "marketplace-build-out-")
+	check(err)
+	defer os.RemoveAll(outDir)
+	out := filepath.Join(outDir, "public")
+	opts := generator.Options{Root: root, Out: out, Verify: generator.VerifySkip}
+
+	var res *generator.Result
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+	}
+	full := measure.Run(func() {
+		res, err = generator.Build(context.Background(), opts)
+	})
+	pprof.StopCPUProfile()
+	check(err)
+	fmt.Printf("full build    %d products, %d pages: %s\n", len(res.Catalog.Products), res.Stats.Pages, full)
+
+	// Change one product's summary and build again into the same output.
+	p := res.Catalog.Products[res.Catalog.SortedProductIDs()[len(res.Catalog.Products)/2]]
+	file := filepath.Join(root, filepath.FromSlash(p.Path))
+	data, err := os.ReadFile(file)
+	check(err)
+	check(os.WriteFile(file, bytes.Replace(data, []byte(`summary = "`), []byte(`summary = "Changed: `), 1), 0o644))
+	defer os.WriteFile(file, data, 0o644)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile + ".incremental")
+		check(err)
+		check(pprof.StartCPUProfile(f))
+	}
+	incr := measure.Run(func() {
+		res, err = generator.Build(context.Background(), opts)
+	})
+	pprof.StopCPUProfile()
+	check(err)
+	fmt.Printf("incremental   1 product changed, %d pages rendered, %d reused: %s\n", res.Stats.Rendered, res.Stats.Reused, incr)
+
+	fmt.Printf("\ntargets on 2 cores: full ≤ %s (%s), peak ≤ %d MiB (%s), incremental ≤ %s (%s)\n",
+		*maxFull, verdict(full.Wall <= *maxFull), *maxRSS, verdict(full.PeakRSS>>20 <= *maxRSS),
+		*maxIncr, verdict(incr.Wall <= *maxIncr))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "build bench:", err)
+		os.Exit(1)
+	}
+}
