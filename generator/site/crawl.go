@@ -3,7 +3,9 @@ package site
 import (
 	"bytes"
 	"encoding/xml"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +46,7 @@ func (g *generator) crawlerFiles() []page.Page {
 	for _, in := range g.c.Index.Interfaces {
 		add(path.Join("interfaces", in.ID, "index.html"), time.Time{})
 	}
-	for _, c := range sortedKeys(g.categories) {
+	for _, c := range slices.Sorted(maps.Keys(g.categories)) {
 		add(path.Join("categories", c, "index.html"), time.Time{})
 	}
 	sitemap := page.Page{

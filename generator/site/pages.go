@@ -2,6 +2,7 @@ package site
 
 import (
 	"cmp"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ func (g *generator) homePage() page.Page {
 
 func (g *generator) categoryCounts() []categoryCount {
 	var out []categoryCount
-	for _, slug := range sortedKeys(g.categories) {
+	for _, slug := range slices.Sorted(maps.Keys(g.categories)) {
 		cc := categoryCount{Slug: slug, Title: slugTitle(slug), Count: len(g.categories[slug])}
 		for _, c := range g.cardsOf(g.categories[slug])[:min(categorySample, cc.Count)] {
 			cc.Names = append(cc.Names, c.Name)
@@ -315,7 +316,7 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build) buildView 
 	for i := range b.Dependencies {
 		d := &b.Dependencies[i]
 		dv := dependencyView{Interface: g.iface(d.Interface), Required: d.IsRequired()}
-		for _, env := range sortedKeys(d.Bind) {
+		for _, env := range slices.Sorted(maps.Keys(d.Bind)) {
 			dv.Bind = append(dv.Bind, binding{Env: env, Property: d.Bind[env]})
 		}
 		all := g.providersOf(d.Interface)

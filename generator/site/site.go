@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"runtime"
@@ -178,7 +179,7 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 	for _, p := range g.products {
 		g.cards[p.ID] = g.cardOf(p)
 	}
-	for _, want := range sortedKeys(g.dependents) {
+	for _, want := range slices.Sorted(maps.Keys(g.dependents)) {
 		g.providersOf(want) // fill the memo product pages read concurrently
 	}
 	return g, nil
@@ -222,7 +223,7 @@ func (g *generator) htmlPages() []page.Page {
 	for i := range g.c.Index.Interfaces {
 		out = append(out, g.interfacePage(&g.c.Index.Interfaces[i]))
 	}
-	for _, cat := range sortedKeys(g.categories) {
+	for _, cat := range slices.Sorted(maps.Keys(g.categories)) {
 		out = append(out, g.categoryPage(cat))
 	}
 	return out
@@ -243,15 +244,6 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 
 func (g *generator) site() siteInfo {
 	return siteInfo{Name: g.c.Index.Catalog.Name, Description: g.c.Index.Catalog.Description}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // slugPattern is what the validator accepts as a category, and what the site accepts as a

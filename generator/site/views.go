@@ -2,6 +2,7 @@ package site
 
 import (
 	"cmp"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -179,7 +180,7 @@ func (g *generator) providersOf(want string) []providerRef {
 		return r
 	}
 	refs := map[string]*providerRef{}
-	for _, have := range sortedKeys(g.exposers) {
+	for _, have := range slices.Sorted(maps.Keys(g.exposers)) {
 		if !g.c.Satisfies(have, want) {
 			continue
 		}
@@ -224,7 +225,7 @@ func (g *generator) consumersOf(have string) []consumerRef {
 		return r
 	}
 	refs := map[string]*consumerRef{}
-	for _, want := range sortedKeys(g.dependents) {
+	for _, want := range slices.Sorted(maps.Keys(g.dependents)) {
 		if !g.c.Satisfies(have, want) {
 			continue
 		}
@@ -245,7 +246,7 @@ func (g *generator) consumersOf(have string) []consumerRef {
 		}
 	}
 	out := make([]consumerRef, 0, len(refs))
-	for _, id := range sortedKeys(refs) {
+	for _, id := range slices.Sorted(maps.Keys(refs)) {
 		out = append(out, *refs[id])
 	}
 	g.consumers[have] = out
