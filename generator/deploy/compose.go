@@ -1,10 +1,10 @@
 package deploy
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
@@ -81,15 +81,15 @@ func Compose(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byt
 		platform = "linux/386"
 	}
 	service := func(t *catalog.Task, command []string) composeService {
-		memory := fmt.Sprintf("%dM", t.MemoryMiB()) // Compose's M is MiB
+		memory := strconv.Itoa(t.MemoryMiB()) + "M" // Compose's M is MiB
 		return composeService{
-			Image:           s.ref.String(),
+			Image:           s.image,
 			Platform:        platform,
 			Entrypoint:      command,
 			Environment:     environment,
 			Deploy:          &composeDeploy{Resources: composeResources{Limits: composeMemory{memory}, Reservations: composeMemory{memory}}},
 			Restart:         "unless-stopped",
-			StopGracePeriod: fmt.Sprintf("%ds", t.StopSeconds()),
+			StopGracePeriod: strconv.Itoa(t.StopSeconds()) + "s",
 			ReadOnly:        true,
 			Tmpfs:           []string{"/tmp"},
 			CapDrop:         []string{"ALL"},
@@ -166,14 +166,14 @@ func Compose(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byt
 		smokeNotes,
 	}
 
-	var out strings.Builder
-	s.header(&out, "Compose file", "compose", where, notes...)
-	var buf bytes.Buffer
-	buf.WriteString(out.String())
-	if err := encodeYAML(&buf, composeFile{Services: services}); err != nil {
-		return nil, fmt.Errorf("encoding the compose file: %w", err)
-	}
-	return buf.Bytes(), nil
+	return render(func(out []byte) ([]byte, error) {
+		out = s.header(out, "Compose file", "compose", where, notes...)
+		out, err := appendDocument(out, &composeFile{Services: services})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the compose file: %w", err)
+		}
+		return out, nil
+	})
 }
 
 // escapeCompose keeps Compose from interpolating a literal value: "$" is written "$$".

@@ -30,7 +30,7 @@ var (
 )
 
 // exampleCatalog loads the repository's example catalog once.
-func exampleCatalog(t *testing.T) *catalog.Catalog {
+func exampleCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	exampleOnce.Do(func() {
 		c, ds := catalog.Check(os.DirFS("../.."))

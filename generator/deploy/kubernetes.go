@@ -1,9 +1,9 @@
 package deploy
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
@@ -263,6 +263,7 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 			Metadata: objectMeta{Name: secretName, Labels: s.labels("")}, Type: "Opaque", StringData: secret})
 	}
 
+	checksum := s.configChecksum()
 	var scaleNotes []string
 	for i := range b.Tasks {
 		t := &b.Tasks[i]
@@ -279,7 +280,7 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 				Replicas: t.MinInstances(),
 				Selector: labelSelector{MatchLabels: s.selector(t.Name)},
 				Template: podTemplateSpec{
-					Metadata: objectMeta{Labels: s.labels(t.Name), Annotations: map[string]string{"checksum/config": s.configChecksum()}},
+					Metadata: objectMeta{Labels: s.labels(t.Name), Annotations: map[string]string{"checksum/config": checksum}},
 					Spec:     pod,
 				},
 			}})
@@ -342,7 +343,7 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 			"Apply with: kubectl apply -f kubernetes.yaml   (add -n NAMESPACE to choose the namespace)",
 			"Every Deployment reserves and limits its task's memory (rule 10), runs on amd64 nodes (rule 11),",
 			"gets stop_timeout to stop (rule 13), and runs as non-root on a read-only root file system, with",
-			fmt.Sprintf("an emptyDir of %s at /tmp for scratch files (rule 16: logs go to stdout).", tmpSizeLimit),
+			"an emptyDir of " + tmpSizeLimit + " at /tmp for scratch files (rule 16: logs go to stdout).",
 			fmt.Sprintf("Probes use the task's health path, or a TCP connection; the startup probe allows %d s", startupPeriod*startupFailures),
 			"for first-start migrations (rule 12). HorizontalPodAutoscalers keep each task within its",
 			fmt.Sprintf("instance range (rules 5, 6), scaling on memory use (%d%% of the request: the only declared resource).", hpaMemoryUtilization),
@@ -351,29 +352,30 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 		smokeNotes,
 	}
 
-	var out strings.Builder
-	s.header(&out, "Kubernetes manifests", "kubernetes", where, notes...)
-	var buf bytes.Buffer
-	buf.WriteString(out.String())
-	for _, d := range docs {
-		buf.WriteString("---\n")
-		if err := encodeYAML(&buf, d); err != nil {
-			return nil, fmt.Errorf("encoding %s %s: %w", d.Kind, d.Metadata.Name, err)
+	return render(func(out []byte) ([]byte, error) {
+		out = s.header(out, "Kubernetes manifests", "kubernetes", where, notes...)
+		for i := range docs {
+			d := &docs[i]
+			out = append(out, "---\n"...)
+			var err error
+			if out, err = appendDocument(out, d); err != nil {
+				return nil, fmt.Errorf("encoding %s %s: %w", d.Kind, d.Metadata.Name, err)
+			}
 		}
-	}
-	return buf.Bytes(), nil
+		return out, nil
+	})
 }
 
 // podSpec returns the pod of a task's Deployment, or of the smoke-test Job (named container,
 // running command on the task's image, resources and scheduling).
 func (s *source) podSpec(t *catalog.Task, containerName string, command []string, env []envVar) podSpec {
-	memory := fmt.Sprintf("%dMi", t.MemoryMiB())
+	memory := strconv.Itoa(t.MemoryMiB()) + "Mi"
 	pod := podSpec{
 		AutomountServiceAccountToken:  false, // health services have no business with the Kubernetes API
 		TerminationGracePeriodSeconds: t.StopSeconds(),
 		Containers: []container{{
 			Name:    containerName,
-			Image:   s.ref.String(),
+			Image:   s.image,
 			Command: command,
 			Env:     env,
 			// Requests equal to limits: the memory is reserved on the node, not overcommitted (rule 10).
@@ -431,8 +433,15 @@ func probes(t *catalog.Task) (startup, readiness, liveness *probe) {
 }
 
 // labels returns the recommended app.kubernetes.io labels of the product's objects; component is
-// the task ("" for objects the tasks share).
+// the task ("" for objects the tasks share). The objects of a component share one map, which
+// nothing modifies.
 func (s *source) labels(component string) map[string]string {
+	if l, ok := s.labelSets[component]; ok {
+		return l
+	}
+	if s.labelSets == nil {
+		s.labelSets = map[string]map[string]string{}
+	}
 	l := map[string]string{
 		"app.kubernetes.io/name":       labelValue(s.slug),
 		"app.kubernetes.io/instance":   s.base,
@@ -443,6 +452,7 @@ func (s *source) labels(component string) map[string]string {
 	if component != "" {
 		l["app.kubernetes.io/component"] = labelValue(component)
 	}
+	s.labelSets[component] = l
 	return l
 }
 
@@ -458,7 +468,7 @@ func (s *source) selector(component string) map[string]string {
 // portName names a port by protocol and number, "http-8080": unique within a task (ports are),
 // at most 15 characters, and recognised by service meshes that read the protocol from the name.
 func portName(p catalog.Port) string {
-	return fmt.Sprintf("%s-%d", protocolOf(p), p.Port)
+	return protocolOf(p) + "-" + strconv.Itoa(p.Port)
 }
 
 func k8sProtocol(p catalog.Port) string {
