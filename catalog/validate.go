@@ -608,7 +608,7 @@ func (v *validator) parameters(f, key string, b *Build) {
 		case p.Name == "":
 			v.r.errorf(f, k+".name", 3, "parameter name is required")
 		case !EnvNamePattern.MatchString(p.Name):
-			v.r.errorf(f, k+".name", 3, "parameter name %q must use only uppercase A-Z, 0-9 and '_', starting with a letter (try %q)", p.Name, envNameFor(p.Name))
+			v.r.errorf(f, k+".name", 3, "parameter name %q must use only uppercase A-Z, 0-9 and '_', starting with a letter (try %q)", p.Name, EnvNameFor(p.Name))
 		default:
 			if _, dup := seen[p.Name]; dup {
 				v.r.errorf(f, k+".name", 3, "duplicate parameter %s: a variable has one declaration per build", p.Name)
@@ -674,8 +674,9 @@ func hint(s string, candidates []string) string {
 	return ""
 }
 
-// envNameFor suggests the rule-3 spelling of a parameter name.
-func envNameFor(s string) string {
+// EnvNameFor suggests the rule-3 spelling of a parameter name: uppercase, with every other
+// character turned into "_", starting with a letter.
+func EnvNameFor(s string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(s) {
 		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {

@@ -97,7 +97,7 @@ func CheckEnv(b *catalog.Build, env map[string]string) error {
 	for _, name := range sortedKeys(env) {
 		value := env[name]
 		if !catalog.EnvNamePattern.MatchString(name) {
-			problems = append(problems, fmt.Sprintf("%s: not a parameter name: names use only uppercase A-Z, 0-9 and '_', starting with a letter (rule 3; try %s)", name, envNameFor(name)))
+			problems = append(problems, fmt.Sprintf("%s: not a parameter name: names use only uppercase A-Z, 0-9 and '_', starting with a letter (rule 3; try %s)", name, catalog.EnvNameFor(name)))
 			continue
 		}
 		prm := b.Parameter(name)
@@ -440,23 +440,6 @@ func labelValue(s string) string {
 		v = v[:63]
 	}
 	return strings.TrimFunc(v, func(r rune) bool { return r == '-' || r == '_' || r == '.' })
-}
-
-// envNameFor suggests the rule-3 spelling of a name.
-func envNameFor(s string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(s) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	name := b.String()
-	if name == "" || name[0] < 'A' || name[0] > 'Z' {
-		name = "X" + name
-	}
-	return name
 }
 
 func sortedKeys[V any](m map[string]V) []string {
