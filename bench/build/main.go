@@ -25,6 +25,7 @@ func main() {
 	maxIncr := flag.Duration("max-incremental", 500*time.Millisecond, "target wall time of the one-product rebuild")
 	maxRSS := flag.Uint64("max-rss-mib", 400, "target peak RSS of the full build, MiB")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
+	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder); /dev/shm separates CPU from disk cost")
 	flag.Parse()
 
 	root := *dir
@@ -39,7 +40,7 @@ func main() {
 		check(synthetic.Write(root, synthetic.Options{Products: *products}))
 		fmt.Printf("catalog       %d products written to %s in %s\n", *products, root, time.Since(start).Round(time.Millisecond))
 	}
-	outDir, err := os.MkdirTemp("", "marketplace-build-out-")
+	outDir, err := os.MkdirTemp(*outParent, "marketplace-build-out-")
 	check(err)
 	defer os.RemoveAll(outDir)
 	out := filepath.Join(outDir, "public")

@@ -211,7 +211,13 @@ func (g *generator) htmlPages() []page.Page {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
-				products[i] = g.productPage(g.products[i])
+				// Keep only the key: the view is planned again when the page is rendered, so
+				// a large catalog does not hold every product page's view in memory at once.
+				p := g.products[i]
+				planned := g.productPage(p)
+				products[i] = page.Page{Path: planned.Path, Key: planned.Key, Render: func() ([]byte, error) {
+					return g.productPage(p).Render()
+				}}
 			}
 		})
 	}
