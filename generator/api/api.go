@@ -7,6 +7,8 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
+	"fmt"
+	"io"
 	"path"
 	"slices"
 	"time"
@@ -173,17 +175,43 @@ func Pages(in Input) []page.Page {
 		source = []any{h.Commit, h.Date}
 	}
 	pages = append(pages, page.Page{
-		Path: CatalogPath,
-		Key:  page.Key("api/catalog", Schema, c.Index, c.Publishers, source, keys),
-		Render: func() ([]byte, error) {
-			products := make([]Product, len(ids))
-			for i, id := range ids {
-				products[i] = productDoc(in, c.Products[id])
-			}
-			return encode(catalogDoc(in, products))
-		},
+		Path:   CatalogPath,
+		Key:    page.Key("api/catalog", Schema, c.Index, c.Publishers, source, keys),
+		Stream: func(w io.Writer) error { return streamCatalog(w, in, ids) },
 	})
 	return pages
+}
+
+// streamCatalog writes catalog.json one product at a time, so its size (tens of MB for a large
+// catalog) is never held in memory. It is compact JSON: clients parse it, people read the
+// per-product documents.
+func streamCatalog(w io.Writer, in Input, ids []string) error {
+	doc := catalogDoc(in, nil)
+	head, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	// The document ends with "products":null}; write everything before the null, then the list.
+	head, ok := bytes.CutSuffix(head, []byte(`null}`))
+	if !ok {
+		return fmt.Errorf("catalog.json: unexpected document shape")
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	io.WriteString(w, "[")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i, id := range ids {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if err := enc.Encode(productDoc(in, in.Catalog.Products[id])); err != nil {
+			return err
+		}
+	}
+	_, err = io.WriteString(w, "]}\n")
+	return err
 }
 
 // imagesOf returns the verification status of each of the product's images, in build order.

@@ -5,10 +5,12 @@
 package page
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 )
 
 // Page is one output file.
@@ -21,6 +23,9 @@ type Page struct {
 	// Render produces the file's bytes. It is called at most once, possibly concurrently with
 	// other pages' Render.
 	Render func() ([]byte, error)
+	// Stream, when set instead of Render, writes the file's bytes to w: for documents too large
+	// to hold in memory at once (catalog.json of a large catalog).
+	Stream func(w io.Writer) error
 }
 
 // Key hashes the JSON encoding of parts into a page key. Parts must encode deterministically
@@ -34,6 +39,16 @@ func Key(parts ...any) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Bytes returns the page's content, from Render or Stream.
+func (p Page) Bytes() ([]byte, error) {
+	if p.Stream != nil {
+		var b bytes.Buffer
+		err := p.Stream(&b)
+		return b.Bytes(), err
+	}
+	return p.Render()
 }
 
 // Static returns a page whose bytes are known already.

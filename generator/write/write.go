@@ -5,6 +5,7 @@
 package write
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -172,14 +173,8 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 						continue
 					}
 				}
-				data, err := p.Render()
-				if err != nil {
+				if err := writePage(dst, p); err != nil {
 					fail(fmt.Errorf("rendering %s: %w", p.Path, err))
-					cancel()
-					continue
-				}
-				if err := os.WriteFile(dst, data, 0o644); err != nil {
-					fail(err)
 					cancel()
 					continue
 				}
@@ -205,6 +200,30 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 		return stats, nil, err
 	}
 	return stats, keys, nil
+}
+
+// writePage renders p into the file dst, streaming pages that stream.
+func writePage(dst string, p page.Page) error {
+	if p.Stream == nil {
+		data, err := p.Render()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<16)
+	err = p.Stream(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // reuse hard-links the previous file into the new output (both live in the same parent folder,
