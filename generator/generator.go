@@ -3,7 +3,8 @@
 // material that consumers, platform agents and mirrors use.
 //
 // The stages run in the order Build lists them — Source → Load and validate → Verify → Render
-// → Write — each a typed input to a typed output, testable alone.
+// → Write (with the search Index built into the same output) — each a typed input to a typed
+// output, testable alone.
 package generator
 
 import (
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hspc/marketplace/catalog"
@@ -24,6 +26,7 @@ import (
 	"github.com/hspc/marketplace/generator/deploy"
 	"github.com/hspc/marketplace/generator/feed"
 	"github.com/hspc/marketplace/generator/page"
+	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/site"
 	"github.com/hspc/marketplace/generator/write"
 )
@@ -113,8 +116,10 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return res, err
 	}
 
-	// 5. Write atomically, reusing unchanged pages of the previous output.
-	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: opts.Hooks})
+	// 5. Write atomically, reusing unchanged pages of the previous output; the search index is
+	// built (incrementally, from the previous one) into the same temporary folder.
+	hooks := append(slices.Clone(opts.Hooks), search.Hook(search.Input{Catalog: c, Images: images}))
+	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: hooks})
 	if err != nil {
 		return res, fmt.Errorf("writing %s: %w", opts.Out, err)
 	}
@@ -224,5 +229,6 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	pages = append(pages, badge.Pages(c, images)...)
 	pages = append(pages, deploy.Pages(c)...)
 	pages = append(pages, material...)
+	pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)
 	return pages, nil
 }

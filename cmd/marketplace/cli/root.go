@@ -74,6 +74,8 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newNew(g),
 		newVerify(g),
 		newBuild(g),
+		newSearch(g),
+		newServe(g),
 		newDeploy(g),
 	)
 	return root

@@ -1,0 +1,360 @@
+package search_test
+
+import (
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+	"github.com/hspc/marketplace/generator"
+	"github.com/hspc/marketplace/generator/search"
+	"github.com/hspc/marketplace/generator/site"
+)
+
+// The benchmarks run on the synthetic 10 000-product catalog and print their figures beside the
+// targets (on 2 cores): the whole `marketplace build` ≤ 10 s wall and ≤ 455 MiB peak; a search
+// ≤ 5 ms at the 99th percentile; the browser's first answer after ≤ 300 KB.
+//
+//	go test -run XXX -bench . ./generator/search/
+
+const benchProducts = 10000
+
+// writeSynthetic writes the synthetic catalog into a new folder and loads it.
+func writeSynthetic(b *testing.B, n int) (string, *catalog.Catalog) {
+	b.Helper()
+	dir := b.TempDir()
+	if err := synthetic.Write(dir, synthetic.Options{Products: n}); err != nil {
+		b.Fatal(err)
+	}
+	c, ds := catalog.Check(os.DirFS(dir))
+	if ds.HasErrors() {
+		b.Fatalf("synthetic catalog: %d errors", ds.Errors())
+	}
+	return dir, c
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSearchOutputs10k measures this package's share of a build: the compact index
+// (Pages) and a new bleve index, then an incremental update after one product changed.
+func BenchmarkSearchOutputs10k(b *testing.B) {
+	_, c := writeSynthetic(b, benchProducts)
+	in := search.Input{Catalog: c}
+	runtime.GC()
+	var pagesWall, indexWall, reindexWall, cpu time.Duration
+	var files, bytes int
+	for b.Loop() {
+		dir := b.TempDir()
+		c0, t0 := cpuTime(), time.Now()
+		pages := search.Pages(in)
+		for _, p := range pages {
+			data, _ := p.Render()
+			files++
+			bytes += len(data)
+		}
+		pagesWall += time.Since(t0)
+		t1 := time.Now()
+		if _, err := search.BuildIndex(context.Background(), filepath.Join(dir, "1"), "", in); err != nil {
+			b.Fatal(err)
+		}
+		indexWall += time.Since(t1)
+		cpu += cpuTime() - c0
+
+		changed := *c.Products[c.SortedProductIDs()[42]]
+		changed.Summary += " (revised)"
+		c2 := &catalog.Catalog{Index: c.Index, Publishers: c.Publishers, Products: maps(c.Products)}
+		c2.Products[changed.ID] = &changed
+		t2 := time.Now()
+		stats, err := search.BuildIndex(context.Background(), filepath.Join(dir, "2"), filepath.Join(dir, "1"), search.Input{Catalog: c2})
+		if err != nil || stats.Indexed != 1 {
+			b.Fatalf("reindex: %+v %v", stats, err)
+		}
+		reindexWall += time.Since(t2)
+	}
+	n := time.Duration(b.N)
+	b.ReportMetric((pagesWall / n).Seconds(), "s-compact")
+	b.ReportMetric((indexWall / n).Seconds(), "s-bleve")
+	b.ReportMetric((reindexWall / n).Seconds(), "s-reindex1")
+	fmt.Printf("search outputs, %d products: compact index %v (%d files, %.1f MB), bleve index %v, CPU %v; rebuild after one change %v\n",
+		benchProducts, (pagesWall / n).Round(time.Millisecond), files/b.N, float64(bytes/b.N)/1e6,
+		(indexWall / n).Round(time.Millisecond), (cpu / n).Round(time.Millisecond), (reindexWall / n).Round(time.Millisecond))
+}
+
+func maps[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// BenchmarkBuild10k runs the whole marketplace build (site, API, feed, badges, deploy
+// manifests, compact and bleve search indexes) on the synthetic catalog in a child process
+// limited to 2 cores, first from scratch and then again over its own output, and reports wall
+// time and peak RSS.
+func BenchmarkBuild10k(b *testing.B) {
+	root, _ := writeSynthetic(b, benchProducts)
+	out := filepath.Join(b.TempDir(), "public")
+	for b.Loop() {
+		os.RemoveAll(out)
+		for _, kind := range []string{"fresh", "rebuild"} {
+			wall, rss, stages, err := buildChild(root, out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(wall.Seconds(), "s-"+kind)
+			b.ReportMetric(float64(rss)/(1<<20), "MiB-"+kind)
+			fmt.Printf("marketplace build, %d products, 2 cores, %s: %v wall, %d MiB peak RSS (targets ≤ 10 s, ≤ 455 MiB); %s\n",
+				benchProducts, kind, wall.Round(10*time.Millisecond), rss>>20, stages)
+		}
+	}
+}
+
+// buildChild runs TestBuildChild in a new process and returns its wall time, peak RSS, and
+// the times of its stages as it reports them.
+func buildChild(root, out string) (time.Duration, int64, string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBuildChild$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2", "SEARCH_BENCH_ROOT="+root, "SEARCH_BENCH_OUT="+out)
+	start := time.Now()
+	output, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	if err != nil || !strings.Contains(string(output), "PASS") {
+		return 0, 0, "", fmt.Errorf("build: %v\n%s", err, output)
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	var stages string
+	if _, after, ok := strings.Cut(string(output), "stages: "); ok {
+		stages, _, _ = strings.Cut(after, "\n")
+	}
+	return wall, rss, stages, nil
+}
+
+// TestBuildChild is BenchmarkBuild10k's child: one build, as `marketplace build --no-verify`
+// does it. The search outputs are added here when the generator does not write them itself.
+func TestBuildChild(t *testing.T) {
+	root, out := os.Getenv("SEARCH_BENCH_ROOT"), os.Getenv("SEARCH_BENCH_OUT")
+	if root == "" {
+		t.Skip("run by BenchmarkBuild10k")
+	}
+	start := time.Now()
+	res, err := generator.Build(context.Background(), generator.Options{Root: root, Out: out, Verify: generator.VerifySkip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := time.Since(start)
+	in := search.Input{Catalog: res.Catalog, Images: res.Images}
+	var compact, index time.Duration
+	if _, err := os.Stat(filepath.Join(out, search.ManifestPath)); err != nil {
+		t0 := time.Now()
+		for _, p := range search.Pages(in) {
+			writePage(t, out, p.Path, p.Render)
+		}
+		compact = time.Since(t0)
+	}
+	if _, err := os.Stat(filepath.Join(out, search.IndexDir)); err != nil {
+		t0 := time.Now()
+		if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
+			t.Fatal(err)
+		}
+		index = time.Since(t0)
+	}
+	if compact+index == 0 {
+		t.Logf("stages: generator.Build with the search outputs %v (%d pages)", built.Round(10*time.Millisecond), res.Stats.Pages)
+	} else {
+		t.Logf("stages: generator.Build %v, then (not yet wired into it) compact index %v and bleve index %v",
+			built.Round(10*time.Millisecond), compact.Round(10*time.Millisecond), index.Round(10*time.Millisecond))
+	}
+}
+
+// benchQueries are what people type: words, several words, typos, words being typed, required
+// and excluded words, field values and facet filters.
+var benchQueries = []search.Request{
+	{Query: "fhir postgres"}, {Query: "fhir server"}, {Query: "dicom archive"}, {Query: "imaging"},
+	{Query: "smart app launch"}, {Query: "cds hooks"}, {Query: "terminology service"},
+	{Query: "identity provider"}, {Query: "patient portal"}, {Query: "lab results"}, {Query: "hl7 v2 interface engine"},
+	{Query: "fhri"}, {Query: "postgress"}, {Query: "radiolog"}, {Query: "+license:MIT fhir"},
+	{Query: "-fhir imaging"}, {Query: "tag:dicom"}, {Query: "scim"}, {Query: "oidc"},
+	{Query: "fhir", Filters: map[string][]string{"license_status": {"open"}, "category": {"fhir-server"}}},
+	{Query: ""}, {Query: `"bulk data"`},
+}
+
+// BenchmarkSearch10k measures Index.Search, as `marketplace search` and the API call it, over
+// the query set, and reports the 50th and 99th percentiles: without highlights (the command)
+// and with them (the API).
+func BenchmarkSearch10k(b *testing.B) {
+	_, c := writeSynthetic(b, benchProducts)
+	dir := filepath.Join(b.TempDir(), search.IndexDir)
+	if _, err := search.BuildIndex(context.Background(), dir, "", search.Input{Catalog: c}); err != nil {
+		b.Fatal(err)
+	}
+	idx, err := search.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idx.Close()
+	for _, highlight := range []bool{false, true} {
+		name := "command"
+		if highlight {
+			name = "api-with-highlights"
+		}
+		b.Run(name, func(b *testing.B) {
+			for _, q := range benchQueries { // warm the caches, as a long-running server has
+				q.Highlight = highlight
+				idx.Search(context.Background(), q)
+			}
+			var lat []time.Duration
+			i := 0
+			for b.Loop() {
+				q := benchQueries[i%len(benchQueries)]
+				q.Highlight = highlight
+				i++
+				t0 := time.Now()
+				if _, err := idx.Search(context.Background(), q); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
+			b.ReportMetric(float64(p(0.5).Microseconds())/1000, "ms-p50")
+			b.ReportMetric(float64(p(0.99).Microseconds())/1000, "ms-p99")
+			fmt.Printf("search %s, %d products, %d queries: p50 %v, p99 %v, max %v (target p99 ≤ 5 ms)\n",
+				name, benchProducts, len(lat), p(0.5).Round(time.Microsecond), p(0.99).Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+		})
+	}
+}
+
+// BenchmarkBrowserFirstAnswer10k opens the search page of the synthetic catalog's site on a
+// plain static file server in Chromium and counts what the browser downloads (bytes on the
+// wire) until the first results show: the page, its stylesheet and script, the manifest, and
+// the shards the query needs. Two ways in: the URL search/index.html?q=… (what the home page's
+// search box submits), and typing into the search page. Served as is, and gzip-compressed as
+// static hosts commonly serve JSON, HTML, CSS and JavaScript.
+func BenchmarkBrowserFirstAnswer10k(b *testing.B) {
+	ctx := browser(b)
+	_, c := writeSynthetic(b, benchProducts)
+	out := filepath.Join(b.TempDir(), "public")
+	pages, err := site.Pages(site.Input{Catalog: c})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Path == "search/index.html" || p.Path == "404.html" || strings.HasPrefix(p.Path, "static/") {
+			writePage(b, out, p.Path, p.Render)
+		}
+	}
+	addSearch(b, out, search.Input{Catalog: c})
+	plain := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer plain.Close()
+	zipped := httptest.NewServer(gzipped(http.FileServer(http.Dir(out))))
+	defer zipped.Close()
+	queries := []string{"fhir postgres", "dicom archive", "fhri", "+license:MIT imaging"}
+	worst := map[string]int64{}
+	for b.Loop() {
+		for _, sc := range []struct {
+			name  string
+			base  string
+			typed bool
+		}{{"url", plain.URL, false}, {"typed", plain.URL, true}, {"url-gzip", zipped.URL, false}} {
+			for _, q := range queries {
+				tctx, cancel := chromedp.NewContext(ctx)
+				log := listen(tctx)
+				if err := chromedp.Run(tctx, network.Enable(), network.SetCacheDisabled(true)); err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				var first string
+				if sc.typed {
+					first, err = typeAndWait(tctx, sc.base+"/search/index.html", q)
+				} else {
+					first, err = openAndWait(tctx, sc.base+"/search/index.html?q="+url.QueryEscape(q), q)
+				}
+				elapsed := time.Since(t0)
+				if err != nil || first == "" {
+					b.Fatalf("%s %q: %v", sc.name, q, err)
+				}
+				reqs, total := log.snapshot()
+				cancel()
+				worst[sc.name] = max(worst[sc.name], total)
+				var parts []string
+				for _, r := range reqs {
+					u := r.url
+					if i := strings.Index(u, "/api/v1/"); i >= 0 {
+						u = u[i+len("/api/v1/"):]
+					} else if i := strings.LastIndex(u, "/"); i >= 0 {
+						u = u[i+1:]
+					}
+					if i := strings.Index(u, "?v="); i >= 0 {
+						u = u[:i]
+					}
+					parts = append(parts, u+" "+strconv.FormatInt(r.bytes/1000, 10))
+				}
+				fmt.Printf("browser, %d products, %s %q: first answer after %d KB in %d requests, %v (target ≤ 300 KB)\n    KB: %s\n",
+					benchProducts, sc.name, q, total/1000, len(reqs), elapsed.Round(time.Millisecond), strings.Join(parts, ", "))
+			}
+		}
+	}
+	for name, w := range worst {
+		b.ReportMetric(float64(w)/1000, "KB-max-"+name)
+	}
+}
+
+// openAndWait opens a search page URL and returns the ID of the first product shown once the
+// page shows the results for query.
+func openAndWait(ctx context.Context, pageURL, query string) (first string, err error) {
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.Poll(fmt.Sprintf(`(() => {
+			const s = document.getElementById('search-status').textContent;
+			const h = document.querySelector('#results .search-hit');
+			return s.includes(%q) && h ? h.dataset.id : null;
+		})()`, query), &first, chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	return first, err
+}
+
+// gzipped compresses responses for clients that accept it, as static hosts do.
+func gzipped(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(rec.Code)
+		zw := gzip.NewWriter(w)
+		zw.Write(rec.Body.Bytes())
+		zw.Close()
+	})
+}

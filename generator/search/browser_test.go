@@ -1,0 +1,502 @@
+package search_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+	"github.com/hspc/marketplace/generator"
+	"github.com/hspc/marketplace/generator/search"
+	"github.com/hspc/marketplace/generator/serve"
+	"github.com/hspc/marketplace/generator/site"
+)
+
+// browser starts headless Chromium, or skips the test where there is none (CI installs it and
+// sets CI=true, and then a missing browser fails the test).
+func browser(t testing.TB) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Chromium at %s (install the chromium package)", path)
+		}
+		t.Skipf("no Chromium at %s", path)
+	}
+	// A fresh profile, removed after the browser and its helpers have exited (t.TempDir's
+	// cleanup would race with them).
+	profile, err := os.MkdirTemp("", "search-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Run(ctx); err != nil { // start the browser now
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// ---- sites to search ----
+
+type builtSite struct {
+	dir     string
+	catalog *catalog.Catalog
+}
+
+var sites sync.Map // name → *builtSite
+
+// exampleSite is the example catalog built by the generator, with the search outputs.
+func exampleSite(t testing.TB) *builtSite {
+	t.Helper()
+	if s, ok := sites.Load("example"); ok {
+		return s.(*builtSite)
+	}
+	out := filepath.Join(tempDir(t), "example")
+	res, err := generator.Build(context.Background(), generator.Options{Root: "../..", Out: out, Verify: generator.VerifySkip})
+	if err != nil {
+		t.Fatalf("build: %v\n%v", err, res.Diagnostics)
+	}
+	addSearch(t, out, search.Input{Catalog: res.Catalog, Images: res.Images})
+	s := &builtSite{out, res.Catalog}
+	sites.Store("example", s)
+	return s
+}
+
+// syntheticSite is a synthetic catalog of n products as far as search needs it: the site's
+// real search page, 404 page and static files, and the search outputs.
+func syntheticSite(t testing.TB, n int) *builtSite {
+	t.Helper()
+	name := fmt.Sprintf("synthetic-%d", n)
+	if s, ok := sites.Load(name); ok {
+		return s.(*builtSite)
+	}
+	c, ds := catalog.Check(synthetic.MapFS(synthetic.Options{Products: n}))
+	if ds.HasErrors() {
+		t.Fatalf("synthetic catalog: %d errors", ds.Errors())
+	}
+	out := filepath.Join(tempDir(t), name)
+	pages, err := site.Pages(site.Input{Catalog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pages {
+		if p.Path == "search/index.html" || p.Path == "404.html" || strings.HasPrefix(p.Path, "static/") {
+			writePage(t, out, p.Path, p.Render)
+		}
+	}
+	addSearch(t, out, search.Input{Catalog: c})
+	s := &builtSite{out, c}
+	sites.Store(name, s)
+	return s
+}
+
+// addSearch writes the compact index and the bleve index into out unless the generator did.
+func addSearch(t testing.TB, out string, in search.Input) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(out, search.ManifestPath)); err != nil {
+		for _, p := range search.Pages(in) {
+			writePage(t, out, p.Path, p.Render)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, search.IndexDir)); err != nil {
+		if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writePage(t testing.TB, out, path string, render func() ([]byte, error)) {
+	t.Helper()
+	data, err := render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(out, filepath.FromSlash(path))
+	if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tempDir is a folder shared by the tests of this binary, removed after them.
+func tempDir(t testing.TB) string {
+	dir, err := search.SharedTestDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// ---- what the page does ----
+
+// requestLog records what the browser fetched: URL, status and bytes on the wire.
+type requestLog struct {
+	mu    sync.Mutex
+	urls  map[network.RequestID]string
+	reqs  []fetched
+	bytes int64
+}
+
+type fetched struct {
+	url    string
+	status int64
+	bytes  int64
+}
+
+func listen(ctx context.Context) *requestLog {
+	l := &requestLog{urls: map[network.RequestID]string{}}
+	status := map[network.RequestID]int64{}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			l.urls[ev.RequestID] = ev.Request.URL
+		case *network.EventResponseReceived:
+			status[ev.RequestID] = ev.Response.Status
+		case *network.EventLoadingFinished:
+			l.reqs = append(l.reqs, fetched{l.urls[ev.RequestID], status[ev.RequestID], int64(ev.EncodedDataLength)})
+			l.bytes += int64(ev.EncodedDataLength)
+		}
+	})
+	return l
+}
+
+func (l *requestLog) snapshot() ([]fetched, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs), l.bytes
+}
+
+// typeAndWait types query into the search box and returns the ID of the first product shown
+// once the page shows the results for the whole query.
+func typeAndWait(ctx context.Context, pageURL, query string) (first string, err error) {
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitVisible("#q", chromedp.ByID),
+		chromedp.SendKeys("#q", query, chromedp.ByID),
+		chromedp.Poll(fmt.Sprintf(`(() => {
+			const s = document.getElementById('search-status').textContent;
+			const h = document.querySelector('#results .search-hit');
+			return s.includes(%q) && h ? h.dataset.id : null;
+		})()`, query), &first, chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	return first, err
+}
+
+// TestBrowserFindsTheFHIRServer is the issue's definition of done: on the built example site, a
+// person typing "fhir postgres" into the search box sees the FHIR server first, both from a
+// plain static file server (search in the browser) and from marketplace serve (the API).
+func TestBrowserFindsTheFHIRServer(t *testing.T) {
+	ctx := browser(t)
+	s := exampleSite(t)
+	srv, err := serve.New(s.dir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tc := range []struct {
+		mode    string
+		handler http.Handler
+	}{
+		{"static", http.FileServer(http.Dir(s.dir))},
+		{"server", srv.Handler()},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			hs := httptest.NewServer(tc.handler)
+			defer hs.Close()
+			tctx, cancel := chromedp.NewContext(ctx)
+			defer cancel()
+			log := listen(tctx)
+			if err := chromedp.Run(tctx, network.Enable(), network.SetCacheDisabled(true)); err != nil {
+				t.Fatal(err)
+			}
+			first, err := typeAndWait(tctx, hs.URL+"/search/index.html", "fhir postgres")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first != "acme/fhir" {
+				t.Errorf("first result %q, want acme/fhir", first)
+			}
+			var mode string
+			if err := chromedp.Run(tctx, chromedp.Evaluate(`window.marketplaceSearch.mode`, &mode)); err != nil {
+				t.Fatal(err)
+			}
+			if mode != tc.mode {
+				t.Errorf("the page searched in %q mode, want %q", mode, tc.mode)
+			}
+			reqs, total := log.snapshot()
+			var api, index bool
+			for _, r := range reqs {
+				api = api || (strings.Contains(r.url, "/api/search?") && strings.Contains(r.url, "q=fhir") && r.status == 200)
+				index = index || strings.Contains(r.url, "/api/v1/search.json")
+			}
+			if tc.mode == "server" && (!api || index) {
+				t.Errorf("served site: asked the API %v, loaded the compact index %v", api, index)
+			}
+			if tc.mode == "static" && (api || !index) {
+				t.Errorf("static site: asked the API %v, loaded the compact index %v", api, index)
+			}
+			t.Logf("%s: first result %s after %d requests, %d bytes", tc.mode, first, len(reqs), total)
+
+			// Facet filters as checkboxes: keep only evaluation licenses.
+			var ids []string
+			err = chromedp.Run(tctx,
+				chromedp.Click(`#facet-license input[value="evaluation"]`, chromedp.ByQuery),
+				chromedp.Poll(`(() => {
+					const r = document.getElementById('results'), hits = [...r.querySelectorAll('.search-hit')];
+					return (r.dataset.query || '').includes('license=evaluation') && hits.length ? hits.map(h => h.dataset.id) : null;
+				})()`, &ids, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				if s.catalog.IsOpen(s.catalog.Products[id]) {
+					t.Errorf("the evaluation filter shows %s", id)
+				}
+			}
+		})
+	}
+}
+
+// staticResult is what window.marketplaceSearch.staticSearch returns.
+type staticResult struct {
+	Total int `json:"total"`
+	Hits  []struct {
+		ID    string  `json:"id"`
+		Score float64 `json:"score"`
+	} `json:"hits"`
+	Facets []search.Facet `json:"facets"`
+}
+
+type agreementQuery struct {
+	q       string
+	filters map[string][]string
+}
+
+// agreementQueries are ordinary queries: words, typos, prefixes, stems, required and excluded
+// words, field values and facet filters. (Phrases are matched as all their words in the
+// browser, which keeps no word positions; bleve checks the order.)
+var agreementQueries = []agreementQuery{
+	{q: "fhir postgres"}, {q: "fhir"}, {q: "fhir server"}, {q: "postgres"}, {q: "smart app launch"},
+	{q: "cds hooks"}, {q: "terminology service"}, {q: "identity provider"}, {q: "scim"}, {q: "oidc"},
+	{q: "growth charts"}, {q: "imaging archive"}, {q: "dicom"}, {q: "lab results"}, {q: "patient portal"},
+	{q: "hl7 v2 interface engine"}, {q: "fihr"}, {q: "postgress"}, {q: "terminolgy"}, {q: "terminol"},
+	{q: "+license:MIT fhir"}, {q: "-fhir imaging"}, {q: "+fhir -postgresql"}, {q: "tag:fhir"},
+	{q: "exposes:hl7-fhir-r4"}, {q: "servers monitoring"}, {q: "the of and"}, {q: "zzqxv"}, {q: ""},
+	{q: "fhir", filters: map[string][]string{"license_status": {"open"}}},
+	{q: "server", filters: map[string][]string{"category": {"fhir-server", "imaging"}, "scim": {"yes"}}},
+	{q: "", filters: map[string][]string{"publisher": {"acme", "hspc"}}},
+}
+
+// TestBrowserAgreesWithBleve runs the same queries through bleve and through search.js over
+// the compact index, in Chromium, for the example catalog and a synthetic one, and expects the
+// same totals, the same top ten (products whose bleve scores tie may swap) and the same facet
+// counts.
+func TestBrowserAgreesWithBleve(t *testing.T) {
+	ctx := browser(t)
+	for _, name := range []string{"example", "synthetic"} {
+		t.Run(name, func(t *testing.T) {
+			var s *builtSite
+			if name == "example" {
+				s = exampleSite(t)
+			} else {
+				s = syntheticSite(t, 2000)
+			}
+			idx, err := search.Open(s.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer idx.Close()
+			hs := httptest.NewServer(http.FileServer(http.Dir(s.dir)))
+			defer hs.Close()
+			if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+				t.Fatal(err)
+			}
+			for _, aq := range agreementQueries {
+				filters, _ := json.Marshal(aq.filters)
+				var js staticResult
+				expr := fmt.Sprintf(`window.marketplaceSearch.staticSearch(%s, %s, 10)`, jsString(aq.q), filters)
+				if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &js, awaitPromise)); err != nil {
+					t.Fatalf("%s: %v", expr, err)
+				}
+				want, err := idx.Search(context.Background(), search.Request{Query: aq.q, Filters: aq.filters, Size: 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				compareResults(t, aq, want, &js)
+			}
+		})
+	}
+}
+
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// compareResults compares the browser's top ten with bleve's. A product may stand where bleve
+// put another whose score is the same to nine digits: such ties are broken by ID in both, but
+// sums of the same numbers in another order may differ in the last bit.
+func compareResults(t *testing.T, aq agreementQuery, want *search.Result, got *staticResult) {
+	t.Helper()
+	name := fmt.Sprintf("%q %v", aq.q, aq.filters)
+	if got.Total != want.Total {
+		t.Errorf("%s: browser finds %d products, bleve %d", name, got.Total, want.Total)
+	}
+	n := min(10, len(want.Hits))
+	if len(got.Hits) != n {
+		t.Errorf("%s: browser shows %d, bleve %d", name, len(got.Hits), n)
+		return
+	}
+	for i := range n {
+		if got.Hits[i].ID == want.Hits[i].ID {
+			continue
+		}
+		tied := false
+		for _, h := range want.Hits {
+			if h.ID == got.Hits[i].ID && math.Abs(h.Score-want.Hits[i].Score) <= 1e-9*math.Abs(want.Hits[i].Score) {
+				tied = true
+			}
+		}
+		if !tied {
+			t.Errorf("%s: #%d is %s in the browser, %s in bleve\n browser %v\n bleve   %v", name, i+1, got.Hits[i].ID, want.Hits[i].ID, hitIDs(got), resultIDs(want))
+			return
+		}
+	}
+	gotFacets := map[string]map[string]int{}
+	for _, f := range got.Facets {
+		gotFacets[f.Field] = map[string]int{}
+		for _, v := range f.Values {
+			gotFacets[f.Field][v.Value] = v.Count
+		}
+	}
+	for _, f := range want.Facets {
+		if len(f.Values) != len(gotFacets[f.Field]) {
+			t.Errorf("%s: facet %s has %d values in the browser, %d in bleve", name, f.Field, len(gotFacets[f.Field]), len(f.Values))
+			continue
+		}
+		for _, v := range f.Values {
+			if gotFacets[f.Field][v.Value] != v.Count {
+				t.Errorf("%s: facet %s=%s counts %d in the browser, %d in bleve", name, f.Field, v.Value, gotFacets[f.Field][v.Value], v.Count)
+			}
+		}
+	}
+}
+
+func hitIDs(r *staticResult) []string {
+	var out []string
+	for _, h := range r.Hits {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+func resultIDs(r *search.Result) []string {
+	var out []string
+	for _, h := range r.Hits[:min(10, len(r.Hits))] {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+// TestBrowserAnalyzerIsBleves compares search.js's analysis (tokenizer, possessives, lower case,
+// stop words, Porter stemmer) with bleve's on every text of the example catalog and of a
+// synthetic one, and on words that exercise each step of the stemmer.
+func TestBrowserAnalyzerIsBleves(t *testing.T) {
+	ctx := browser(t)
+	s := exampleSite(t)
+	hs := httptest.NewServer(http.FileServer(http.Dir(s.dir)))
+	defer hs.Close()
+	if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{stemmerWords, "Don't STOP: it's the user's and the users' HL7-FHIR_R4 v2.0.1 1,000.5 e.g. a:b",
+		"launch.html user’s café—naïve 日本語のテキスト Ärzte-Datenbank ＦＨＩＲ’s ２０２６"}
+	for _, c := range []*catalog.Catalog{s.catalog, syntheticSite(t, 2000).catalog} {
+		for i, id := range c.SortedProductIDs() {
+			if i == 300 {
+				break
+			}
+			p := c.Products[id]
+			texts = append(texts, p.Name+" "+p.Summary+" "+strings.Join(p.Tags, " ")+" "+p.Description)
+		}
+	}
+	var got [][]string
+	data, _ := json.Marshal(texts)
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`(`+string(data)+`).map(t => window.marketplaceSearch.analyze(t))`, &got)); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range texts {
+		want := search.Analyze(text)
+		if !slices.Equal(got[i], want) {
+			for k := range min(len(got[i]), len(want)) {
+				if got[i][k] != want[k] {
+					t.Errorf("text %d: term %d is %q in the browser, %q in bleve", i, k, got[i][k], want[k])
+					break
+				}
+			}
+			if len(got[i]) != len(want) {
+				t.Errorf("text %d: %d terms in the browser, %d in bleve", i, len(got[i]), len(want))
+			}
+		}
+	}
+}
+
+// stemmerWords exercise every rule of the Porter stemmer (from Porter's paper and the
+// go-porterstemmer tests).
+const stemmerWords = `caresses ponies ties caress cats feed agreed plastered bled motoring sing conflated troubled
+sized hopping tanned falling hissing fizzed failing filing happy sky relational conditional rational valenci hesitanci
+digitizer conformabli radicalli differentli vileli analogousli vietnamization predication operator feudalism
+decisiveness hopefulness callousness formaliti sensitiviti sensibiliti triplicate formative formalize electriciti
+electrical hopeful goodness revival allowance inference airliner gyroscopic adjustable defensible irritant
+replacement adjustment dependent adoption homologou communism activate angulariti homologous effective bowdlerize
+probate rate cease controll roll generalizations oscillators traditional archaeology biology analogies
+running runs ran easily fairly databases servers monitoring notifications provisioning authorization`

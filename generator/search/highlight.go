@@ -1,0 +1,136 @@
+package search
+
+import (
+	"html"
+	"strings"
+	"unicode/utf8"
+)
+
+// highlightTerms returns the terms whose matches a hit should mark: those of the clauses that
+// select, not of those that exclude.
+func (p *plan) highlightTerms() map[string]bool {
+	terms := map[string]bool{}
+	for _, c := range p.Clauses {
+		if c.Occur == mustNot {
+			continue
+		}
+		switch c.Kind {
+		case kindTerms:
+			for _, l := range c.Leaves {
+				terms[l.Term] = true
+			}
+		case kindPhrase:
+			for _, t := range c.Phrase {
+				terms[t] = true
+			}
+		}
+	}
+	return terms
+}
+
+// highlight returns the marked name, summary and description fragment of a hit.
+func (ix *Index) highlight(doc int32, h Hit, terms map[string]bool) map[string]string {
+	if len(terms) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	if s, ok := mark(h.Name, terms, 0); ok {
+		out[FieldName] = s
+	}
+	if s, ok := mark(h.Summary, terms, 0); ok {
+		out[FieldSummary] = s
+	}
+	if text, err := ix.description(doc); err == nil {
+		if s, ok := mark(text, terms, fragmentLen); ok {
+			out[FieldDescription] = s
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// fragmentLen is the length, in bytes, of a description fragment.
+const fragmentLen = 220
+
+// mark returns text as HTML with the words whose terms are in terms in <mark>, and whether any
+// was. With limit > 0 it returns a fragment of about limit bytes starting a little before the
+// first mark, cleared of Markdown emphasis and line breaks.
+func mark(text string, terms map[string]bool, limit int) (string, bool) {
+	type span struct{ start, end int }
+	var spans []span
+	for _, t := range english.Analyze([]byte(text)) {
+		if terms[string(t.Term)] {
+			spans = append(spans, span{t.Start, t.End})
+		}
+	}
+	if len(spans) == 0 {
+		return "", false
+	}
+	from, to := 0, len(text)
+	if limit > 0 {
+		from = max(0, spans[0].start-limit/4)
+		if i := strings.LastIndexAny(text[:from], " \n"); from > 0 && i >= 0 {
+			from = i + 1
+		}
+		to = min(len(text), from+limit)
+		if i := strings.LastIndexAny(text[spans[0].end:to], " \n"); to < len(text) && i >= 0 {
+			to = spans[0].end + i
+		}
+		for from < to && !utf8.RuneStart(text[from]) {
+			from++
+		}
+	}
+	clean := func(s string) string {
+		if limit == 0 {
+			return html.EscapeString(s)
+		}
+		s = strings.NewReplacer("**", "", "`", "", "\r", "", "\n", " ").Replace(s)
+		return html.EscapeString(s)
+	}
+	var b strings.Builder
+	if from > 0 {
+		b.WriteString("…")
+	}
+	at := from
+	for _, sp := range spans {
+		if sp.start < at || sp.end > to {
+			continue
+		}
+		b.WriteString(clean(text[at:sp.start]))
+		b.WriteString("<mark>")
+		b.WriteString(html.EscapeString(text[sp.start:sp.end]))
+		b.WriteString("</mark>")
+		at = sp.end
+	}
+	b.WriteString(clean(text[at:to]))
+	if to < len(text) {
+		b.WriteString("…")
+	}
+	return strings.TrimSpace(b.String()), true
+}
+
+// description returns a document's stored description, kept in memory up to a budget.
+func (ix *Index) description(doc int32) (string, error) {
+	ix.mu.RLock()
+	text, ok := ix.descs[doc]
+	ix.mu.RUnlock()
+	if ok {
+		return text, nil
+	}
+	text, err := storedText(ix.reader, ix.ids[doc], FieldDescription)
+	if err != nil {
+		return "", err
+	}
+	ix.mu.Lock()
+	if ix.descBytes+len(text) <= maxDescriptionBytes {
+		ix.descs[doc] = text
+		ix.descBytes += len(text)
+	}
+	ix.mu.Unlock()
+	return text, nil
+}
+
+// maxDescriptionBytes bounds the descriptions kept for highlights and phrases.
+const maxDescriptionBytes = 32 << 20

@@ -1,0 +1,661 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+	"github.com/hspc/marketplace/generator/page"
+)
+
+// exampleCatalog is the catalog of this repository.
+func exampleCatalog(t testing.TB) *catalog.Catalog {
+	t.Helper()
+	c, ds := catalog.Check(os.DirFS("../.."))
+	if ds.HasErrors() {
+		t.Fatalf("the example catalog has errors:\n%v", ds)
+	}
+	return c
+}
+
+var example struct {
+	once sync.Once
+	dir  string
+	idx  *Index
+	err  error
+}
+
+// exampleIndex is the bleve index of the example catalog, built once per test binary.
+func exampleIndex(t testing.TB) *Index {
+	t.Helper()
+	example.once.Do(func() {
+		example.dir, example.err = os.MkdirTemp("", "search-example-")
+		if example.err != nil {
+			return
+		}
+		dir := filepath.Join(example.dir, IndexDir)
+		if _, example.err = BuildIndex(context.Background(), dir, "", Input{Catalog: exampleCatalog(t)}); example.err != nil {
+			return
+		}
+		example.idx, example.err = Open(dir)
+	})
+	if example.err != nil {
+		t.Fatal(example.err)
+	}
+	return example.idx
+}
+
+var shared struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// SharedTestDir returns a folder the tests of this package (internal and external) share for
+// what is expensive to build, removed when they end.
+func SharedTestDir() (string, error) {
+	shared.once.Do(func() { shared.dir, shared.err = os.MkdirTemp("", "search-test-") })
+	return shared.dir, shared.err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if example.idx != nil {
+		example.idx.Close()
+	}
+	for _, d := range []string{example.dir, shared.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
+	}
+	os.Exit(code)
+}
+
+func ids(r *Result) []string {
+	out := make([]string, len(r.Hits))
+	for i, h := range r.Hits {
+		out[i] = h.ID
+	}
+	return out
+}
+
+func mustSearch(t *testing.T, idx *Index, req Request) *Result {
+	t.Helper()
+	r, err := idx.Search(context.Background(), req)
+	if err != nil {
+		t.Fatalf("search %q: %v", req.Query, err)
+	}
+	return r
+}
+
+// TestRanking checks what a person gets first for realistic queries on the example catalog.
+func TestRanking(t *testing.T) {
+	idx := exampleIndex(t)
+	tests := []struct {
+		name  string
+		query string
+		top   []string // the first hits, in order
+	}{
+		{"FHIR server on PostgreSQL", "fhir postgres", []string{"acme/fhir", "hspc/fhir-api"}},
+		{"the database itself", "postgres", []string{"openhealth/postgres"}},
+		{"typo in fhir", "fihr server", []string{"acme/fhir"}},
+		{"SMART app", "smart app", []string{"hspc/smart-demo"}},
+		{"growth charts, plural and stemmed", "growth charts", []string{"hspc/smart-demo"}},
+		{"sepsis decision support", "sepsis alerts", []string{"northwind-labs/sepsis-cds"}},
+		{"CDS Hooks services", "cds hooks", []string{"hspc/cds-services", "northwind-labs/sepsis-cds"}},
+		{"terminology with a typo", "terminolgy", []string{"northwind-labs/terminology"}},
+		{"identity provider", "identity provider", []string{"meridian-systems/identity"}},
+		{"SCIM provisioning", "scim provisioning", []string{"meridian-systems/scim-bridge", "meridian-systems/identity"}},
+		{"outgoing mail", "smtp relay", []string{"openhealth/smtp-relay"}},
+		{"tracing", "opentelemetry collector", []string{"openhealth/otel-collector"}},
+		{"LDAP directory", "ldap directory", []string{"openhealth/directory"}},
+		{"subscriptions", "fhir subscriptions", []string{"hspc/fhir-subscriptions"}},
+		{"a word being typed", "terminol", []string{"northwind-labs/terminology"}},
+		{"required license", "+license:MIT relay", []string{"openhealth/smtp-relay"}},
+		{"a phrase", `"bulk data"`, []string{"acme/fhir"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mustSearch(t, idx, Request{Query: tt.query})
+			got := ids(r)
+			if len(got) < len(tt.top) || !slices.Equal(got[:len(tt.top)], tt.top) {
+				t.Errorf("search %q: got %v, want first %v", tt.query, got, tt.top)
+			}
+		})
+	}
+}
+
+func TestNothingMatches(t *testing.T) {
+	idx := exampleIndex(t)
+	for _, q := range []string{"zzqxv", "+fhir +zzqxv", "license:WTFPL", `"postgres fhir smtp"`, "the of and"} {
+		r := mustSearch(t, idx, Request{Query: q})
+		if r.Total != 0 || len(r.Hits) != 0 {
+			t.Errorf("search %q: got %d hits %v, want none", q, r.Total, ids(r))
+		}
+		if len(r.Facets) != len(Facets) {
+			t.Errorf("search %q: %d facets, want %d", q, len(r.Facets), len(Facets))
+		}
+	}
+}
+
+func TestSyntax(t *testing.T) {
+	idx := exampleIndex(t)
+	all := mustSearch(t, idx, Request{Query: "", Size: MaxSize})
+	if all.Total != idx.Documents() || all.Total < 10 {
+		t.Fatalf("empty query: %d of %d products", all.Total, idx.Documents())
+	}
+	tests := []struct {
+		query   string
+		want    []string // exactly these, any order; nil: check only that include/exclude hold
+		include []string
+		exclude []string
+	}{
+		{query: "+license:MIT", want: []string{"openhealth/smtp-relay"}},
+		{query: "license:mit", want: []string{"openhealth/smtp-relay"}}, // case-insensitive values
+		{query: "license_status:evaluation", include: []string{"northwind-labs/sepsis-cds"}, exclude: []string{"acme/fhir"}},
+		{query: "-fhir", exclude: []string{"acme/fhir", "hspc/fhir-api"}, include: []string{"openhealth/smtp-relay"}},
+		{query: "+fhir -postgresql", include: []string{"hspc/smart-demo"}, exclude: []string{"acme/fhir", "openhealth/smtp-relay"}},
+		{query: "tag:fhir*", include: []string{"acme/fhir", "hspc/fhir-api"}, exclude: []string{"openhealth/postgres"}},
+		{query: "exposes:hl7-fhir-r4", include: []string{"acme/fhir", "hspc/fhir-api"}, exclude: []string{"hspc/smart-demo"}},
+		{query: "needs:postgresql", include: []string{"acme/fhir"}, exclude: []string{"openhealth/postgres"}},
+		{query: "sso:oidc", include: []string{"acme/fhir"}, exclude: []string{"openhealth/postgres"}},
+		{query: "scim:yes", include: []string{"acme/fhir", "meridian-systems/scim-bridge"}, exclude: []string{"openhealth/postgres"}},
+		{query: "publisher:openhealth", include: []string{"openhealth/postgres"}, exclude: []string{"acme/fhir"}},
+		{query: "version:5.1.0", want: []string{"acme/fhir"}},
+		{query: "name:smart", want: []string{"hspc/smart-demo"}},
+		{query: `"data bulk"`, want: []string{}},
+		{query: "postgre*", include: []string{"openhealth/postgres", "acme/fhir"}},
+		{query: "/postgres.*/", include: []string{"openhealth/postgres", "acme/fhir"}},
+		{query: "fihr~1", include: []string{"acme/fhir"}},
+		{query: `smtp\:relay`, include: []string{}},
+	}
+	for _, tt := range tests {
+		r := mustSearch(t, idx, Request{Query: tt.query, Size: MaxSize})
+		got := ids(r)
+		if tt.want != nil {
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tt.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("search %q: got %v, want %v", tt.query, got, want)
+			}
+		}
+		for _, id := range tt.include {
+			if !slices.Contains(got, id) {
+				t.Errorf("search %q: %s missing from %v", tt.query, id, got)
+			}
+		}
+		for _, id := range tt.exclude {
+			if slices.Contains(got, id) {
+				t.Errorf("search %q: %s should not match", tt.query, id)
+			}
+		}
+	}
+}
+
+func TestLex(t *testing.T) {
+	got := lex(`+license:MIT -tag:demo "bulk data"^2 fihr~ fhir* name:smart^1.5 /post.*/ a\:b`)
+	want := []token{
+		{occur: must, field: "license", text: "MIT", boost: 1, fuzzy: -1},
+		{occur: mustNot, field: "tag", text: "demo", boost: 1, fuzzy: -1},
+		{text: "bulk data", quoted: true, boost: 2, fuzzy: -1},
+		{text: "fihr", boost: 1, fuzzy: 1},
+		{text: "fhir*", boost: 1, fuzzy: -1, pattern: true},
+		{field: "name", text: "smart", boost: 1.5, fuzzy: -1},
+		{text: "post.*", regex: true, boost: 1, fuzzy: -1},
+		{text: "a:b", boost: 1, fuzzy: -1},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(token{})); diff != "" {
+		t.Errorf("lex (-want +got):\n%s", diff)
+	}
+}
+
+func TestTypoAndPrefixExpansion(t *testing.T) {
+	idx := exampleIndex(t)
+	tests := []struct {
+		word string
+		want string // a term the word must expand to
+	}{
+		{"postgres", "postgresql"}, // prefix
+		{"fihr", "fhir"},           // transposition
+		{"terminolgy", "terminolog"},
+		{"opentelemetri", "opentelemetri"},
+		{"servers", "server"}, // stemming
+	}
+	for _, tt := range tests {
+		var terms []string
+		for _, w := range expand(token{text: tt.word, fuzzy: -1, boost: 1}, idx) {
+			terms = append(terms, w.term)
+		}
+		if !slices.Contains(terms, tt.want) {
+			t.Errorf("%q expands to %v, want %q among them", tt.word, terms, tt.want)
+		}
+	}
+}
+
+func TestFacetsAndFilters(t *testing.T) {
+	idx := exampleIndex(t)
+	r := mustSearch(t, idx, Request{Query: "fhir"})
+	counts := map[string]map[string]int{}
+	for _, f := range r.Facets {
+		counts[f.Field] = map[string]int{}
+		for _, v := range f.Values {
+			counts[f.Field][v.Value] = v.Count
+		}
+	}
+	if counts["category"]["fhir-server"] < 2 {
+		t.Errorf("fhir: category counts %v", counts["category"])
+	}
+	if got := counts["license_status"]["open"] + counts["license_status"]["evaluation"]; got != r.Total {
+		t.Errorf("fhir: license_status counts add up to %d, want %d", got, r.Total)
+	}
+	for _, f := range r.Facets {
+		if f.Field == "exposes" {
+			for _, v := range f.Values {
+				if v.Value == "hl7-fhir-r4" && v.Label != "HL7 FHIR R4" {
+					t.Errorf("exposes hl7-fhir-r4 label %q", v.Label)
+				}
+			}
+		}
+	}
+	filtered := mustSearch(t, idx, Request{Query: "fhir", Filters: map[string][]string{"category": {"fhir-server"}, "license_status": {"open"}}})
+	if filtered.Total != counts["category"]["fhir-server"] {
+		t.Errorf("filtered total %d, want the category count %d", filtered.Total, counts["category"]["fhir-server"])
+	}
+	for i, h := range filtered.Hits {
+		if h.LicenseStatus != "open" {
+			t.Errorf("hit %s is %s", h.ID, h.LicenseStatus)
+		}
+		// Filters do not change the order of what they keep.
+		if i > 0 && filtered.Hits[i-1].Score < h.Score {
+			t.Errorf("hits out of order: %v", ids(filtered))
+		}
+	}
+	two := mustSearch(t, idx, Request{Filters: map[string][]string{"publisher": {"acme", "hspc"}}, Size: MaxSize})
+	for _, h := range two.Hits {
+		if h.Publisher != "acme" && h.Publisher != "hspc" {
+			t.Errorf("publisher filter let %s through", h.ID)
+		}
+	}
+}
+
+func TestHighlights(t *testing.T) {
+	idx := exampleIndex(t)
+	r := mustSearch(t, idx, Request{Query: "fhir postgres", Highlight: true, Size: 1})
+	h := r.Hits[0].Highlights
+	if !strings.Contains(h["name"], "<mark>FHIR</mark>") || !strings.Contains(h["summary"], "<mark>PostgreSQL</mark>") {
+		t.Errorf("highlights %v", h)
+	}
+	if d := h["description"]; !strings.Contains(d, "<mark>") || len(d) > 2*fragmentLen {
+		t.Errorf("description fragment %q", d)
+	}
+	if s, _ := mark(`<script>alert("fhir")</script>`, map[string]bool{"fhir": true}, 0); strings.Contains(s, "<script") {
+		t.Errorf("highlight does not escape: %s", s)
+	}
+}
+
+// TestIncrementalIndex rebuilds the index after changing, adding and removing products, and
+// checks that only those are re-indexed and that the result is the index a full build makes.
+func TestIncrementalIndex(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := exampleCatalog(t)
+	first := filepath.Join(dir, "1", IndexDir)
+	stats, err := BuildIndex(ctx, first, "", Input{Catalog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Reused || stats.Indexed != len(c.Products) {
+		t.Fatalf("first build: %+v", stats)
+	}
+
+	// Nothing changed: nothing indexed.
+	second := filepath.Join(dir, "2", IndexDir)
+	if stats, err = BuildIndex(ctx, second, first, Input{Catalog: c}); err != nil {
+		t.Fatal(err)
+	}
+	if !stats.Reused || stats.Indexed != 0 || stats.Deleted != 0 {
+		t.Errorf("unchanged rebuild: %+v", stats)
+	}
+
+	// One changed, one added, one removed; the images of another now verified.
+	changed := exampleCatalog(t)
+	fhir := *changed.Products["acme/fhir"]
+	fhir.Summary = "Telepathic FHIR R4 server"
+	changed.Products["acme/fhir"] = &fhir
+	added := *changed.Products["hspc/smart-demo"]
+	added.ID, added.Name = "hspc/smart-demo-2", "SMART Growth Chart Demo Two"
+	changed.Products[added.ID] = &added
+	delete(changed.Products, "openhealth/smtp-relay")
+	images := map[string]catalog.ImageStatus{changed.Products["acme/sandbox-emr"].Latest().Digest(): {State: catalog.ImageVerified}}
+	in := Input{Catalog: changed, Images: images}
+	third := filepath.Join(dir, "3", IndexDir)
+	if stats, err = BuildIndex(ctx, third, second, in); err != nil {
+		t.Fatal(err)
+	}
+	if !stats.Reused || stats.Indexed != 3 || stats.Deleted != 1 {
+		t.Errorf("rebuild after 3 changes and a removal: %+v, want 3 indexed and 1 deleted", stats)
+	}
+	fresh := filepath.Join(dir, "fresh", IndexDir)
+	if _, err := BuildIndex(ctx, fresh, "", in); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Open(third)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, q := range []string{"telepathic", "fhir postgres", "smtp", "growth chart", "signature:verified", "fihr", "postgre*", ""} {
+		ra, rb := mustSearch(t, a, Request{Query: q, Size: MaxSize}), mustSearch(t, b, Request{Query: q, Size: MaxSize})
+		if !slices.Equal(ids(ra), ids(rb)) || ra.Total != rb.Total {
+			t.Errorf("search %q: incremental %v, fresh %v", q, ids(ra), ids(rb))
+			continue
+		}
+		for i := range ra.Hits {
+			if math.Abs(ra.Hits[i].Score-rb.Hits[i].Score) > 1e-9*math.Abs(rb.Hits[i].Score) {
+				t.Errorf("search %q: %s scores %v incrementally, %v fresh", q, ra.Hits[i].ID, ra.Hits[i].Score, rb.Hits[i].Score)
+			}
+		}
+		if diff := cmp.Diff(rb.Facets, ra.Facets); diff != "" {
+			t.Errorf("search %q: facets differ (-fresh +incremental):\n%s", q, diff)
+		}
+	}
+	if r := mustSearch(t, a, Request{Query: "telepathic"}); r.Total != 1 || r.Hits[0].ID != "acme/fhir" {
+		t.Errorf("the changed summary is not found: %v", ids(r))
+	}
+}
+
+// TestStaleIndexIsRebuilt checks that an index written by another version is not updated but
+// replaced.
+func TestStaleIndexIsRebuilt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := exampleCatalog(t)
+	prev := filepath.Join(dir, "prev")
+	if _, err := BuildIndex(ctx, prev, "", Input{Catalog: c}); err != nil {
+		t.Fatal(err)
+	}
+	// Pretend another version wrote it.
+	ix, err := Open(prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	if err := rewriteMeta(prev, meta{Version: indexVersion + 1}); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := BuildIndex(ctx, filepath.Join(dir, "next"), prev, Input{Catalog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Reused || stats.Indexed != len(c.Products) {
+		t.Errorf("rebuild over a stale index: %+v", stats)
+	}
+	if _, err := Open(prev); err == nil || !strings.Contains(err.Error(), "another version") {
+		t.Errorf("opening a stale index: %v", err)
+	}
+}
+
+func rewriteMeta(dir string, m meta) error {
+	idx, err := bleve.Open(dir)
+	if err != nil {
+		return err
+	}
+	data, _ := json.Marshal(m)
+	if err := idx.SetInternal(keyMeta, data); err != nil {
+		idx.Close()
+		return err
+	}
+	return idx.Close()
+}
+
+// TestAnalyzerIsBleves checks the memoized analyzer against bleve's own "en" analyzer.
+func TestAnalyzerIsBleves(t *testing.T) {
+	en, err := registry.NewCache().AnalyzerNamed("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for _, d := range documents(Input{Catalog: exampleCatalog(t)}) {
+		for _, f := range TextFields {
+			texts = append(texts, d.text(f)...)
+		}
+	}
+	texts = append(texts, "Müller’s Ärzte-Datenbank naïve café", "Don't STOP: it's the user's, users' ＇s", "日本語のテキスト", "1,000.5 v2.0 _x_")
+	for _, text := range texts {
+		var want, got []string
+		for _, tok := range en.Analyze([]byte(text)) {
+			want = append(want, string(tok.Term)+"@"+itoa(tok.Position))
+		}
+		for _, tok := range english.Analyze([]byte(text)) {
+			got = append(got, string(tok.Term)+"@"+itoa(tok.Position))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("analysis of %.60q:\n got %v\nwant %v", text, got, want)
+		}
+	}
+}
+
+// TestCompactIndexHasBlevesStatistics decodes the compact index and checks every term's
+// postings (documents, frequencies, field lengths) against the bleve index: with the same
+// statistics, the browser computes bleve's scores.
+func TestCompactIndexHasBlevesStatistics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    *catalog.Catalog
+	}{
+		{"example", exampleCatalog(t)},
+		{"synthetic", syntheticCatalog(t, 300)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := Input{Catalog: tc.c}
+			dir := filepath.Join(t.TempDir(), IndexDir)
+			if _, err := BuildIndex(context.Background(), dir, "", in); err != nil {
+				t.Fatal(err)
+			}
+			ix, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			m, files := readCompact(t, Pages(in))
+			if m.Docs != ix.Documents() {
+				t.Fatalf("compact index has %d products, bleve %d", m.Docs, ix.Documents())
+			}
+			ids := documentIDs(t, m, files)
+			seen := 0
+			for n := range m.Terms {
+				var sh termShard
+				if err := json.Unmarshal(files[fmt.Sprintf("%s-%d.json", m.TermFiles, n)], &sh); err != nil {
+					t.Fatal(err)
+				}
+				for k, term := range sh.Terms {
+					v := decodeVarints(sh.Postings[k])
+					for i := 0; i < len(v); {
+						field, n := TextFields[v[i]], v[i+1]
+						i += 2
+						if df := ix.docFreq(field, term); df != n {
+							t.Errorf("%s:%s: %d documents in the compact index, %d in bleve", field, term, n, df)
+						}
+						want := blevePostings(t, ix, field, term)
+						doc := 0
+						for j := 0; j < n; j++ {
+							doc += v[i]
+							tf, length := v[i+1], v[i+2]
+							i += 3
+							p, ok := want[ids[doc]]
+							norm := float64(float32(1 / math.Sqrt(float64(length))))
+							if !ok || p.freq != tf || p.norm != norm {
+								t.Errorf("%s:%s in %s: tf %d norm %v, bleve %+v", field, term, ids[doc], tf, norm, p)
+							}
+						}
+						seen++
+					}
+				}
+			}
+			if seen < 100 {
+				t.Errorf("only %d postings lists checked", seen)
+			}
+		})
+	}
+}
+
+type blevePosting struct {
+	freq int
+	norm float64
+}
+
+func blevePostings(t *testing.T, ix *Index, field, term string) map[string]blevePosting {
+	tfr, err := ix.reader.TermFieldReader(context.Background(), []byte(term), field, true, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tfr.Close()
+	out := map[string]blevePosting{}
+	for {
+		d, err := tfr.Next(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == nil {
+			return out
+		}
+		id, err := ix.reader.ExternalID(d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[id] = blevePosting{int(d.Freq), d.Norm}
+	}
+}
+
+// readCompact returns the manifest and the shards, by file name, of the compact index.
+func readCompact(t *testing.T, pages []page.Page) (Manifest, map[string][]byte) {
+	t.Helper()
+	var m Manifest
+	files := map[string][]byte{}
+	for _, p := range pages {
+		data, err := p.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Path == ManifestPath {
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		files[strings.TrimPrefix(p.Path, ShardDir+"/")] = data
+	}
+	for name, data := range m.Inline {
+		files[name] = data
+	}
+	return m, files
+}
+
+func documentIDs(t *testing.T, m Manifest, files map[string][]byte) []string {
+	var ids []string
+	for n := 0; n*m.DocsPerShard < m.Docs; n++ {
+		var rows [][]any
+		if err := json.Unmarshal(files[fmt.Sprintf("%s-%d.json", m.DocFiles, n)], &rows); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			ids = append(ids, r[0].(string))
+		}
+	}
+	return ids
+}
+
+var synthetics sync.Map // products → *catalog.Catalog
+
+// syntheticCatalog returns a synthetic catalog of n products, generated once per test binary.
+func syntheticCatalog(t testing.TB, n int) *catalog.Catalog {
+	t.Helper()
+	if c, ok := synthetics.Load(n); ok {
+		return c.(*catalog.Catalog)
+	}
+	c, ds := catalog.Check(synthetic.MapFS(synthetic.Options{Products: n}))
+	if ds.HasErrors() {
+		t.Fatalf("synthetic catalog: %d errors", ds.Errors())
+	}
+	synthetics.Store(n, c)
+	return c
+}
+
+func TestVarints(t *testing.T) {
+	var b bytes.Buffer
+	nums := []int{0, 1, 31, 32, 33, 1023, 1024, 99999, 1 << 30}
+	for _, n := range nums {
+		putVarint(&b, n)
+	}
+	if got := decodeVarints(b.String()); !slices.Equal(got, nums) {
+		t.Errorf("round trip: %v, want %v", got, nums)
+	}
+	set := []int{0, 5, 6, 7, 100, 101}
+	for _, n := range []int{102, 10000} {
+		if got := decodeDocSet(encodeDocSet(set, n)); !slices.Equal(got, set) {
+			t.Errorf("doc set in %d: %v", n, got)
+		}
+	}
+}
+
+// decodeDocSet is static/search.js's docSet, for the test.
+func decodeDocSet(s string) []int {
+	var out []int
+	if strings.HasPrefix(s, "~") {
+		for i, c := range s[1:] {
+			bits := strings.IndexRune(varintDigits, c)
+			for b := range 6 {
+				if bits&(1<<b) != 0 {
+					out = append(out, i*6+b)
+				}
+			}
+		}
+		return out
+	}
+	doc := 0
+	for _, g := range decodeVarints(s) {
+		doc += g
+		out = append(out, doc)
+	}
+	return out
+}
+
+// TestSmallCatalogIsInline checks that a small catalog's compact index is one file.
+func TestSmallCatalogIsInline(t *testing.T) {
+	pages := Pages(Input{Catalog: exampleCatalog(t)})
+	if len(pages) != 1 || pages[0].Path != ManifestPath {
+		var paths []string
+		for _, p := range pages {
+			paths = append(paths, p.Path)
+		}
+		t.Errorf("example catalog: %v, want only %s", paths, ManifestPath)
+	}
+	big := Pages(Input{Catalog: syntheticCatalog(t, 300)})
+	if len(big) < 10 {
+		t.Errorf("300 products: %d files, want shards", len(big))
+	}
+	for _, p := range big {
+		if p.Path != ManifestPath && !strings.HasPrefix(p.Path, ShardDir+"/") {
+			t.Errorf("unexpected path %s", p.Path)
+		}
+	}
+}

@@ -1,0 +1,328 @@
+package search
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+	index "github.com/blevesearch/bleve_index_api"
+)
+
+// Index is an open search index. It is read-only and safe for concurrent use.
+//
+// Bleve's searchers find and score the products; Index collects them itself: the best ones in a
+// small heap, and the facet counts from a table of every product's keyword values kept in
+// memory, since visiting bleve's doc values for each match costs more than the search.
+type Index struct {
+	idx     bleve.Index
+	reader  index.IndexReader
+	mapping mapping.IndexMapping
+
+	ids    []string // document number → product ID, sorted
+	docOf  []int32  // bleve's internal document number → document number, or -1
+	terms  []string // distinct terms of the text fields, sorted
+	facets facetIndex
+	labels map[string]map[string]string
+
+	mu        sync.RWMutex
+	df        map[[2]string]int   // (field, term) → documents, filled as queries ask
+	keywords  map[string][]string // values in use of the keyword fields that are not facets
+	hits      map[int32]*Hit      // stored summaries, read as results need them
+	texts     map[textKey][]int32 // analyzed stored text, for phrases: term numbers by position
+	termIDs   map[string]int32
+	descs     map[int32]string // stored descriptions, for highlights
+	descBytes int
+
+	scratch sync.Pool // *scratch, for run
+}
+
+// facetIndex holds the facets in memory: each facet's values in use, numbered one after the
+// other across facets, each document's value numbers in one flat array (for filters), and
+// each value's documents as a bitmap (for counting: a match set ANDed with a value's bitmap,
+// a word at a time).
+type facetIndex struct {
+	values  [][]string // per facet (in Facets order), sorted
+	base    []int32    // per facet: the number of its first value
+	field   []int32    // value number → facet
+	offsets []int32    // document number → start of its values in vals; one more at the end
+	vals    []int32    // value numbers
+	bitmaps [][]uint64 // value number → its documents
+}
+
+// count adds to counts, per value, the documents of matched (a bitmap) that have it.
+func (f *facetIndex) count(matched []uint64, counts []int) {
+	for v, bm := range f.bitmaps {
+		n := 0
+		for w, m := range matched {
+			if m != 0 {
+				n += bits.OnesCount64(m & bm[w])
+			}
+		}
+		counts[v] += n
+	}
+}
+
+// docValues returns a document's value numbers.
+func (f *facetIndex) docValues(doc int32) []int32 { return f.vals[f.offsets[doc]:f.offsets[doc+1]] }
+
+// facetOf returns the index of a facet in Facets, or -1.
+func facetOf(field string) int { return slices.Index(Facets, field) }
+
+type textKey struct {
+	field string
+	doc   int32
+}
+
+// ErrNoIndex is returned by Open when there is no index.
+var ErrNoIndex = errors.New("no search index")
+
+// Open opens the index in dir: an output folder of `marketplace build` (holding search.bleve)
+// or the index folder itself. The index is opened read-only, so any number of processes may
+// search it while nothing writes to it.
+func Open(dir string) (*Index, error) {
+	path := dir
+	if _, err := os.Stat(filepath.Join(dir, IndexDir)); err == nil {
+		path = filepath.Join(dir, IndexDir)
+	}
+	if _, err := os.Stat(filepath.Join(path, "index_meta.json")); err != nil {
+		return nil, fmt.Errorf("%w in %s (build the site with `marketplace build` first)", ErrNoIndex, dir)
+	}
+	idx, err := bleve.OpenUsing(path, map[string]any{"read_only": true})
+	if err != nil {
+		return nil, fmt.Errorf("opening the search index %s: %w", path, err)
+	}
+	ix := &Index{
+		idx: idx, mapping: idx.Mapping(), df: map[[2]string]int{}, keywords: map[string][]string{},
+		hits: map[int32]*Hit{}, texts: map[textKey][]int32{}, termIDs: map[string]int32{}, descs: map[int32]string{},
+	}
+	if err := ix.load(); err != nil {
+		ix.Close()
+		return nil, fmt.Errorf("opening the search index %s: %w", path, err)
+	}
+	return ix, nil
+}
+
+func (ix *Index) load() error {
+	var m meta
+	if data, err := ix.idx.GetInternal(keyMeta); err != nil || json.Unmarshal(data, &m) != nil {
+		return errors.New("not a marketplace search index")
+	}
+	if m != currentMeta() {
+		return fmt.Errorf("written by another version of marketplace (index version %d); rebuild the site", m.Version)
+	}
+	if data, err := ix.idx.GetInternal(keyLabels); err == nil && data != nil {
+		if err := json.Unmarshal(data, &ix.labels); err != nil {
+			return err
+		}
+	}
+	adv, err := ix.idx.Advanced()
+	if err != nil {
+		return err
+	}
+	if ix.reader, err = adv.Reader(); err != nil {
+		return err
+	}
+	if err := ix.loadDocs(); err != nil {
+		return err
+	}
+	var all []string
+	for _, f := range TextFields {
+		terms, err := ix.fieldTerms(f)
+		if err != nil {
+			return err
+		}
+		all = append(all, terms...)
+	}
+	slices.Sort(all)
+	ix.terms = slices.Compact(all)
+	return ix.loadFacets()
+}
+
+// loadDocs numbers the live documents in ID order.
+func (ix *Index) loadDocs() error {
+	r, err := ix.reader.DocIDReaderAll()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	type doc struct {
+		internal uint64
+		id       string
+	}
+	var docs []doc
+	var top uint64
+	for {
+		iid, err := r.Next()
+		if err != nil {
+			return err
+		}
+		if iid == nil {
+			break
+		}
+		id, err := ix.reader.ExternalID(iid)
+		if err != nil {
+			return err
+		}
+		docs = append(docs, doc{iid.Value(), id})
+		top = max(top, iid.Value())
+	}
+	slices.SortFunc(docs, func(a, b doc) int { return strings.Compare(a.id, b.id) })
+	ix.ids = make([]string, len(docs))
+	ix.docOf = make([]int32, top+1)
+	for i := range ix.docOf {
+		ix.docOf[i] = -1
+	}
+	for i, d := range docs {
+		ix.ids[i] = d.id
+		ix.docOf[d.internal] = int32(i)
+	}
+	return nil
+}
+
+// doc returns the document number of a match, or -1.
+func (ix *Index) doc(id index.IndexInternalID) int32 {
+	if n := id.Value(); n < uint64(len(ix.docOf)) {
+		return ix.docOf[n]
+	}
+	return -1
+}
+
+// loadFacets reads the facets' values and the documents that have each.
+func (ix *Index) loadFacets() error {
+	perDoc := make([][]int32, len(ix.ids))
+	f := &ix.facets
+	for fi, field := range Facets {
+		values, err := ix.fieldTerms(field)
+		if err != nil {
+			return err
+		}
+		f.base = append(f.base, int32(len(f.field)))
+		var live []string
+		for _, v := range values {
+			tfr, err := ix.reader.TermFieldReader(context.Background(), []byte(v), field, false, false, false)
+			if err != nil {
+				return err
+			}
+			id, any := int32(len(f.field)), false
+			for {
+				m, err := tfr.Next(nil)
+				if err != nil {
+					tfr.Close()
+					return err
+				}
+				if m == nil {
+					break
+				}
+				if d := ix.doc(m.ID); d >= 0 {
+					perDoc[d] = append(perDoc[d], id)
+					any = true
+				}
+			}
+			tfr.Close()
+			if any { // after incremental updates the dictionary may keep values no product has
+				live = append(live, v)
+				f.field = append(f.field, int32(fi))
+			}
+		}
+		f.values = append(f.values, live)
+	}
+	f.offsets = make([]int32, 0, len(perDoc)+1)
+	f.bitmaps = make([][]uint64, len(f.field))
+	words := (len(perDoc) + 63) / 64
+	for v := range f.bitmaps {
+		f.bitmaps[v] = make([]uint64, words)
+	}
+	for d, vs := range perDoc {
+		f.offsets = append(f.offsets, int32(len(f.vals)))
+		f.vals = append(f.vals, vs...)
+		for _, v := range vs {
+			f.bitmaps[v][d/64] |= 1 << (d % 64)
+		}
+	}
+	f.offsets = append(f.offsets, int32(len(f.vals)))
+	return nil
+}
+
+func (ix *Index) fieldTerms(field string) ([]string, error) {
+	d, err := ix.reader.FieldDict(field)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	var out []string
+	for {
+		e, err := d.Next()
+		if err != nil {
+			return nil, err
+		}
+		if e == nil {
+			return out, nil
+		}
+		out = append(out, e.Term)
+	}
+}
+
+// Close releases the index.
+func (ix *Index) Close() error {
+	var err error
+	if ix.reader != nil {
+		err = ix.reader.Close()
+	}
+	return cmp.Or(ix.idx.Close(), err)
+}
+
+// Documents returns the number of products in the index.
+func (ix *Index) Documents() int { return len(ix.ids) }
+
+// docFreq implements dictionary with the live count of documents, which the dictionary's own
+// counts are not after incremental updates.
+func (ix *Index) docFreq(field, term string) int {
+	k := [2]string{field, term}
+	ix.mu.RLock()
+	n, ok := ix.df[k]
+	ix.mu.RUnlock()
+	if ok {
+		return n
+	}
+	tfr, err := ix.reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
+	if err == nil {
+		n = int(tfr.Count())
+		tfr.Close()
+	}
+	ix.mu.Lock()
+	if len(ix.df) < 1<<20 {
+		ix.df[k] = n
+	}
+	ix.mu.Unlock()
+	return n
+}
+
+func (ix *Index) textTerms() []string { return ix.terms }
+
+func (ix *Index) keywordValues(field string) []string {
+	if fi := facetOf(field); fi >= 0 {
+		return ix.facets.values[fi]
+	}
+	ix.mu.RLock()
+	v, ok := ix.keywords[field]
+	ix.mu.RUnlock()
+	if ok {
+		return v
+	}
+	values, _ := ix.fieldTerms(field)
+	values = slices.DeleteFunc(values, func(v string) bool { return ix.docFreq(field, v) == 0 })
+	ix.mu.Lock()
+	ix.keywords[field] = values
+	ix.mu.Unlock()
+	return values
+}
