@@ -47,8 +47,11 @@ type Options struct {
 	Log io.Writer
 	// Progress receives verification progress (redrawn on a terminal).
 	Progress io.Writer
-	// Hooks add output that is not made of pages (the search index), after rendering.
+	// Hooks add output that is not made of pages, after rendering.
 	Hooks []write.Hook
+	// NoSearch leaves out the search stage (search.bleve/ and api/v1/search.json): for
+	// benchmarks that measure the rest of the pipeline.
+	NoSearch bool
 }
 
 // VerifyMode says how images are verified.
@@ -111,14 +114,17 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 4. Render every output page.
-	pages, err := render(c, history, images, material, fsys, opts.Theme)
+	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch)
 	if err != nil {
 		return res, err
 	}
 
 	// 5. Write atomically, reusing unchanged pages of the previous output; the search index is
 	// built (incrementally, from the previous one) into the same temporary folder.
-	hooks := append(slices.Clone(opts.Hooks), search.Hook(search.Input{Catalog: c, Images: images}))
+	hooks := slices.Clone(opts.Hooks)
+	if !opts.NoSearch {
+		hooks = append(hooks, search.Hook(search.Input{Catalog: c, Images: images}))
+	}
 	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: hooks})
 	if err != nil {
 		return res, fmt.Errorf("writing %s: %w", opts.Out, err)
@@ -218,7 +224,7 @@ func statusOf(m *verify.Material) catalog.ImageStatus {
 }
 
 // render collects the pages of every output.
-func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS) ([]page.Page, error) {
+func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool) ([]page.Page, error) {
 	sitePages, err := site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
 	if err != nil {
 		return nil, fmt.Errorf("rendering the site: %w", err)
@@ -229,6 +235,8 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	pages = append(pages, badge.Pages(c, images)...)
 	pages = append(pages, deploy.Pages(c)...)
 	pages = append(pages, material...)
-	pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)
+	if withSearch {
+		pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)
+	}
 	return pages, nil
 }
