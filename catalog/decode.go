@@ -328,14 +328,6 @@ func isBareKey(k string) bool {
 	return true
 }
 
-// lastKey returns the last piece of a key path, for messages: "builds[0].tasks[1].memory" → "memory".
-func lastKey(key string) string {
-	if i := strings.LastIndexByte(key, '.'); i >= 0 {
-		key = key[i+1:]
-	}
-	return key
-}
-
 // suggest returns the candidate closest to s when it is close enough to be a likely typo.
 func suggest(s string, candidates []string) string {
 	best, bestDist := "", math.MaxInt
