@@ -378,3 +378,20 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// BuildVersions returns the build versions a product file declares, in file order, for readers
+// of old revisions (the Git history). It reports false when the file is not TOML; other problems
+// do not matter to it.
+func BuildVersions(data []byte) ([]string, bool) {
+	var p Product
+	if syntaxFailed(decodeFile(data, &p)) {
+		return nil, false
+	}
+	var versions []string
+	for _, b := range p.Builds {
+		if b.Version != "" {
+			versions = append(versions, b.Version)
+		}
+	}
+	return versions, true
+}

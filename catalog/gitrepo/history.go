@@ -10,7 +10,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/pelletier/go-toml/v2"
 
 	"github.com/hspc/marketplace/catalog"
 )
@@ -228,7 +227,7 @@ func (b *historyBuilder) diff(c *object.Commit, pub string, old, cur map[string]
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path.Join(catalog.ProductsDir, pub, name+".toml"), err)
 		}
-		versions, ok := buildVersions(data)
+		versions, ok := catalog.BuildVersions(data)
 		if !ok {
 			continue
 		}
@@ -264,25 +263,6 @@ func (b *historyBuilder) result(head *object.Commit) *catalog.History {
 		h.Products[id] = ph
 	}
 	return h
-}
-
-// buildVersions returns the build versions a product file lists, and whether it decoded.
-func buildVersions(data []byte) ([]string, bool) {
-	var f struct {
-		Builds []struct {
-			Version string `toml:"version"`
-		} `toml:"builds"`
-	}
-	if err := toml.Unmarshal(data, &f); err != nil {
-		return nil, false
-	}
-	var versions []string
-	for _, b := range f.Builds {
-		if b.Version != "" {
-			versions = append(versions, b.Version)
-		}
-	}
-	return versions, true
 }
 
 // subject returns the first line of a commit message.
