@@ -91,10 +91,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
 
 	// 1. Source: the files at the revision, and what Git says about their history.
-	fsys, history, err := source(opts, logf)
+	fsys, history, closeSource, err := source(opts, logf)
 	if err != nil {
 		return res, err
 	}
+	defer closeSource() // the Git object store backs fsys until the last page is written
 	res.History = history
 
 	// 2. Load and validate: nothing is written for an invalid catalog.
@@ -135,18 +136,24 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 
 // source returns the catalog files to build and their history. The work tree is read from
 // disk; a Ref is read from Git objects without a checkout. Outside Git there is no history.
-func source(opts Options, logf func(string, ...any)) (fs.FS, *catalog.History, error) {
+func source(opts Options, logf func(string, ...any)) (fsys fs.FS, h *catalog.History, closeFn func(), err error) {
 	repo, err := gitrepo.Open(opts.Root)
 	if errors.Is(err, gitrepo.ErrNotRepository) {
 		if opts.Ref != "" {
-			return nil, nil, fmt.Errorf("--ref %s: %s is not in a Git repository", opts.Ref, opts.Root)
+			return nil, nil, nil, fmt.Errorf("--ref %s: %s is not in a Git repository", opts.Ref, opts.Root)
 		}
 		logf("note: %s is not a Git repository: dates come from the builds' released dates", opts.Root)
-		return os.DirFS(opts.Root), &catalog.History{}, nil
+		return os.DirFS(opts.Root), &catalog.History{}, func() {}, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	closeFn = func() { repo.Close() }
+	defer func() {
+		if err != nil {
+			repo.Close()
+		}
+	}()
 	rev := opts.Ref
 	if rev == "" {
 		rev = "HEAD"
@@ -154,20 +161,20 @@ func source(opts Options, logf func(string, ...any)) (fs.FS, *catalog.History, e
 	history, err := repo.History(rev)
 	if err != nil {
 		if opts.Ref != "" {
-			return nil, nil, fmt.Errorf("reading history at %s: %w", rev, err)
+			return nil, nil, nil, fmt.Errorf("reading history at %s: %w", rev, err)
 		}
 		// A repository without commits yet: build the work tree without dates.
 		logf("note: no Git history (%v): dates come from the builds' released dates", err)
 		history = &catalog.History{}
 	}
 	if opts.Ref == "" {
-		return os.DirFS(opts.Root), history, nil
+		return os.DirFS(opts.Root), history, closeFn, nil
 	}
-	fsys, _, err := repo.FS(opts.Ref)
+	fsys, _, err = repo.FS(opts.Ref)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s at %s: %w", opts.Root, opts.Ref, err)
+		return nil, nil, nil, fmt.Errorf("reading %s at %s: %w", opts.Root, opts.Ref, err)
 	}
-	return fsys, history, nil
+	return fsys, history, closeFn, nil
 }
 
 // verifyImages runs catalog/verify and turns its report into statuses and material pages.
