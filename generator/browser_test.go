@@ -10,51 +10,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-// browser starts headless Chromium, or skips the test where there is none (CI installs it and
-// sets CI=true, and then a missing browser fails the test).
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no Chromium at %s (install the chromium package)", path)
-		}
-		t.Skipf("no Chromium at %s", path)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
-}
+	"github.com/hspc/marketplace/generator/internal/browsertest"
+)
 
 // TestSiteInBrowser loads the built example site in a real browser from a plain static file
 // server, follows links from the home page to a product and on to its publisher, and fails on
 // any console error, script exception or failed request. Screenshots go to t.ArtifactDir().
 func TestSiteInBrowser(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	out := filepath.Join(t.TempDir(), "public")
 	if res, err := Build(context.Background(), Options{Root: "..", Out: out, Verify: VerifyOffline}); err != nil {
 		t.Fatalf("build: %v %v", err, res.Diagnostics)

@@ -24,6 +24,7 @@ import (
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/synthetic"
 	"github.com/hspc/marketplace/generator"
+	"github.com/hspc/marketplace/generator/internal/browsertest"
 	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/site"
 )
@@ -256,7 +257,7 @@ func BenchmarkSearch10k(b *testing.B) {
 // search box submits), and typing into the search page. Served as is, and gzip-compressed as
 // static hosts commonly serve JSON, HTML, CSS and JavaScript.
 func BenchmarkBrowserFirstAnswer10k(b *testing.B) {
-	ctx := browser(b)
+	ctx := browsertest.Start(b)
 	_, c := writeSynthetic(b, benchProducts)
 	out := filepath.Join(b.TempDir(), "public")
 	pages, err := site.Pages(site.Input{Catalog: c})

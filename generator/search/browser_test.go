@@ -23,60 +23,11 @@ import (
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/synthetic"
 	"github.com/hspc/marketplace/generator"
+	"github.com/hspc/marketplace/generator/internal/browsertest"
 	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/serve"
 	"github.com/hspc/marketplace/generator/site"
 )
-
-// browser starts headless Chromium, or skips the test where there is none (CI installs it and
-// sets CI=true, and then a missing browser fails the test).
-func browser(t testing.TB) context.Context {
-	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no Chromium at %s (install the chromium package)", path)
-		}
-		t.Skipf("no Chromium at %s", path)
-	}
-	// A fresh profile, removed after the browser and its helpers have exited (t.TempDir's
-	// cleanup would race with them).
-	profile, err := os.MkdirTemp("", "search-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel2 := chromedp.NewContext(actx)
-	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancel3)
-	if err := chromedp.Run(ctx); err != nil { // start the browser now
-		t.Fatal(err)
-	}
-	return ctx
-}
 
 // ---- sites to search ----
 
@@ -232,7 +183,7 @@ func typeAndWait(ctx context.Context, pageURL, query string) (first string, err 
 // person typing "fhir postgres" into the search box sees the FHIR server first, both from a
 // plain static file server (search in the browser) and from marketplace serve (the API).
 func TestBrowserFindsTheFHIRServer(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	s := exampleSite(t)
 	srv, err := serve.New(s.dir, io.Discard)
 	if err != nil {
@@ -339,7 +290,7 @@ var agreementQueries = []agreementQuery{
 // same totals, the same top ten (products whose bleve scores tie may swap) and the same facet
 // counts.
 func TestBrowserAgreesWithBleve(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	for _, name := range []string{"example", "synthetic"} {
 		t.Run(name, func(t *testing.T) {
 			var s *builtSite
@@ -451,7 +402,7 @@ func resultIDs(r *search.Result) []string {
 // stop words, Porter stemmer) with bleve's on every text of the example catalog and of a
 // synthetic one, and on words that exercise each step of the stemmer.
 func TestBrowserAnalyzerIsBleves(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.Start(t)
 	s := exampleSite(t)
 	hs := httptest.NewServer(http.FileServer(http.Dir(s.dir)))
 	defer hs.Close()

@@ -1,0 +1,62 @@
+// Package browsertest starts the headless Chromium that the site and search tests drive with
+// chromedp: Debian's chromium package, with the flags this workplace's closed network needs.
+package browsertest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Start starts headless Chromium, or skips the test where there is none (CI installs it and
+// sets CI=true, and then a missing browser fails the test).
+func Start(t testing.TB) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Chromium at %s (install the chromium package)", path)
+		}
+		t.Skipf("no Chromium at %s", path)
+	}
+	// A fresh profile, removed after the browser and its helpers have exited (t.TempDir's
+	// cleanup would race with them).
+	profile, err := os.MkdirTemp("", "search-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(profile),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Run(ctx); err != nil { // start the browser now
+		t.Fatal(err)
+	}
+	return ctx
+}
