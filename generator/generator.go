@@ -14,7 +14,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -185,9 +184,7 @@ func verifyImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, opts Opti
 	}
 	materialDir := opts.Material
 	if materialDir == "" {
-		if info, err := os.Stat(filepath.Join(opts.Root, "signatures")); err == nil && info.IsDir() {
-			materialDir = filepath.Join(opts.Root, "signatures")
-		}
+		materialDir = verify.DefaultMaterial(opts.Root)
 	}
 	report, ds := verify.Verify(ctx, fsys, c, nil, verify.Options{
 		Jobs:        opts.Jobs,
@@ -205,7 +202,7 @@ func verifyImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, opts Opti
 			ds = append(ds, catalog.Diagnostic{Path: "signatures", Severity: catalog.Error, Message: fmt.Sprintf("encoding material of %s: %v", m.Digest, err)})
 			continue
 		}
-		pages = append(pages, page.Static("signatures/"+verify.FileName(m.Digest), data))
+		pages = append(pages, page.Static(verify.MaterialDir+"/"+verify.FileName(m.Digest), data))
 	}
 	return images, pages, ds
 }

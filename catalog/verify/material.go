@@ -344,3 +344,16 @@ func mergeSignatures(lists ...[]Signature) []Signature {
 func sortSignatures(sigs []Signature) {
 	slices.SortFunc(sigs, func(a, b Signature) int { return strings.Compare(a.key(), b.key()) })
 }
+
+// MaterialDir is the folder of a catalog repository that holds committed signature material.
+const MaterialDir = "signatures"
+
+// DefaultMaterial returns <root>/signatures when the catalog repository keeps signature material
+// there, else "": what verify and build read when no --material folder is given.
+func DefaultMaterial(root string) string {
+	dir := filepath.Join(root, MaterialDir)
+	if info, err := os.Stat(dir); err == nil && info.IsDir() {
+		return dir
+	}
+	return ""
+}

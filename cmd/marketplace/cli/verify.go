@@ -53,9 +53,7 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 				}
 			}
 			if material == "" {
-				if info, err := os.Stat(filepath.Join(root, "signatures")); err == nil && info.IsDir() {
-					material = filepath.Join(root, "signatures")
-				}
+				material = verify.DefaultMaterial(root)
 			}
 			report, vds := verify.Verify(cmd.Context(), fsys, c, args, verify.Options{
 				Jobs: jobs, Offline: offline, Material: material, CacheDir: cacheDir,
