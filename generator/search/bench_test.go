@@ -26,7 +26,6 @@ import (
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/generator/internal/browsertest"
 	"github.com/hspc/marketplace/generator/search"
-	"github.com/hspc/marketplace/generator/site"
 )
 
 // The benchmarks run on the synthetic 10 000-product catalog and print their figures beside the
@@ -260,16 +259,7 @@ func BenchmarkBrowserFirstAnswer10k(b *testing.B) {
 	ctx := browsertest.Start(b)
 	_, c := writeSynthetic(b, benchProducts)
 	out := filepath.Join(b.TempDir(), "public")
-	pages, err := site.Pages(site.Input{Catalog: c})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, p := range pages {
-		if p.Path == "search/index.html" || p.Path == "404.html" || strings.HasPrefix(p.Path, "static/") {
-			writePage(b, out, p.Path, p.Render)
-		}
-	}
-	addSearch(b, out, search.Input{Catalog: c})
+	writeSearchSite(b, out, c)
 	plain := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer plain.Close()
 	zipped := httptest.NewServer(gzipped(http.FileServer(http.Dir(out))))
@@ -290,6 +280,7 @@ func BenchmarkBrowserFirstAnswer10k(b *testing.B) {
 				}
 				t0 := time.Now()
 				var first string
+				var err error
 				if sc.typed {
 					first, err = typeAndWait(tctx, sc.base+"/search/index.html", q)
 				} else {

@@ -68,6 +68,16 @@ func syntheticSite(t testing.TB, n int) *builtSite {
 		t.Fatalf("synthetic catalog: %d errors", ds.Errors())
 	}
 	out := filepath.Join(tempDir(t), name)
+	writeSearchSite(t, out, c)
+	s := &builtSite{out, c}
+	sites.Store(name, s)
+	return s
+}
+
+// writeSearchSite writes what searching needs into out: the site's search page, 404 page and
+// static files, and both indexes.
+func writeSearchSite(t testing.TB, out string, c *catalog.Catalog) {
+	t.Helper()
 	pages, err := site.Pages(site.Input{Catalog: c})
 	if err != nil {
 		t.Fatal(err)
@@ -78,9 +88,6 @@ func syntheticSite(t testing.TB, n int) *builtSite {
 		}
 	}
 	addSearch(t, out, search.Input{Catalog: c})
-	s := &builtSite{out, c}
-	sites.Store(name, s)
-	return s
 }
 
 // addSearch writes the compact index and the bleve index into out unless the generator did.
