@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/gitrepo"
+	"github.com/hspc/marketplace/catalog/review"
 	"github.com/hspc/marketplace/catalog/verify"
 )
 
@@ -18,6 +21,7 @@ func newVerify(g *globals) *cobra.Command {
 		offline                                        bool
 		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
+		changedSince                                   string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [PRODUCT...]",
@@ -32,7 +36,8 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 (the catalog's signatures/ folder by default, or the signatures/ of a built site).`,
 		Example: `  marketplace verify --offline
   marketplace verify acme/fhir
-  marketplace verify --write-material signatures`,
+  marketplace verify --write-material signatures
+  marketplace verify --changed-since origin/main   # a pull request's changed products only`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(catalog.Formats, format) {
 				return fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(catalog.Formats, ", "))
@@ -50,6 +55,18 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 			for _, id := range args {
 				if c.Products[id] == nil {
 					return fmt.Errorf("no product %s in the catalog", id)
+				}
+			}
+			if changedSince != "" {
+				if len(args) > 0 {
+					return errors.New("--changed-since selects the products itself; it takes no PRODUCT arguments")
+				}
+				if args, err = changedProducts(root, changedSince, c); err != nil {
+					return err
+				}
+				if len(args) == 0 {
+					fmt.Fprintf(g.stderr, "verify: no product changed since the merge base with %s; nothing to verify\n", changedSince)
+					return nil
 				}
 			}
 			if material == "" {
@@ -94,7 +111,27 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR` (\"\" for none)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&write, "write-material", "", "write the verified material into `DIR` (e.g. signatures)")
+	f.StringVar(&changedSince, "changed-since", "", "verify only the products whose files changed since the merge base with `REV`")
 	return cmd
+}
+
+// changedProducts lists the products of c whose files differ between the merge base of rev and
+// HEAD, and the work tree.
+func changedProducts(root, rev string, c *catalog.Catalog) ([]string, error) {
+	repo, err := gitrepo.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer repo.Close()
+	mb, err := repo.MergeBase(rev, "")
+	if err != nil {
+		return nil, err
+	}
+	files, err := repo.ChangedFiles(mb, "")
+	if err != nil {
+		return nil, err
+	}
+	return review.ChangedProducts(files, c), nil
 }
 
 // defaultCacheDir is where verification results are cached: digests are immutable, so entries
