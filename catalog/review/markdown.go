@@ -100,8 +100,10 @@ func writeProduct(b *strings.Builder, pc *ProductChange) {
 	for _, s := range pc.Breaking {
 		fmt.Fprintf(b, "- ⚠️ **Deployments**: %s\n", s)
 	}
-	for _, a := range pc.Assets {
-		fmt.Fprintf(b, "- asset `%s`\n", a)
+	if pc.Kind != Removed { // a removed product's assets go with it
+		for _, a := range pc.Assets {
+			fmt.Fprintf(b, "- asset `%s`\n", a)
+		}
 	}
 	fmt.Fprintf(b, "- Maintainers: %s\n", handles(pc.Maintainers, "none"))
 }
@@ -155,7 +157,7 @@ func (r *Result) WriteText(w io.Writer) error {
 			what = append(what, fmt.Sprintf("%s: %s → %s", f.Key, f.Old, f.New))
 		}
 		what = append(what, pc.Breaking...)
-		if len(pc.Assets) > 0 {
+		if len(pc.Assets) > 0 && pc.Kind != Removed {
 			what = append(what, plural(len(pc.Assets), "asset file")+" changed")
 		}
 		fmt.Fprintf(&b, "%s: %s", pc.ID, pc.Kind)
