@@ -59,11 +59,14 @@ func (r *Result) WriteMarkdown(w io.Writer, base string) error {
 		if errs > 0 {
 			mark = "❌"
 		}
-		fmt.Fprintf(&b, "%s %s, %s:\n\n```text\n", mark, plural(errs, "error"), plural(warns, "warning"))
+		var lines strings.Builder
 		for _, d := range r.Diagnostics {
-			b.WriteString(d.String() + "\n")
+			lines.WriteString(d.String() + "\n")
 		}
-		b.WriteString("```\n")
+		// Messages quote the pull request's values: a fence longer than any run of backticks in
+		// them keeps them inside the code block.
+		fence := strings.Repeat("`", max(3, longestRun(lines.String(), '`')+1))
+		fmt.Fprintf(&b, "%s %s, %s:\n\n%stext\n%s%s\n", mark, plural(errs, "error"), plural(warns, "warning"), fence, lines.String(), fence)
 	}
 
 	b.WriteString("\n### Approval\n\n")
@@ -180,4 +183,18 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// longestRun returns the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	best, n := 0, 0
+	for i := range len(s) {
+		if s[i] == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
 }

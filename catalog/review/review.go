@@ -14,9 +14,6 @@ import (
 	"github.com/hspc/marketplace/catalog"
 )
 
-// LockFile is the federation lock file at the catalog root, owned by the catalog owners.
-const LockFile = "upstreams.lock"
-
 // Input is what a review compares.
 type Input struct {
 	// Old is the catalog the change starts from (the merge base); New is the proposed catalog.
@@ -117,6 +114,7 @@ type FieldChange struct {
 
 // Review compares in.Old with in.New.
 func Review(in Input) *Result {
+	in.Files = slices.Sorted(slices.Values(in.Files))
 	res := &Result{Author: in.Author}
 	if in.Rules != nil && in.Rules.Index != nil {
 		res.Owners = in.Rules.Index.Catalog.Owners

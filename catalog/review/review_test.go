@@ -219,6 +219,21 @@ func TestEditedPublishedBuildAndMarkdown(t *testing.T) {
 	golden(t, "testdata/edited-build.md", b.String())
 }
 
+func TestCatalogFilesNeedAnOwner(t *testing.T) {
+	cur := with(base(), "upstreams.lock", "# lock\n", ".github/workflows/validate.yml", "on: push\n")
+	res := reviewOf(t, base(), cur, "jdoe", nil)
+	want := "index.toml:3:10: error: @jdoe may not change .github/workflows/validate.yml, upstreams.lock: only the catalog owners as of the base branch (@owner) may"
+	if len(res.Diagnostics) != 1 || res.Diagnostics[0].String() != want {
+		t.Errorf("diagnostics %v\nwant %s", res.Diagnostics, want)
+	}
+	if !cmp.Equal(res.Catalog, []string{".github/workflows/validate.yml", "upstreams.lock"}) || res.Eligible {
+		t.Errorf("catalog files %v, eligible %v", res.Catalog, res.Eligible)
+	}
+	if res := reviewOf(t, base(), cur, "OWNER", nil); len(res.Diagnostics) != 0 {
+		t.Errorf("owner (handles ignore case): %v", res.Diagnostics)
+	}
+}
+
 func TestCodeOwners(t *testing.T) {
 	files := with(base(), "products/nobody/publisher.toml", "name = \"Nobody\"\n")
 	c, _ := load(t, catalogFS(files))

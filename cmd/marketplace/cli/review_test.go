@@ -339,3 +339,21 @@ func golden(t *testing.T, file, got string) {
 		t.Errorf("%s differs (-want +got):\n%s", file, diff)
 	}
 }
+
+func TestVerifyChangedSince(t *testing.T) {
+	original, _ := os.ReadFile(filepath.Join("../../..", smtpRelay))
+	r := newPRRepo(t, withoutNewestSMTPBuild)
+	code, _, errOut := run(t, "-C", r.dir, "verify", "--changed-since", "main", "--offline", "--cache", "")
+	if code != ExitOK || !strings.Contains(errOut, "verify: no product changed since the merge base with main; nothing to verify") {
+		t.Errorf("no change: exit %d %s", code, errOut)
+	}
+	addNewestSMTPBuild(r, string(original))
+	// Uncommitted work counts: verify runs before a commit too.
+	code, out, errOut := run(t, "-C", r.dir, "verify", "--changed-since", "main", "--offline", "--cache", "")
+	if code != ExitOK || !strings.Contains(errOut, "2 of 2 images signed by a declared signer") {
+		t.Errorf("one product changed: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := run(t, "-C", r.dir, "verify", "--changed-since", "main", "acme/fhir"); code != ExitUsage {
+		t.Errorf("--changed-since with products: exit %d, want 2", code)
+	}
+}
