@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"fmt"
 	"io/fs"
+	"maps"
 	"slices"
 	"strings"
 
@@ -150,7 +151,7 @@ func Review(in Input) *Result {
 		}
 	}
 
-	for id := range changed {
+	for _, id := range slices.Sorted(maps.Keys(changed)) {
 		res.Products = append(res.Products, compareProduct(in, id))
 	}
 	res.Products = detectRenames(res.Products, in)
@@ -177,6 +178,9 @@ func Review(in Input) *Result {
 	res.Eligible, res.Reasons = eligible(in, res, own)
 	return res
 }
+
+// productFile returns the path of a product's file.
+func productFile(id string) string { return catalog.ProductsDir + "/" + id + ".toml" }
 
 // publisherPath splits products/<pub>/<rest> into pub and rest.
 func publisherPath(f string) (pub, rest string, ok bool) {
@@ -361,12 +365,11 @@ func compareProduct(in Input, id string) *ProductChange {
 func compareProducts(in Input, oldID, newID string) *ProductChange {
 	op, np := products(in.Old)[oldID], products(in.New)[newID]
 	pc := &ProductChange{ID: newID, Kind: Modified}
+	// A file that is there but does not decode is not added or removed: its diagnostics say why.
 	switch {
-	case op == nil && np == nil:
-		// a file that does not decode on either side: its diagnostics say why
-	case op == nil:
+	case op == nil && !exists(in.OldFS, productFile(oldID)):
 		pc.Kind = Added
-	case np == nil:
+	case np == nil && !exists(in.NewFS, productFile(newID)):
 		pc.Kind = Removed
 	}
 	pub, _, _ := strings.Cut(newID, "/")

@@ -274,3 +274,14 @@ func golden(t *testing.T, file, got string) {
 		t.Errorf("%s (-want +got):\n%s", file, diff)
 	}
 }
+
+func TestUndecodableFileIsNeitherAddedNorRemoved(t *testing.T) {
+	cur := with(base(), "products/acme/fhir.toml", "name = \"FHIR\nsummary = broken\n")
+	res := reviewOf(t, base(), cur, "jdoe", nil)
+	if len(res.Products) != 1 || res.Products[0].Kind != Modified || !res.Diagnostics.HasErrors() {
+		t.Errorf("products %+v, diagnostics %v", res.Products, res.Diagnostics)
+	}
+	if res := reviewOf(t, cur, base(), "jdoe", nil); res.Products[0].Kind != Modified {
+		t.Errorf("fixed file: %+v", res.Products[0])
+	}
+}
