@@ -357,3 +357,29 @@ func TestVerifyChangedSince(t *testing.T) {
 		t.Errorf("--changed-since with products: exit %d, want 2", code)
 	}
 }
+
+// A pull request's symlink to a file outside the catalog must not bring that file's content into
+// the checks' output, which a workflow posts publicly: with --ref the catalog is read from Git
+// objects, where such a link is refused.
+func TestReviewReadsThePullRequestFromGit(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(secret, []byte("TOKEN = \"hunter2\"\n[x\n"), 0o644)
+	r := newPRRepo(t, nil)
+	if err := os.Symlink(secret, filepath.Join(r.dir, "products/acme/leak.toml")); err != nil {
+		t.Fatal(err)
+	}
+	r.commit("a link out")
+	for _, format := range []string{"text", "markdown"} {
+		code, out, errOut := r.validate("--author", "jdoe", "--ref", "HEAD", "--format", format)
+		if code != ExitProblems || strings.Contains(out+errOut, "hunter2") || strings.Contains(out+errOut, "TOKEN") {
+			t.Errorf("%s: exit %d\n%s%s", format, code, out, errOut)
+		}
+		if !strings.Contains(out, "products/acme/leak.toml") || !strings.Contains(out, "symlink points outside the catalog") {
+			t.Errorf("%s: the link is not reported:\n%s", format, out)
+		}
+	}
+	code, out, errOut := run(t, "-C", r.dir, "verify", "--changed-since", "main", "--ref", "HEAD", "--offline", "--cache", "")
+	if code != ExitProblems || strings.Contains(out+errOut, "hunter2") {
+		t.Errorf("verify: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,7 @@ func newVerify(g *globals) *cobra.Command {
 		offline                                        bool
 		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
-		changedSince                                   string
+		changedSince, ref                              string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [PRODUCT...]",
@@ -33,7 +34,11 @@ that digest verifies with one of the publisher's signers.
 
 Results are cached by digest (digests are immutable), so a warm run sends no request. With
 --offline nothing is sent: signatures are re-verified cryptographically from signature material
-(the catalog's signatures/ folder by default, or the signatures/ of a built site).`,
+(the catalog's signatures/ folder by default, or the signatures/ of a built site).
+
+--changed-since REV verifies only the products whose files differ from the merge base of REV,
+as a pull request's check does; --ref REV reads the catalog from that Git revision instead of the
+work tree.`,
 		Example: `  marketplace verify --offline
   marketplace verify acme/fhir
   marketplace verify --write-material signatures
@@ -46,7 +51,18 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 			if err != nil {
 				return err
 			}
-			fsys := os.DirFS(root)
+			var fsys fs.FS = os.DirFS(root)
+			if ref != "" {
+				// From Git objects: a checkout's symlinks cannot lead the checks out of the catalog.
+				repo, err := gitrepo.Open(root)
+				if err != nil {
+					return err
+				}
+				defer repo.Close()
+				if fsys, _, err = repo.FS(ref); err != nil {
+					return err
+				}
+			}
 			c, ds := catalog.Check(fsys)
 			if ds.HasErrors() {
 				ds.Write(g.stdout, format)
@@ -61,7 +77,7 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 				if len(args) > 0 {
 					return errors.New("--changed-since selects the products itself; it takes no PRODUCT arguments")
 				}
-				if args, err = changedProducts(root, changedSince, c); err != nil {
+				if args, err = changedProducts(root, changedSince, ref, c); err != nil {
 					return err
 				}
 				if len(args) == 0 {
@@ -112,22 +128,23 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&write, "write-material", "", "write the verified material into `DIR` (e.g. signatures)")
 	f.StringVar(&changedSince, "changed-since", "", "verify only the products whose files changed since the merge base with `REV`")
+	f.StringVar(&ref, "ref", "", "verify the catalog at Git revision `REV` instead of the work tree")
 	return cmd
 }
 
 // changedProducts lists the products of c whose files differ between the merge base of rev and
-// HEAD, and the work tree.
-func changedProducts(root, rev string, c *catalog.Catalog) ([]string, error) {
+// ref, and ref (the work tree when ref is "").
+func changedProducts(root, rev, ref string, c *catalog.Catalog) ([]string, error) {
 	repo, err := gitrepo.Open(root)
 	if err != nil {
 		return nil, err
 	}
 	defer repo.Close()
-	mb, err := repo.MergeBase(rev, "")
+	mb, err := repo.MergeBase(rev, ref)
 	if err != nil {
 		return nil, err
 	}
-	files, err := repo.ChangedFiles(mb, "")
+	files, err := repo.ChangedFiles(mb, ref)
 	if err != nil {
 		return nil, err
 	}
