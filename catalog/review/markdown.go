@@ -70,7 +70,7 @@ func (r *Result) WriteMarkdown(w io.Writer, base string) error {
 	}
 
 	b.WriteString("\n### Approval\n\n")
-	fmt.Fprintf(&b, "Who may approve: %s\n\n", handles(r.Approvers, "nobody is listed (the catalog declares no owners)"))
+	fmt.Fprintf(&b, "Who may approve: %s\n\n", r.approvers())
 	if r.Eligible {
 		b.WriteString("✅ **Eligible for automatic approval**: a maintainer adds builds with verified signatures, and nothing else.\n")
 	} else {
@@ -175,7 +175,7 @@ func (r *Result) WriteText(w io.Writer) error {
 	if len(r.Affected) > 0 {
 		fmt.Fprintf(&b, "re-checked: %s\n", strings.Join(r.Affected, ", "))
 	}
-	fmt.Fprintf(&b, "may approve: %s\n", handles(r.Approvers, "nobody (the catalog declares no owners)"))
+	fmt.Fprintf(&b, "may approve: %s\n", r.approvers())
 	if r.Eligible {
 		b.WriteString("automatic approval: eligible\n")
 	} else {
@@ -197,4 +197,11 @@ func longestRun(s string, c byte) int {
 		}
 	}
 	return best
+}
+
+func (r *Result) approvers() string {
+	if len(r.Files) == 0 {
+		return "nothing changed"
+	}
+	return handles(r.Approvers, "nobody is listed (the catalog declares no owners)")
 }

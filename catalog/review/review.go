@@ -55,7 +55,9 @@ const (
 
 // Result is the outcome of a review.
 type Result struct {
-	Author   string
+	Author string
+	// Files are the changed files, sorted.
+	Files    []string
 	Products []*ProductChange // by product ID
 	// Catalog lists changed files outside products/ (index.toml, upstreams.lock, .github/...).
 	Catalog []string
@@ -116,7 +118,7 @@ type FieldChange struct {
 // Review compares in.Old with in.New.
 func Review(in Input) *Result {
 	in.Files = slices.Sorted(slices.Values(in.Files))
-	res := &Result{Author: in.Author}
+	res := &Result{Author: in.Author, Files: in.Files}
 	if in.Rules != nil && in.Rules.Index != nil {
 		res.Owners = in.Rules.Index.Catalog.Owners
 	}
