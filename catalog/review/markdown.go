@@ -14,6 +14,12 @@ const SummaryMarker = "<!-- marketplace:summary -->"
 // "false" and " -->".
 const AutoApproveLine = "<!-- marketplace:auto-approve="
 
+// Limits that keep a summary well under GitHub's 65 536 characters per comment.
+const (
+	productBudget = 40000 // characters of product sections
+	maxListed     = 100   // diagnostics, catalog files and re-checked products listed
+)
+
 // WriteMarkdown writes the pull-request comment: per product what changed, the checks, who may
 // approve, and whether the change may be approved automatically. base names what the change was
 // compared with, e.g. "main".
@@ -31,12 +37,22 @@ func (r *Result) WriteMarkdown(w io.Writer, base string) error {
 	}
 	b.WriteString(" changed.\n")
 
-	for _, pc := range r.Products {
+	// GitHub refuses comments over 65 536 characters: a huge pull request shows what fits, and
+	// the job log and annotations have the rest.
+	for i, pc := range r.Products {
+		if b.Len() > productBudget {
+			fmt.Fprintf(&b, "\n… and %s more, not shown here.\n", plural(len(r.Products)-i, "product"))
+			break
+		}
 		writeProduct(&b, pc)
 	}
 	if len(r.Catalog) > 0 {
 		b.WriteString("\n### Catalog files\n\n")
-		for _, f := range r.Catalog {
+		for i, f := range r.Catalog {
+			if i == maxListed {
+				fmt.Fprintf(&b, "- … and %d more\n", len(r.Catalog)-i)
+				break
+			}
 			fmt.Fprintf(&b, "- `%s`\n", f)
 		}
 		if len(r.Interfaces) > 0 {
@@ -47,7 +63,12 @@ func (r *Result) WriteMarkdown(w io.Writer, base string) error {
 		}
 	}
 	if len(r.Affected) > 0 {
-		fmt.Fprintf(&b, "\nAlso re-checked, because of a change they depend on: %s\n", codeList(r.Affected))
+		affected := r.Affected
+		more := ""
+		if len(affected) > maxListed {
+			affected, more = affected[:maxListed], fmt.Sprintf(" and %d more", len(r.Affected)-maxListed)
+		}
+		fmt.Fprintf(&b, "\nAlso re-checked, because of a change they depend on: %s%s\n", codeList(affected), more)
 	}
 
 	b.WriteString("\n### Checks\n\n")
@@ -60,7 +81,11 @@ func (r *Result) WriteMarkdown(w io.Writer, base string) error {
 			mark = "❌"
 		}
 		var lines strings.Builder
-		for _, d := range r.Diagnostics {
+		for i, d := range r.Diagnostics {
+			if i == maxListed {
+				fmt.Fprintf(&lines, "… and %d more: see the annotations of the check\n", len(r.Diagnostics)-i)
+				break
+			}
 			lines.WriteString(d.String() + "\n")
 		}
 		// Messages quote the pull request's values: a fence longer than any run of backticks in

@@ -285,3 +285,23 @@ func TestUndecodableFileIsNeitherAddedNorRemoved(t *testing.T) {
 		t.Errorf("fixed file: %+v", res.Products[0])
 	}
 }
+
+func TestHugeSummaryFitsAComment(t *testing.T) {
+	res := &Result{Author: "jdoe", Files: []string{"x"}}
+	for i := range 3000 {
+		id := "acme/p" + strings.Repeat("x", 10) + string(rune('a'+i%26)) + strings.Repeat("0", i%7)
+		res.Products = append(res.Products, &ProductChange{ID: id, Kind: Added, Maintainers: []string{"jdoe"},
+			NewBuilds: []BuildChange{{Version: "1.0.0", Image: "ghcr.io/acme/p@" + digest1, Digest: digest1}}})
+		res.Diagnostics = append(res.Diagnostics, catalog.Diagnostic{Path: "products/" + id + ".toml", Line: 1, Col: 1, Message: "no logo"})
+		res.Affected = append(res.Affected, id)
+	}
+	var b bytes.Buffer
+	if err := res.WriteMarkdown(&b, "main"); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if len(out) > 65536 || !strings.Contains(out, "more, not shown here.") || !strings.Contains(out, "… and 2900 more: see the annotations") ||
+		!strings.HasSuffix(out, "<!-- marketplace:auto-approve=false -->\n") {
+		t.Errorf("%d characters:\n%s", len(out), out[len(out)-2000:])
+	}
+}
