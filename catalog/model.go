@@ -84,6 +84,9 @@ type CatalogInfo struct {
 	Name        string `toml:"name" json:"name"`
 	Description string `toml:"description" json:"description,omitempty"`
 	BaseURL     string `toml:"base_url" json:"base_url,omitempty"` // only for absolute links in feeds
+	// Owners are the Git host handles (or org/team) who approve changes to index.toml,
+	// upstreams.lock, new publishers and everything outside products/.
+	Owners []string `toml:"owners" json:"owners,omitempty"`
 }
 
 // Policy holds the operator's rules for what may be published.

@@ -30,7 +30,12 @@ var (
 	taskPattern    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	propertyRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	handlePattern  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$`)
+	// ownerPattern is a handle or an org/team, as CODEOWNERS accepts them.
+	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$`)
 )
+
+// IsHandle reports whether s is a Git host handle as maintainers and owners write it (no @).
+func IsHandle(s string) bool { return handlePattern.MatchString(s) }
 
 // MaxSummary is the longest summary, in characters.
 const MaxSummary = 140
@@ -107,6 +112,17 @@ func (v *validator) index(idx *Index) {
 		} else if !strings.HasSuffix(u, "/") {
 			v.r.warnf(f, "catalog.base_url", 0, "base_url %q should end with \"/\" so that relative links resolve under it", u)
 		}
+	}
+	owners := map[string]bool{}
+	for i, o := range idx.Catalog.Owners {
+		key := fmt.Sprintf("catalog.owners[%d]", i)
+		if !ownerPattern.MatchString(o) {
+			v.r.errorf(f, key, 0, "owner %q is not a Git host handle or org/team (letters, digits, hyphens; no @)", o)
+		}
+		if owners[strings.ToLower(o)] {
+			v.r.errorf(f, key, 0, "duplicate owner %q", o)
+		}
+		owners[strings.ToLower(o)] = true
 	}
 	for i, l := range idx.Policy.OpenLicenses {
 		if ok, _ := spdxexp.ValidateLicenses([]string{l}); !ok || strings.ContainsAny(l, " ()") {

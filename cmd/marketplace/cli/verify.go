@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/gitrepo"
+	"github.com/hspc/marketplace/catalog/review"
 	"github.com/hspc/marketplace/catalog/verify"
 )
 
@@ -18,6 +22,7 @@ func newVerify(g *globals) *cobra.Command {
 		offline                                        bool
 		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
+		changedSince, ref                              string
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [PRODUCT...]",
@@ -29,10 +34,15 @@ that digest verifies with one of the publisher's signers.
 
 Results are cached by digest (digests are immutable), so a warm run sends no request. With
 --offline nothing is sent: signatures are re-verified cryptographically from signature material
-(the catalog's signatures/ folder by default, or the signatures/ of a built site).`,
+(the catalog's signatures/ folder by default, or the signatures/ of a built site).
+
+--changed-since REV verifies only the products whose files differ from the merge base of REV,
+as a pull request's check does; --ref REV reads the catalog from that Git revision instead of the
+work tree.`,
 		Example: `  marketplace verify --offline
   marketplace verify acme/fhir
-  marketplace verify --write-material signatures`,
+  marketplace verify --write-material signatures
+  marketplace verify --changed-since origin/main   # a pull request's changed products only`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(catalog.Formats, format) {
 				return fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(catalog.Formats, ", "))
@@ -41,7 +51,18 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 			if err != nil {
 				return err
 			}
-			fsys := os.DirFS(root)
+			var fsys fs.FS = os.DirFS(root)
+			if ref != "" {
+				// From Git objects: a checkout's symlinks cannot lead the checks out of the catalog.
+				repo, err := gitrepo.Open(root)
+				if err != nil {
+					return err
+				}
+				defer repo.Close()
+				if fsys, _, err = repo.FS(ref); err != nil {
+					return err
+				}
+			}
 			c, ds := catalog.Check(fsys)
 			if ds.HasErrors() {
 				ds.Write(g.stdout, format)
@@ -50,6 +71,18 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 			for _, id := range args {
 				if c.Products[id] == nil {
 					return fmt.Errorf("no product %s in the catalog", id)
+				}
+			}
+			if changedSince != "" {
+				if len(args) > 0 {
+					return errors.New("--changed-since selects the products itself; it takes no PRODUCT arguments")
+				}
+				if args, err = changedProducts(root, changedSince, ref, c); err != nil {
+					return err
+				}
+				if len(args) == 0 {
+					fmt.Fprintf(g.stderr, "verify: no product changed since the merge base with %s; nothing to verify\n", changedSince)
+					return nil
 				}
 			}
 			if material == "" {
@@ -94,7 +127,28 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR` (\"\" for none)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&write, "write-material", "", "write the verified material into `DIR` (e.g. signatures)")
+	f.StringVar(&changedSince, "changed-since", "", "verify only the products whose files changed since the merge base with `REV`")
+	f.StringVar(&ref, "ref", "", "verify the catalog at Git revision `REV` instead of the work tree")
 	return cmd
+}
+
+// changedProducts lists the products of c whose files differ between the merge base of rev and
+// ref, and ref (the work tree when ref is "").
+func changedProducts(root, rev, ref string, c *catalog.Catalog) ([]string, error) {
+	repo, err := gitrepo.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer repo.Close()
+	mb, err := repo.MergeBase(rev, ref)
+	if err != nil {
+		return nil, err
+	}
+	files, err := repo.ChangedFiles(mb, ref)
+	if err != nil {
+		return nil, err
+	}
+	return review.ChangedProducts(files, c), nil
 }
 
 // defaultCacheDir is where verification results are cached: digests are immutable, so entries
