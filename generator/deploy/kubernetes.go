@@ -334,7 +334,7 @@ func appendObjects(out []byte, docs []object) ([]byte, error) {
 
 // workloadSet is what workloads makes: the objects, and the header notes about them.
 type workloadSet struct {
-	docs                               []object
+	docs                                []object
 	volumeNotes, scaleNotes, smokeNotes []string
 }
 
