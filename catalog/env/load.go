@@ -15,13 +15,15 @@ import (
 // Load decodes and checks the environment file at path (its contents are data): TOML syntax,
 // types and unknown keys, then everything that needs no catalog — names, product IDs, versions
 // and constraints, parameter names (rule 3), bindings that name no service. Every problem is
-// reported at once, positioned on the file; the catalog-dependent checks are Resolve's.
+// reported at once, positioned on the file; the catalog-dependent checks are Resolve's. The
+// Environment is nil only when the file is not TOML; otherwise it holds what could be decoded,
+// and Resolve can still check the rest (its diagnostics include Load's).
 func Load(path string, data []byte) (*Environment, catalog.Diagnostics) {
 	e := &Environment{Path: path}
 	f := catalog.DecodeTOML(path, data, e)
 	e.file = f
 	if f.SyntaxFailed() {
-		return e, f.Diagnostics()
+		return nil, f.Diagnostics()
 	}
 	if e.Name != "" && !namePattern.MatchString(e.Name) {
 		f.Errorf("name", "environment name %q must be a DNS label: lowercase letters, digits and inner hyphens, at most 63", e.Name)

@@ -21,8 +21,8 @@ type Options struct {
 
 // Resolve resolves e against cat: a build per service (from lock where it still applies), a
 // provider per dependency, a value per parameter (see the package documentation for the rules).
-// Problems are positioned on e's file, all at once. The Resolution is returned even when there are
-// errors, with what could be resolved.
+// Problems are positioned on e's file, all at once, and include those Load found. The Resolution
+// is returned even when there are errors, with what could be resolved.
 func Resolve(cat *catalog.Catalog, e *Environment, lock *Lock, opts Options) (*Resolution, catalog.Diagnostics) {
 	f := e.file
 	if f == nil { // an Environment built in code rather than loaded
@@ -62,7 +62,8 @@ func (r *resolver) services() {
 		key := svcKey(i)
 		p := r.cat.Products[spec.Product]
 		if p == nil {
-			if spec.Product != "" && !r.f.Failed(key+".product") {
+			pub, prod, _ := strings.Cut(spec.Product, "/")
+			if catalog.IDPattern.MatchString(pub) && catalog.IDPattern.MatchString(prod) {
 				r.f.Errorf(key+".product", "no product %s in the catalog%s", spec.Product, catalog.Hint(spec.Product, r.cat.SortedProductIDs()))
 			}
 			continue
@@ -84,7 +85,7 @@ func (r *resolver) services() {
 			pk := catalog.KeyPath(key+".params", name)
 			if prm == nil {
 				if catalog.EnvNamePattern.MatchString(name) {
-					r.f.KeyErrorf(pk, "%s is not a parameter of %s %s%s", name, p.ID, b.Version, catalog.Hint(name, declared))
+					r.f.KeyErrorf(pk, "%s is not a parameter of %s %s%s", name, p.ID, b.Version, hintFold(name, declared))
 				}
 				continue
 			}
@@ -506,10 +507,13 @@ func (r *resolver) values(s *Resolved) {
 	b := s.Build
 	key := svcKey(s.index)
 	boundBy := map[string]*Bound{}
+	unmet := map[string]bool{}
 	for _, bd := range s.Needs {
 		for param := range bd.Dependency.Bind {
 			if bd.ProviderName() != "" {
 				boundBy[param] = bd
+			} else {
+				unmet[param] = true
 			}
 		}
 	}
@@ -550,6 +554,8 @@ func (r *resolver) values(s *Resolved) {
 			k := SecretKeyOf(s.Name, prm.Name)
 			p.Value, p.Source = SecretRef(k), SourceGenerated
 			r.secret(k, Generated, nil, s.Name+" "+prm.Name)
+		case prm.Required && unmet[prm.Name]:
+			// Reported as the dependency nothing provides.
 		case prm.Required:
 			how := "set it in the service's params"
 			if slices.ContainsFunc(b.Dependencies, func(d catalog.Dependency) bool { _, ok := d.Bind[prm.Name]; return ok }) {
@@ -685,4 +691,16 @@ func (r *resolver) template(p *Resolved, tmpl string, builtins map[string]string
 		out = Text("")
 	}
 	return out, nil
+}
+
+// hintFold is catalog.Hint for upper-case names such as parameters: compared without case.
+func hintFold(s string, candidates []string) string {
+	lower := make([]string, len(candidates))
+	for i, c := range candidates {
+		lower[i] = strings.ToLower(c)
+	}
+	if best := catalog.Suggest(strings.ToLower(s), lower); best != "" {
+		return fmt.Sprintf("; did you mean %q?", candidates[slices.Index(lower, best)])
+	}
+	return ""
 }
