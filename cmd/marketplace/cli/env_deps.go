@@ -157,4 +157,3 @@ func bindList(bd *env.Bound) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
