@@ -115,6 +115,15 @@ func (d *decoder) value(data any, rv reflect.Value) {
 
 // value1 stores data into the non-pointer rv and reports whether it did.
 func (d *decoder) value1(data any, rv reflect.Value) bool {
+	if rv.CanAddr() {
+		if vd, ok := rv.Addr().Interface().(ValueDecoder); ok {
+			ok, want := vd.DecodeTOMLValue(data)
+			if !ok {
+				d.mismatch(data, want)
+			}
+			return ok
+		}
+	}
 	if rv.Type() == timeType {
 		t, ok := data.(toml.LocalDate)
 		if !ok {

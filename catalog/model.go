@@ -97,6 +97,9 @@ type Policy struct {
 	OpenLicenses []string `toml:"open_licenses" json:"open_licenses,omitempty"`
 	// MaxImageMiB is the compressed image size above which verify warns of a data payload.
 	MaxImageMiB int `toml:"max_image_mib" json:"max_image_mib,omitempty"`
+	// StatefulCategories are the product categories whose tasks may declare persistent volumes:
+	// backing services such as databases. Rule 2 keeps application services ephemeral.
+	StatefulCategories []string `toml:"stateful_categories" json:"stateful_categories,omitempty"`
 }
 
 // DefaultOpenLicenses are the licenses the seed's licensing policy 1 names.
@@ -259,6 +262,32 @@ type Task struct {
 	Memory      *int     `toml:"memory" json:"memory"`             // MiB per instance, required (rule 10)
 	StopTimeout *int     `toml:"stop_timeout" json:"stop_timeout"` // seconds, default and maximum 10 (rule 13)
 	Ports       []Port   `toml:"ports" json:"ports,omitempty"`
+	// Volumes are file systems mounted into the task: scratch space, or persistent storage for
+	// the categories policy.stateful_categories names (rule 2 is about application services).
+	Volumes []Volume `toml:"volumes" json:"volumes,omitempty"`
+}
+
+// Volume is a file system mounted into a task at Path.
+type Volume struct {
+	Path string `toml:"path" json:"path"`
+	Size int    `toml:"size" json:"size"` // MiB
+	// Persistent keeps the data across restarts and rescheduling (default true): a
+	// StatefulSet's volumeClaimTemplate on Kubernetes, a named volume in Compose. false is
+	// scratch space that starts empty with every instance.
+	Persistent *bool `toml:"persistent" json:"persistent"`
+}
+
+// IsPersistent reports whether the volume keeps its data (the default).
+func (v *Volume) IsPersistent() bool { return v.Persistent == nil || *v.Persistent }
+
+// HasPersistentVolume reports whether any volume of the task is persistent.
+func (t *Task) HasPersistentVolume() bool {
+	for i := range t.Volumes {
+		if t.Volumes[i].IsPersistent() {
+			return true
+		}
+	}
+	return false
 }
 
 // MinInstances returns min, defaulting to 1.
@@ -319,6 +348,12 @@ type Exposure struct {
 	Task      string `toml:"task" json:"task"`
 	Port      int    `toml:"port" json:"port"`
 	Path      string `toml:"path" json:"path,omitempty"`
+	// Properties says how a consumer reaches the interface, by property of the interface: a
+	// template over the platform's ${host}, ${port} and ${path} and the build's own parameters,
+	// e.g. url = "postgresql://${POSTGRES_USER}:${POSTGRES_PASSWORD}@${host}:${port}/${POSTGRES_DB}".
+	// host, port and path need no template; url defaults to http://${host}:${port}${path} on an
+	// HTTP port.
+	Properties map[string]string `toml:"properties" json:"properties,omitempty"`
 }
 
 // Dependency is an interface a build needs, with the provider properties bound to its parameters.

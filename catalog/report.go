@@ -108,6 +108,11 @@ func (r *report) merge(child *report) {
 
 // diagnostics positions every problem, reading each file with problems once more from fsys.
 func (r *report) diagnostics(fsys fs.FS) Diagnostics {
+	return r.diagnosticsFrom(func(path string) ([]byte, error) { return fs.ReadFile(fsys, path) })
+}
+
+// diagnosticsFrom positions every problem, reading each file with problems once with read.
+func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnostics {
 	var ds Diagnostics
 	for _, path := range r.order {
 		f := r.files[path]
@@ -119,7 +124,7 @@ func (r *report) diagnostics(fsys fs.FS) Diagnostics {
 				d.Line, d.Col = 0, 0
 			case p.line == 0:
 				if ix == nil {
-					data, err := fs.ReadFile(fsys, path)
+					data, err := read(path)
 					if err != nil {
 						data = nil
 					}

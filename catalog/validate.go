@@ -129,6 +129,7 @@ func (v *validator) index(idx *Index) {
 			v.r.errorf(f, fmt.Sprintf("policy.open_licenses[%d]", i), 0, "%q is not an SPDX license ID", l)
 		}
 	}
+	v.slugs(f, "policy.stateful_categories", idx.Policy.StatefulCategories)
 	if idx.Policy.MaxImageMiB < 0 {
 		v.r.errorf(f, "policy.max_image_mib", 0, "max_image_mib is %d, want a positive number of MiB (leave it out for %d)", idx.Policy.MaxImageMiB, DefaultMaxImageMiB)
 	}
@@ -460,7 +461,9 @@ func (v *validator) build(p *Product, key string, b *Build) {
 		if e.Path != "" && !strings.HasPrefix(e.Path, "/") {
 			v.r.errorf(f, k+".path", 0, "path %q must start with \"/\"", e.Path)
 		}
+		v.exposureProperties(f, k, b, e)
 	}
+	v.statefulVolumes(p, key, b)
 	if len(b.Exposes) > 0 && b.SmokeTest == nil {
 		v.r.errorf(f, key, 4, "build %s exposes %s but has no [builds.smoke_test] to exercise it", b.Version, exposedList(b))
 	}
@@ -473,6 +476,11 @@ func (v *validator) build(p *Product, key string, b *Build) {
 		}
 		if len(st.Command) == 0 {
 			v.r.errorf(f, k+".command", 4, "smoke_test needs command: the entry point that exercises the declared interfaces and exits 0 on success")
+		}
+		for i, arg := range st.Command {
+			if targetsLoopback(arg) {
+				v.r.warnf(f, fmt.Sprintf("%s.command[%d]", k, i), 4, "the smoke test runs beside the task, not inside it, so %q reaches nothing: use $(SMOKE_HOST), $(SMOKE_PORT) or $(SMOKE_URL), the service it tests", arg)
+			}
 		}
 		if st.Timeout < 0 {
 			v.r.errorf(f, k+".timeout", 4, "timeout is %d seconds, want at least 0", st.Timeout)
@@ -586,6 +594,24 @@ func (v *validator) tasks(f, key string, b *Build) {
 		if t.StopTimeout != nil && (*t.StopTimeout < 0 || *t.StopTimeout > MaxStopTimeout) {
 			v.r.errorf(f, k+".stop_timeout", 13, "stop_timeout is %d seconds, want 0 to %d", *t.StopTimeout, MaxStopTimeout)
 		}
+		paths := map[string]bool{"/tmp": true}
+		for j, vol := range t.Volumes {
+			vk := fmt.Sprintf("%s.volumes[%d]", k, j)
+			switch {
+			case vol.Path == "":
+				v.r.errorf(f, vk, 0, "volume needs path: where the task mounts it")
+			case !strings.HasPrefix(vol.Path, "/") || path.Clean(vol.Path) != vol.Path:
+				v.r.errorf(f, vk+".path", 0, "volume path %q must be absolute and clean, e.g. \"/var/lib/data\"", vol.Path)
+			case vol.Path == "/tmp":
+				v.r.errorf(f, vk+".path", 0, "volume path /tmp: every task already has scratch space there")
+			case paths[vol.Path]:
+				v.r.errorf(f, vk+".path", 0, "duplicate volume path %s on task %q", vol.Path, t.Name)
+			}
+			paths[vol.Path] = true
+			if vol.Size <= 0 {
+				v.r.errorf(f, vk+".size", 0, "volume size is %d MiB, want more than 0", vol.Size)
+			}
+		}
 		ports := map[string]int{}
 		for j, p := range t.Ports {
 			pk := fmt.Sprintf("%s.ports[%d]", k, j)
@@ -651,6 +677,75 @@ func (v *validator) parameters(f, key string, b *Build) {
 			}
 		}
 	}
+}
+
+// statefulVolumes checks that only products of a stateful category (policy.stateful_categories)
+// keep data on persistent volumes: rule 2 makes application services ephemeral.
+func (v *validator) statefulVolumes(p *Product, key string, b *Build) {
+	var allowed []string
+	if v.c.Index != nil {
+		allowed = v.c.Index.Policy.StatefulCategories
+	}
+	if slices.ContainsFunc(p.Categories, func(c string) bool { return slices.Contains(allowed, c) }) {
+		return
+	}
+	for i, t := range b.Tasks {
+		for j, vol := range t.Volumes {
+			if !vol.IsPersistent() {
+				continue
+			}
+			which := "the catalog's policy.stateful_categories names none"
+			if len(allowed) > 0 {
+				which = "the catalog's policy.stateful_categories allows them only for " + strings.Join(allowed, ", ")
+			}
+			v.r.errorf(p.Path, fmt.Sprintf("%s.tasks[%d].volumes[%d]", key, i, j), 2,
+				"task %q keeps data on a persistent volume, but %s: application services keep their data in a database they declare as a dependency, or mark the volume persistent = false for scratch space", t.Name, which)
+		}
+	}
+}
+
+// templateRef finds ${NAME} in an exposure's property template; $$ is a literal $.
+var templateRef = regexp.MustCompile(`\$\$|\$\{([^}]*)\}|\$`)
+
+// exposureProperties checks an exposure's property templates: properties of its interface, over
+// host, port, path and the build's parameters.
+func (v *validator) exposureProperties(f, k string, b *Build, e Exposure) {
+	in := v.c.Interface(e.Interface)
+	for _, name := range sortedKeys(e.Properties) {
+		pk := joinKey(k+".properties", name)
+		if in != nil && !slices.Contains(in.Properties, name) {
+			props := "it has no properties"
+			if len(in.Properties) > 0 {
+				props = "want one of " + strings.Join(in.Properties, ", ")
+			}
+			v.r.keyErrorf(f, pk, 0, "%q is not a property of interface %s; %s", name, in.ID, props)
+		}
+		for _, m := range templateRef.FindAllStringSubmatch(e.Properties[name], -1) {
+			switch ref := m[1]; {
+			case m[0] == "$$":
+			case m[0] == "$":
+				v.r.errorf(f, pk, 0, "a lone \"$\" in a property template: write ${NAME} for a value, $$ for a dollar sign")
+			case ref == "host" || ref == "port" || ref == "path":
+			case b.Parameter(ref) == nil:
+				var names []string
+				for _, prm := range b.Parameters {
+					names = append(names, prm.Name)
+				}
+				v.r.errorf(f, pk, 0, "${%s} is neither host, port, path nor a parameter of this build%s", ref, hint(ref, append([]string{"host", "port", "path"}, names...)))
+			}
+		}
+	}
+}
+
+// targetsLoopback reports whether a smoke-test argument names the loopback address, which in
+// the smoke test's own pod or container is not the service it tests.
+func targetsLoopback(arg string) bool {
+	for _, host := range []string{"127.0.0.1", "localhost", "[::1]", "::1"} {
+		if arg == host || strings.HasPrefix(arg, host+":") || strings.Contains(arg, "://"+host) {
+			return true
+		}
+	}
+	return false
 }
 
 // interfaceRef checks that id names an interface of index.toml and returns it.

@@ -1,4 +1,5 @@
-// Package schema holds the JSON Schemas (draft 2020-12) of the catalog's three file kinds:
+// Package schema holds the JSON Schemas (draft 2020-12) of the catalog's three file kinds and
+// of environment files (environment.schema.json, for `marketplace env`):
 // index.schema.json for index.toml, publisher.schema.json for products/<publisher>/publisher.toml
 // and product.schema.json for products/<publisher>/<product>.toml.
 //

@@ -20,6 +20,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/env"
 	"github.com/hspc/marketplace/catalog/schema"
 )
 
@@ -27,6 +28,7 @@ const (
 	indexSchema     = "index.schema.json"
 	publisherSchema = "publisher.schema.json"
 	productSchema   = "product.schema.json"
+	envSchema       = "environment.schema.json"
 )
 
 // readSchema decodes the schema file name from schema.FS.
@@ -54,6 +56,7 @@ func TestSchemasMatchModel(t *testing.T) {
 		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index]()},
 		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher]()},
 		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product]()},
+		{name: "environment", file: envSchema, model: reflect.TypeFor[env.Environment]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,6 +236,14 @@ func (c *modelChecker) check(path string, t reflect.Type, node map[string]any) {
 	if node == nil {
 		return
 	}
+	// A type that decodes several TOML shapes itself (env.Value: a string or a table) has an
+	// anyOf of them.
+	if reflect.PointerTo(t).Implements(reflect.TypeFor[catalog.ValueDecoder]()) {
+		if _, ok := node["anyOf"].([]any); !ok {
+			c.errorf(path, "%s decodes several shapes; want an anyOf", t)
+		}
+		return
+	}
 	want := jsonType(t)
 	if got, _ := node["type"].(string); got != want {
 		c.errorf(path, "schema type %q, Go type %s wants %q", got, t, want)
@@ -324,8 +335,8 @@ func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 3 {
-		t.Fatalf("schema.FS holds %v, want the three schema files", names)
+	if len(names) != 4 {
+		t.Fatalf("schema.FS holds %v, want the four schema files", names)
 	}
 	ids := map[string]string{}
 	for _, name := range names {
@@ -760,6 +771,14 @@ func TestRepositoryFiles(t *testing.T) {
 			s = publisherSchema
 		}
 		files = append(files, struct{ path, schema string }{filepath.ToSlash(rel), s})
+	}
+	envs, err := filepath.Glob(filepath.Join(root, "environments", "*.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range envs {
+		rel, _ := filepath.Rel(root, p)
+		files = append(files, struct{ path, schema string }{filepath.ToSlash(rel), envSchema})
 	}
 	if len(files) == 0 {
 		t.Skip("the repository has no index.toml and no products/ yet")

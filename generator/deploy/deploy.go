@@ -28,13 +28,14 @@ import (
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/env"
 	"github.com/hspc/marketplace/generator/page"
 )
 
 // FormatVersion names the shape of the generated manifests. It is part of every page key, so
 // changing what Kubernetes or Compose emit for the same build must change it: the next build then
 // re-renders every deploy/ file instead of reusing stale ones.
-const FormatVersion = "deploy/1"
+const FormatVersion = "deploy/2"
 
 // Formats lists the manifest formats, in the order the command line names them.
 var Formats = []string{"kubernetes", "compose"}
@@ -172,11 +173,89 @@ type source struct {
 	base      string // "acme-fhir": the prefix of every Kubernetes object name
 	build     *catalog.Build
 	ref       catalog.ImageRef
-	image     string // ref in its canonical form
 	env       map[string]string
 	smoke     string // name of the smoke-test workload, distinct from every task name
+	partOf    string // the app.kubernetes.io/part-of label: base, or the environment's name
+
+	// For a service of an environment: the resolved service and the environment file's path.
+	svc     *env.Resolved
+	envPath string
 
 	labelSets map[string]map[string]string // labels by component, made once
+}
+
+// image returns the image reference every manifest runs: the one place where it is written, so
+// that a mapping to a mirror registry applies to every format and every export.
+func (s *source) image() string { return s.ref.String() }
+
+// taskName returns the name of a task's objects: "<base>-<task>", which is also the host name
+// other services reach the task on.
+func (s *source) taskName(task string) string { return dnsLabel(s.base, task) }
+
+// smokeTarget is where a smoke test reaches the service it tests: the Service (Kubernetes) or
+// service (Compose) of its task, on the port of the interface the task exposes (or its first
+// port). The test gets it as SMOKE_HOST, SMOKE_PORT and, for HTTP, SMOKE_URL; $(NAME) in its
+// command is replaced by these values.
+type smokeTarget struct {
+	host string
+	port int
+	url  string
+}
+
+func (s *source) smokeTarget(t *catalog.Task, host string) smokeTarget {
+	for _, e := range s.build.Exposes {
+		if e.Task != t.Name {
+			continue
+		}
+		for _, pt := range t.Ports {
+			if pt.Port == e.Port {
+				st := smokeTarget{host: host, port: pt.Port}
+				if protocolOf(pt) == "http" {
+					st.url = "http://" + host + ":" + strconv.Itoa(pt.Port) + e.Path
+				}
+				return st
+			}
+		}
+	}
+	for _, pt := range t.Ports {
+		if protocolOf(pt) != "udp" {
+			st := smokeTarget{host: host, port: pt.Port}
+			if protocolOf(pt) == "http" {
+				st.url = "http://" + host + ":" + strconv.Itoa(pt.Port)
+			}
+			return st
+		}
+	}
+	return smokeTarget{}
+}
+
+// env returns the smoke test's variables as name, value pairs; none when the task has no port.
+func (st smokeTarget) env() [][2]string {
+	if st.host == "" {
+		return nil
+	}
+	out := [][2]string{{"SMOKE_HOST", st.host}, {"SMOKE_PORT", strconv.Itoa(st.port)}}
+	if st.url != "" {
+		out = append(out, [2]string{"SMOKE_URL", st.url})
+	}
+	return out
+}
+
+// expand replaces $(NAME) in a command with the smoke test's variables, as Kubernetes does: for
+// Compose, which runs the command as it is written.
+func (st smokeTarget) expand(command []string) []string {
+	vars := st.env()
+	if len(vars) == 0 {
+		return command
+	}
+	out := make([]string, len(command))
+	for i, arg := range command {
+		for _, kv := range vars {
+			arg = strings.ReplaceAll(arg, "$("+kv[0]+")", kv[1])
+		}
+		out[i] = arg
+	}
+	return out
 }
 
 func newSource(p *catalog.Product, b *catalog.Build, env map[string]string) (*source, error) {
@@ -209,9 +288,10 @@ func newSource(p *catalog.Product, b *catalog.Build, env map[string]string) (*so
 	for b.Task(smoke) != nil {
 		smoke += "-run"
 	}
+	base := dnsLabel(pub, slug)
 	return &source{
-		product: p.ID, publisher: pub, slug: slug, base: dnsLabel(pub, slug),
-		build: b, ref: ref, image: ref.String(), env: env, smoke: smoke,
+		product: p.ID, publisher: pub, slug: slug, base: base, partOf: base,
+		build: b, ref: ref, env: env, smoke: smoke,
 	}, nil
 }
 
@@ -233,7 +313,11 @@ func (s *source) header(w []byte, title, format string, where func(catalog.Param
 	}
 	c.add(" (rule 11)")
 	c.end()
-	c.line("Generate again rather than edit: marketplace deploy ", s.product, "@", b.Version, " --format ", format, " --env FILE")
+	if s.svc != nil {
+		c.line("Generate again rather than edit: marketplace env export ", s.envPath, " --format ", format, " -o DIR")
+	} else {
+		c.line("Generate again rather than edit: marketplace deploy ", s.product, "@", b.Version, " --format ", format, " --env FILE")
+	}
 	c.line()
 	c.line("Tasks, one entry process each (rule 7):")
 	for i := range b.Tasks {
@@ -269,40 +353,44 @@ func (s *source) header(w []byte, title, format string, where func(catalog.Param
 			c.end()
 		}
 	}
-	if len(b.Dependencies) > 0 {
-		c.line()
-		c.line("Needs (bind each provider property to the parameter shown):")
-		for _, d := range b.Dependencies {
-			req := "required"
-			if !d.IsRequired() {
-				req = "optional"
-			}
-			c.start("  ", d.Interface, " (", req, "): ")
-			s.bindings(&c, d)
-			c.end()
-		}
-	}
-	c.line()
-	if missing := MissingRequired(b, s.env); len(missing) > 0 {
-		c.line("Required parameters without a value; set them before deploying (--env FILE):")
-		for _, name := range missing {
-			prm := b.Parameter(name)
-			c.start("  ", name, where(*prm))
-			if prm.Description != "" {
-				c.add(":")
-				for f := range strings.FieldsSeq(prm.Description) { // on one line
-					c.add(" ", f)
-				}
-			}
-			c.end()
-		}
+	if s.svc != nil {
+		s.envSection(&c, where)
 	} else {
-		c.line("Every required parameter has a value.")
-	}
-	for _, prm := range b.Parameters {
-		if prm.Secret && s.env[prm.Name] != "" {
-			c.line("This file holds secret values from the environment it was generated with: keep it out of version control.")
-			break
+		if len(b.Dependencies) > 0 {
+			c.line()
+			c.line("Needs (bind each provider property to the parameter shown):")
+			for _, d := range b.Dependencies {
+				req := "required"
+				if !d.IsRequired() {
+					req = "optional"
+				}
+				c.start("  ", d.Interface, " (", req, "): ")
+				s.bindings(&c, d)
+				c.end()
+			}
+		}
+		c.line()
+		if missing := MissingRequired(b, s.env); len(missing) > 0 {
+			c.line("Required parameters without a value; set them before deploying (--env FILE):")
+			for _, name := range missing {
+				prm := b.Parameter(name)
+				c.start("  ", name, where(*prm))
+				if prm.Description != "" {
+					c.add(":")
+					for f := range strings.FieldsSeq(prm.Description) { // on one line
+						c.add(" ", f)
+					}
+				}
+				c.end()
+			}
+		} else {
+			c.line("Every required parameter has a value.")
+		}
+		for _, prm := range b.Parameters {
+			if prm.Secret && s.env[prm.Name] != "" {
+				c.line("This file holds secret values from the environment it was generated with: keep it out of version control.")
+				break
+			}
 		}
 	}
 	for _, paragraph := range notes {

@@ -441,9 +441,9 @@ func checkKubernetes(t *testing.T, where string, out []byte) {
 	for _, d := range ds {
 		id := fmt.Sprintf("%s/%s", d["kind"], get(t, d, "metadata", "name"))
 		switch d["kind"] {
-		case "Deployment", "Job":
+		case "Deployment", "StatefulSet", "Job":
 			tmpl := get(t, d, "spec", "template")
-			if d["kind"] == "Deployment" {
+			if d["kind"] != "Job" {
 				for k, v := range get(t, d, "spec", "selector", "matchLabels").(map[string]any) {
 					if get(t, tmpl, "metadata", "labels", k) != v {
 						t.Errorf("%s: the selector %s=%v does not match the pod template", where, k, v)
@@ -484,11 +484,12 @@ func checkKubernetes(t *testing.T, where string, out []byte) {
 				}
 			}
 		case "Service":
-			if !seen["Deployment/"+get(t, d, "metadata", "name").(string)] {
-				t.Errorf("%s: %s has no Deployment of the same name", where, id)
+			name := get(t, d, "metadata", "name").(string)
+			if !seen["Deployment/"+name] && !seen["StatefulSet/"+name] {
+				t.Errorf("%s: %s has no Deployment or StatefulSet of the same name", where, id)
 			}
 		case "HorizontalPodAutoscaler":
-			target := "Deployment/" + get(t, d, "spec", "scaleTargetRef", "name").(string)
+			target := get(t, d, "spec", "scaleTargetRef", "kind").(string) + "/" + get(t, d, "spec", "scaleTargetRef", "name").(string)
 			if !seen[target] {
 				t.Errorf("%s: %s targets the missing %s", where, id, target)
 			}
@@ -508,8 +509,12 @@ func checkCompose(t *testing.T, where string, out []byte, b *catalog.Build) {
 	if err := yaml.Unmarshal(out, &f); err != nil {
 		t.Fatalf("%s: not YAML: %v", where, err)
 	}
-	if keys := sortedKeys(f); !slices.Equal(keys, []string{"services"}) {
-		t.Errorf("%s: top-level keys %v, want only services", where, keys)
+	wantKeys := []string{"services"}
+	if slices.ContainsFunc(b.Tasks, func(t catalog.Task) bool { return t.HasPersistentVolume() }) {
+		wantKeys = append(wantKeys, "volumes")
+	}
+	if keys := sortedKeys(f); !slices.Equal(keys, wantKeys) {
+		t.Errorf("%s: top-level keys %v, want %v", where, keys, wantKeys)
 	}
 	services := get(t, f, "services").(map[string]any)
 	for _, task := range b.Tasks {

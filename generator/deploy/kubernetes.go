@@ -34,6 +34,28 @@ type deploymentSpec struct {
 	Template podTemplateSpec `yaml:"template"`
 }
 
+type statefulSetSpec struct {
+	ServiceName          string                  `yaml:"serviceName"`
+	Replicas             int                     `yaml:"replicas"`
+	Selector             labelSelector           `yaml:"selector"`
+	Template             podTemplateSpec         `yaml:"template"`
+	VolumeClaimTemplates []persistentVolumeClaim `yaml:"volumeClaimTemplates"`
+}
+
+type persistentVolumeClaim struct {
+	Metadata objectMeta `yaml:"metadata"`
+	Spec     pvcSpec    `yaml:"spec"`
+}
+
+type pvcSpec struct {
+	AccessModes []string     `yaml:"accessModes"`
+	Resources   pvcResources `yaml:"resources"`
+}
+
+type pvcResources struct {
+	Requests map[string]string `yaml:"requests"`
+}
+
 type labelSelector struct {
 	MatchLabels map[string]string `yaml:"matchLabels"`
 }
@@ -96,8 +118,9 @@ type containerPort struct {
 }
 
 type envVar struct {
-	Name      string       `yaml:"name"`
-	ValueFrom envVarSource `yaml:"valueFrom"`
+	Name      string        `yaml:"name"`
+	Value     string        `yaml:"value,omitempty"`
+	ValueFrom *envVarSource `yaml:"valueFrom,omitempty"`
 }
 
 type envVarSource struct {
@@ -223,10 +246,11 @@ const (
 )
 
 // Kubernetes returns build b of product p as Kubernetes objects in one multi-document YAML file:
-// a ConfigMap and a Secret holding the parameters, then per task a Deployment, a Service (tasks
-// with ports) and a HorizontalPodAutoscaler (tasks whose instance range allows scaling), and the
-// smoke test as a suspended Job. env gives parameter values; it is checked with CheckEnv.
-// Parameters without a value get their default, or "" with a note in the header when required.
+// a ConfigMap and a Secret holding the parameters, then per task a Deployment (a StatefulSet
+// for a task with persistent volumes), a Service (tasks with ports) and a
+// HorizontalPodAutoscaler (tasks whose instance range allows scaling), and the smoke test as a
+// suspended Job. env gives parameter values; it is checked with CheckEnv. Parameters without a
+// value get their default, or "" with a note in the header when required.
 func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	s, err := newSource(p, b, env)
 	if err != nil {
@@ -247,9 +271,9 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 		ref := &keyRef{Name: configName, Key: prm.Name}
 		if prm.Secret {
 			ref.Name = secretName
-			envVars = append(envVars, envVar{Name: prm.Name, ValueFrom: envVarSource{SecretKeyRef: ref}})
+			envVars = append(envVars, envVar{Name: prm.Name, ValueFrom: &envVarSource{SecretKeyRef: ref}})
 		} else {
-			envVars = append(envVars, envVar{Name: prm.Name, ValueFrom: envVarSource{ConfigMapKeyRef: ref}})
+			envVars = append(envVars, envVar{Name: prm.Name, ValueFrom: &envVarSource{ConfigMapKeyRef: ref}})
 		}
 	}
 
@@ -262,75 +286,8 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 		docs = append(docs, object{APIVersion: "v1", Kind: "Secret",
 			Metadata: objectMeta{Name: secretName, Labels: s.labels("")}, Type: "Opaque", StringData: secret})
 	}
-
-	checksum := s.configChecksum()
-	var scaleNotes []string
-	for i := range b.Tasks {
-		t := &b.Tasks[i]
-		name := dnsLabel(s.base, t.Name)
-		pod := s.podSpec(t, t.Name, t.Command, envVars)
-		c := &pod.Containers[0]
-		for _, pt := range t.Ports {
-			c.Ports = append(c.Ports, containerPort{Name: portName(pt), ContainerPort: pt.Port, Protocol: k8sProtocol(pt)})
-		}
-		c.StartupProbe, c.ReadinessProbe, c.LivenessProbe = probes(t)
-		docs = append(docs, object{APIVersion: "apps/v1", Kind: "Deployment",
-			Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)},
-			Spec: deploymentSpec{
-				Replicas: t.MinInstances(),
-				Selector: labelSelector{MatchLabels: s.selector(t.Name)},
-				Template: podTemplateSpec{
-					Metadata: objectMeta{Labels: s.labels(t.Name), Annotations: map[string]string{"checksum/config": checksum}},
-					Spec:     pod,
-				},
-			}})
-		if len(t.Ports) > 0 {
-			svc := serviceSpec{Selector: s.selector(t.Name)}
-			for _, pt := range t.Ports {
-				svc.Ports = append(svc.Ports, servicePort{Name: portName(pt), Port: pt.Port, TargetPort: portName(pt), Protocol: k8sProtocol(pt)})
-			}
-			docs = append(docs, object{APIVersion: "v1", Kind: "Service",
-				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)}, Spec: svc})
-		}
-		switch {
-		case t.MaxInstances() > t.MinInstances() && t.MinInstances() >= 1:
-			docs = append(docs, object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler",
-				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)},
-				Spec: hpaSpec{
-					ScaleTargetRef: crossVersionRef{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
-					MinReplicas:    t.MinInstances(),
-					MaxReplicas:    t.MaxInstances(),
-					Metrics: []metricSpec{{Type: "Resource", Resource: resourceMetric{Name: "memory",
-						Target: metricTarget{Type: "Utilization", AverageUtilization: hpaMemoryUtilization}}}},
-				}})
-		case t.MaxInstances() > t.MinInstances():
-			scaleNotes = append(scaleNotes, fmt.Sprintf("  %s starts with 0 instances and has no HorizontalPodAutoscaler (it cannot scale to 0):", t.Name),
-				fmt.Sprintf("    kubectl scale deployment/%s --replicas=N   # N at most %d", name, t.MaxInstances()))
-		}
-	}
-
-	var smokeNotes []string
-	if st := b.SmokeTest; st != nil {
-		t := b.Task(st.Task)
-		name := dnsLabel(s.base, s.smoke)
-		pod := s.podSpec(t, s.smoke, st.Command, envVars)
-		pod.RestartPolicy = "Never"
-		docs = append(docs, object{APIVersion: "batch/v1", Kind: "Job",
-			Metadata: objectMeta{Name: name, Labels: s.labels(s.smoke)},
-			Spec: jobSpec{
-				Suspend:               true,
-				BackoffLimit:          0,
-				ActiveDeadlineSeconds: st.Timeout,
-				Template:              podTemplateSpec{Metadata: objectMeta{Labels: s.labels(s.smoke)}, Spec: pod},
-			}})
-		smokeNotes = []string{
-			fmt.Sprintf("Smoke test (rule 4): Job %s runs %s on the image of task %s.", name, strings.Join(st.Command, " "), st.Task),
-			"It is created suspended; once the tasks are ready, run it and read its result with",
-			fmt.Sprintf("  kubectl patch job/%s --type=merge -p '{\"spec\":{\"suspend\":false}}'", name),
-			fmt.Sprintf("  kubectl wait --for=condition=complete job/%s --timeout=%ds && kubectl logs job/%s", name, max(st.Timeout, 60), name),
-			"To run it again, delete the Job and apply this file again.",
-		}
-	}
+	work := s.workloads(envVars, s.configChecksum())
+	docs = append(docs, work.docs...)
 
 	where := func(prm catalog.Parameter) string {
 		if prm.Secret {
@@ -339,32 +296,174 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 		return " (ConfigMap " + configName + ")"
 	}
 	notes := [][]string{
-		{
-			"Apply with: kubectl apply -f kubernetes.yaml   (add -n NAMESPACE to choose the namespace)",
-			"Every Deployment reserves and limits its task's memory (rule 10), runs on amd64 nodes (rule 11),",
-			"gets stop_timeout to stop (rule 13), and runs as non-root on a read-only root file system, with",
-			"an emptyDir of " + tmpSizeLimit + " at /tmp for scratch files (rule 16: logs go to stdout).",
-			fmt.Sprintf("Probes use the task's health path, or a TCP connection; the startup probe allows %d s", startupPeriod*startupFailures),
-			"for first-start migrations (rule 12). HorizontalPodAutoscalers keep each task within its",
-			fmt.Sprintf("instance range (rules 5, 6), scaling on memory use (%d%% of the request: the only declared resource).", hpaMemoryUtilization),
-		},
-		scaleNotes,
-		smokeNotes,
+		append([]string{"Apply with: kubectl apply -f kubernetes.yaml   (add -n NAMESPACE to choose the namespace)"}, kubernetesNotes()...),
+		work.volumeNotes,
+		work.scaleNotes,
+		work.smokeNotes,
 	}
-
 	return render(func(out []byte) ([]byte, error) {
 		out = s.header(out, "Kubernetes manifests", "kubernetes", where, notes...)
-		for i := range docs {
-			d := &docs[i]
-			out = append(out, "---\n"...)
-			var err error
-			if out, err = appendDocument(out, d); err != nil {
-				return nil, fmt.Errorf("encoding %s %s: %w", d.Kind, d.Metadata.Name, err)
-			}
-		}
-		return out, nil
+		return appendObjects(out, docs)
 	})
 }
+
+// kubernetesNotes explains what every workload gets, in the header of every Kubernetes file.
+func kubernetesNotes() []string {
+	return []string{
+		"Every workload reserves and limits its task's memory (rule 10), runs on amd64 nodes (rule 11),",
+		"gets stop_timeout to stop (rule 13), and runs as non-root on a read-only root file system, with",
+		"an emptyDir of " + tmpSizeLimit + " at /tmp for scratch files (rule 16: logs go to stdout).",
+		fmt.Sprintf("Probes use the task's health path, or a TCP connection; the startup probe allows %d s", startupPeriod*startupFailures),
+		"for first-start migrations (rule 12). HorizontalPodAutoscalers keep each task within its",
+		fmt.Sprintf("instance range (rules 5, 6), scaling on memory use (%d%% of the request: the only declared resource).", hpaMemoryUtilization),
+	}
+}
+
+// appendObjects appends each object as a YAML document of its own.
+func appendObjects(out []byte, docs []object) ([]byte, error) {
+	for i := range docs {
+		d := &docs[i]
+		out = append(out, "---\n"...)
+		var err error
+		if out, err = appendDocument(out, d); err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", d.Kind, d.Metadata.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// workloadSet is what workloads makes: the objects, and the header notes about them.
+type workloadSet struct {
+	docs                                []object
+	volumeNotes, scaleNotes, smokeNotes []string
+}
+
+// workloads returns the objects that run the build's tasks, each container reading its
+// parameters through envVars: per task a Deployment (a StatefulSet when the task has persistent
+// volumes), a Service when it has ports, a HorizontalPodAutoscaler when it can scale; then the
+// smoke test as a suspended Job that reaches the Service of its task.
+func (s *source) workloads(envVars []envVar, checksum string) workloadSet {
+	var w workloadSet
+	b := s.build
+	for i := range b.Tasks {
+		t := &b.Tasks[i]
+		name := s.taskName(t.Name)
+		pod := s.podSpec(t, t.Name, t.Command, envVars)
+		c := &pod.Containers[0]
+		for _, pt := range t.Ports {
+			c.Ports = append(c.Ports, containerPort{Name: portName(pt), ContainerPort: pt.Port, Protocol: k8sProtocol(pt)})
+		}
+		c.StartupProbe, c.ReadinessProbe, c.LivenessProbe = probes(t)
+		template := podTemplateSpec{
+			Metadata: objectMeta{Labels: s.labels(t.Name), Annotations: map[string]string{"checksum/config": checksum}},
+			Spec:     pod,
+		}
+		kind := "Deployment"
+		if t.HasPersistentVolume() {
+			kind = "StatefulSet"
+			var claims []persistentVolumeClaim
+			for vi, v := range t.Volumes {
+				if v.IsPersistent() {
+					claims = append(claims, persistentVolumeClaim{
+						Metadata: objectMeta{Name: volumeName(vi)},
+						Spec: pvcSpec{AccessModes: []string{"ReadWriteOnce"},
+							Resources: pvcResources{Requests: map[string]string{"storage": strconv.Itoa(v.Size) + "Mi"}}},
+					})
+				}
+			}
+			w.docs = append(w.docs, object{APIVersion: "apps/v1", Kind: kind,
+				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)},
+				Spec: statefulSetSpec{
+					ServiceName:          name,
+					Replicas:             t.MinInstances(),
+					Selector:             labelSelector{MatchLabels: s.selector(t.Name)},
+					Template:             template,
+					VolumeClaimTemplates: claims,
+				}})
+			w.volumeNotes = append(w.volumeNotes, fmt.Sprintf("Task %s keeps its data: StatefulSet %s claims a PersistentVolume per instance for %s", t.Name, name, persistentPaths(t)),
+				"(the cluster's default StorageClass; deleting the StatefulSet keeps the claims and the data).")
+		} else {
+			w.docs = append(w.docs, object{APIVersion: "apps/v1", Kind: kind,
+				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)},
+				Spec: deploymentSpec{
+					Replicas: t.MinInstances(),
+					Selector: labelSelector{MatchLabels: s.selector(t.Name)},
+					Template: template,
+				}})
+		}
+		if len(t.Ports) > 0 {
+			svc := serviceSpec{Selector: s.selector(t.Name)}
+			for _, pt := range t.Ports {
+				svc.Ports = append(svc.Ports, servicePort{Name: portName(pt), Port: pt.Port, TargetPort: portName(pt), Protocol: k8sProtocol(pt)})
+			}
+			w.docs = append(w.docs, object{APIVersion: "v1", Kind: "Service",
+				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)}, Spec: svc})
+		}
+		switch {
+		case t.MaxInstances() > t.MinInstances() && t.MinInstances() >= 1:
+			w.docs = append(w.docs, object{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler",
+				Metadata: objectMeta{Name: name, Labels: s.labels(t.Name)},
+				Spec: hpaSpec{
+					ScaleTargetRef: crossVersionRef{APIVersion: "apps/v1", Kind: kind, Name: name},
+					MinReplicas:    t.MinInstances(),
+					MaxReplicas:    t.MaxInstances(),
+					Metrics: []metricSpec{{Type: "Resource", Resource: resourceMetric{Name: "memory",
+						Target: metricTarget{Type: "Utilization", AverageUtilization: hpaMemoryUtilization}}}},
+				}})
+		case t.MaxInstances() > t.MinInstances():
+			w.scaleNotes = append(w.scaleNotes, fmt.Sprintf("  %s starts with 0 instances and has no HorizontalPodAutoscaler (it cannot scale to 0):", t.Name),
+				fmt.Sprintf("    kubectl scale %s/%s --replicas=N   # N at most %d", strings.ToLower(kind), name, t.MaxInstances()))
+		}
+	}
+
+	if st := b.SmokeTest; st != nil {
+		t := b.Task(st.Task)
+		name := s.taskName(s.smoke)
+		target := s.smokeTarget(t, s.taskName(t.Name))
+		smokeEnv := slices.Clone(envVars)
+		for _, kv := range target.env() {
+			smokeEnv = append(smokeEnv, envVar{Name: kv[0], Value: kv[1]})
+		}
+		// Kubernetes expands $(SMOKE_HOST) in the command from the container's environment.
+		pod := s.podSpec(t, s.smoke, st.Command, smokeEnv)
+		pod.RestartPolicy = "Never"
+		w.docs = append(w.docs, object{APIVersion: "batch/v1", Kind: "Job",
+			Metadata: objectMeta{Name: name, Labels: s.labels(s.smoke)},
+			Spec: jobSpec{
+				Suspend:               true,
+				BackoffLimit:          0,
+				ActiveDeadlineSeconds: st.Timeout,
+				Template:              podTemplateSpec{Metadata: objectMeta{Labels: s.labels(s.smoke)}, Spec: pod},
+			}})
+		w.smokeNotes = []string{
+			fmt.Sprintf("Smoke test (rule 4): Job %s runs %s on the image of task %s.", name, strings.Join(st.Command, " "), st.Task),
+		}
+		if target.host != "" {
+			w.smokeNotes = append(w.smokeNotes, fmt.Sprintf("It reaches the task through its Service: SMOKE_HOST=%s, SMOKE_PORT=%d.", target.host, target.port))
+		}
+		w.smokeNotes = append(w.smokeNotes,
+			"It is created suspended; once the tasks are ready, run it and read its result with",
+			fmt.Sprintf("  kubectl patch job/%s --type=merge -p '{\"spec\":{\"suspend\":false}}'", name),
+			fmt.Sprintf("  kubectl wait --for=condition=complete job/%s --timeout=%ds && kubectl logs job/%s", name, max(st.Timeout, 60), name),
+			"To run it again, delete the Job and apply again.",
+		)
+	}
+	return w
+}
+
+// persistentPaths lists the mount paths of a task's persistent volumes with their sizes.
+func persistentPaths(t *catalog.Task) string {
+	var parts []string
+	for _, v := range t.Volumes {
+		if v.IsPersistent() {
+			parts = append(parts, fmt.Sprintf("%s (%d MiB)", v.Path, v.Size))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// volumeName names a task's volume by its position: "data-0", "data-1".
+func volumeName(i int) string { return "data-" + strconv.Itoa(i) }
 
 // podSpec returns the pod of a task's Deployment, or of the smoke-test Job (named container,
 // running command on the task's image, resources and scheduling).
@@ -375,7 +474,7 @@ func (s *source) podSpec(t *catalog.Task, containerName string, command []string
 		TerminationGracePeriodSeconds: t.StopSeconds(),
 		Containers: []container{{
 			Name:    containerName,
-			Image:   s.image,
+			Image:   s.image(),
 			Command: command,
 			Env:     env,
 			// Requests equal to limits: the memory is reserved on the node, not overcommitted (rule 10).
@@ -390,6 +489,17 @@ func (s *source) podSpec(t *catalog.Task, containerName string, command []string
 			VolumeMounts: []volumeMount{{Name: "tmp", MountPath: "/tmp"}},
 		}},
 		Volumes: []volume{{Name: "tmp", EmptyDir: emptyDir{SizeLimit: tmpSizeLimit}}},
+	}
+	// Scratch volumes are emptyDirs; persistent ones come from the StatefulSet's
+	// volumeClaimTemplates, which the smoke test's Job does not have.
+	for i, v := range t.Volumes {
+		if v.IsPersistent() && containerName != t.Name {
+			continue
+		}
+		pod.Containers[0].VolumeMounts = append(pod.Containers[0].VolumeMounts, volumeMount{Name: volumeName(i), MountPath: v.Path})
+		if !v.IsPersistent() {
+			pod.Volumes = append(pod.Volumes, volume{Name: volumeName(i), EmptyDir: emptyDir{SizeLimit: strconv.Itoa(v.Size) + "Mi"}})
+		}
 	}
 	// An image for linux/386 runs on amd64 nodes too; anything else is not x86 (rule 11).
 	if slices.Contains(s.build.PlatformsOrDefault(), "linux/386") {
@@ -446,7 +556,7 @@ func (s *source) labels(component string) map[string]string {
 		"app.kubernetes.io/name":       labelValue(s.slug),
 		"app.kubernetes.io/instance":   s.base,
 		"app.kubernetes.io/version":    labelValue(s.build.Version),
-		"app.kubernetes.io/part-of":    s.base,
+		"app.kubernetes.io/part-of":    s.partOf,
 		"app.kubernetes.io/managed-by": "marketplace",
 	}
 	if component != "" {

@@ -78,6 +78,8 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newServe(g),
 		newDeploy(g),
 		newCodeOwners(g),
+		newList(g),
+		newEnv(g),
 	)
 	return root
 }

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hspc/marketplace/catalog/env"
+	"github.com/hspc/marketplace/generator/deploy"
+)
+
+func newEnvExport(g *globals) *cobra.Command {
+	var format, output string
+	var update bool
+	cmd := &cobra.Command{
+		Use:   "export FILE [--format kubernetes|compose] [-o DIR] [--update]",
+		Short: "Write the manifests of a whole environment",
+		Long: `export resolves the environment and writes its manifests into DIR (by default the
+environment file's path without .toml: environments/fhir.toml → environments/fhir/):
+
+  kubernetes  kustomization.yaml, namespace.yaml, one <service>.yaml per service (ConfigMaps for
+              plain values; Deployments, or StatefulSets with volume claims for stateful tasks;
+              Services; HorizontalPodAutoscalers; smoke-test Jobs), secrets.env, .gitignore
+  compose     compose.yaml, secrets.env, .gitignore
+
+--format defaults to the environment's platform. Every secret lives in secrets.env (mode 0600,
+listed in .gitignore): generated ones are made on the first export and kept, derived ones are
+recomputed, and the ones the environment references ({ secret = "NAME" }) are yours to fill in.
+Manifests never hold a secret value. The lock beside the environment file records the builds;
+--update resolves every constraint to the newest matching build again.
+
+Files are replaced one by one, atomically; nothing else in DIR is touched.`,
+		Example: `  marketplace env export environments/fhir.toml --format kubernetes -o deploy/fhir`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			x, err := g.exportEnv(args[0], format, output, update)
+			if err != nil {
+				return err
+			}
+			if err := x.write(); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "wrote %s to %s (%s)\n", plural(len(x.files), "file"), x.dir, x.format)
+			if missing := deploy.MissingSecrets(x.res, x.secrets); len(missing) > 0 {
+				fmt.Fprintf(g.stderr, "note: fill in %s in %s before applying\n", strings.Join(missing, ", "), filepath.Join(x.dir, deploy.SecretsFile))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "manifest `FORMAT`: kubernetes or compose (default: the environment's platform)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write into `DIR` (default: the environment file's path without .toml)")
+	cmd.Flags().BoolVar(&update, "update", false, "resolve every constraint to the newest matching build, ignoring the lock")
+	return cmd
+}
+
+// export is an environment rendered in memory, ready to be written.
+type export struct {
+	f       *envFile
+	res     *env.Resolution
+	format  string
+	dir     string
+	files   map[string][]byte
+	secrets map[string]string
+}
+
+// exportEnv resolves the environment at path and renders it; nothing is written yet. Existing
+// secrets in DIR/secrets.env are kept.
+func (g *globals) exportEnv(path, format, output string, update bool) (*export, error) {
+	f, err := g.openEnv(path)
+	if err != nil {
+		return nil, err
+	}
+	if format == "" {
+		format = f.env.PlatformOrDefault()
+	} else if !slices.Contains(deploy.Formats, format) {
+		return nil, fmt.Errorf("unknown --format %q (want %s)", format, strings.Join(deploy.Formats, " or "))
+	}
+	c, err := g.checkedCatalog()
+	if err != nil {
+		return nil, err
+	}
+	res, err := g.resolve(c, f, update)
+	if err != nil {
+		return nil, err
+	}
+	g.printNotes(res)
+	dir := outputDir(path, output)
+	existing := map[string]string{}
+	secretsPath := filepath.Join(dir, deploy.SecretsFile)
+	if sf, err := os.Open(secretsPath); err == nil {
+		existing, err = deploy.ParseEnvFile(sf)
+		sf.Close()
+		if err != nil {
+			return nil, problemsError{positioned(secretsPath, err)}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	secrets, err := deploy.SecretValues(res, existing, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	files, err := deploy.Environment(res, format, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &export{f: f, res: res, format: format, dir: dir, files: files, secrets: secrets}, nil
+}
+
+// write writes the files into the folder, each atomically, secrets.env readable only by its
+// owner, and then the lock.
+func (x *export) write() error {
+	if err := os.MkdirAll(x.dir, 0o755); err != nil {
+		return err
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for name := range x.files {
+			if !yield(name) {
+				return
+			}
+		}
+	})
+	for _, name := range names {
+		mode := os.FileMode(0o644)
+		if name == deploy.SecretsFile {
+			mode = 0o600
+		}
+		if err := writeAtomic(filepath.Join(x.dir, name), x.files[name], mode); err != nil {
+			return err
+		}
+	}
+	return writeLock(x.f, x.res)
+}
