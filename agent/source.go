@@ -125,5 +125,4 @@ func (s *FileSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 	return Fetched{Data: data, ETag: tag}, nil
 }
 
-
 func mapsKeys[V any](m map[string]V) iter.Seq[string] { return maps.Keys(m) }

@@ -17,8 +17,8 @@ import (
 func newAgent(g *globals) *cobra.Command {
 	var (
 		catalogRef, envPath, out, gitURL, branch, folder, author, state string
-		interval                                                         time.Duration
-		once                                                             bool
+		interval                                                        time.Duration
+		once                                                            bool
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --catalog URL|DIR --env FILE (--out DIR | --git REPO)",
