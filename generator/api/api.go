@@ -122,6 +122,15 @@ type Task struct {
 	Memory      int            `json:"memory"`
 	StopTimeout int            `json:"stop_timeout"`
 	Ports       []catalog.Port `json:"ports"`
+	// Volumes are the task's file systems: persistent storage of backing services, or scratch.
+	Volumes []Volume `json:"volumes,omitempty"`
+}
+
+// Volume is a task volume with persistent resolved.
+type Volume struct {
+	Path       string `json:"path"`
+	Size       int    `json:"size"` // MiB
+	Persistent bool   `json:"persistent"`
 }
 
 // Dependency is a dependency with required resolved.
@@ -328,10 +337,14 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 				ports[i].Protocol = "tcp"
 			}
 		}
-		doc.Tasks = append(doc.Tasks, Task{
+		task := Task{
 			Name: t.Name, Command: t.Command, Min: t.MinInstances(), Max: t.MaxInstances(),
 			Memory: t.MemoryMiB(), StopTimeout: t.StopSeconds(), Ports: ports,
-		})
+		}
+		for _, v := range t.Volumes {
+			task.Volumes = append(task.Volumes, Volume{Path: v.Path, Size: v.Size, Persistent: v.IsPersistent()})
+		}
+		doc.Tasks = append(doc.Tasks, task)
 	}
 	for _, d := range b.Dependencies {
 		doc.Dependencies = append(doc.Dependencies, Dependency{Interface: d.Interface, Required: d.IsRequired(), Bind: d.Bind})

@@ -80,6 +80,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newCodeOwners(g),
 		newList(g),
 		newEnv(g),
+		newAgent(g),
 	)
 	return root
 }
