@@ -94,6 +94,9 @@ type Policy struct {
 	OpenLicenses []string `toml:"open_licenses" json:"open_licenses,omitempty"`
 	// MaxImageMiB is the compressed image size above which verify warns of a data payload.
 	MaxImageMiB int `toml:"max_image_mib" json:"max_image_mib,omitempty"`
+	// TimestampExpiryDays is how long a signed output's TUF timestamp stays valid: the
+	// freshness promise clients enforce (`build --sign`, `marketplace sign`).
+	TimestampExpiryDays int `toml:"timestamp_expiry_days" json:"timestamp_expiry_days,omitempty"`
 }
 
 // DefaultOpenLicenses are the licenses the seed's licensing policy 1 names.
@@ -102,6 +105,9 @@ var DefaultOpenLicenses = []string{"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-C
 
 // DefaultMaxImageMiB is the data-payload warning threshold when policy.max_image_mib is unset.
 const DefaultMaxImageMiB = 2048
+
+// DefaultTimestampExpiryDays is the TUF timestamp lifetime when policy.timestamp_expiry_days is unset.
+const DefaultTimestampExpiryDays = 7
 
 // SignaturesRequired reports whether an unverified signature is an error (the default) rather than
 // a warning.
