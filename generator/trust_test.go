@@ -355,3 +355,119 @@ func TestThreatKeyRotation(t *testing.T) {
 		t.Fatalf("signing with the retired keys: got %v, want a refusal naming root v2", err)
 	}
 }
+
+func TestThreatStaleMirror(t *testing.T) {
+	s := newSignedSite(t, trust.KeyOptions{})
+	s.build(t0)
+	// A site mirror of the publisher, served on its own.
+	mirrorDir := filepath.Join(t.TempDir(), "mirror")
+	pin := &trust.Client{RefTime: t0.Add(time.Hour)}
+	res, err := trust.CloneSite(context.Background(), s.srv.URL+"/", mirrorDir, s.rootJSON(), trust.MirrorOptions{Client: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Fetched == 0 || res.Timestamp != 1 {
+		t.Fatalf("clone = %+v, want files fetched at timestamp v1", res)
+	}
+	mirror := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(mirrorDir, trust.MirrorSiteDir))))
+	defer mirror.Close()
+	mirrorClient := func(ref time.Time) *trust.Client {
+		return &trust.Client{MetadataURL: mirror.URL + "/tuf/", LocalDir: t.TempDir(), TrustedRoot: s.rootJSON(), RefTime: ref}
+	}
+	// The mirror's copy verifies with the publisher's root, file for file.
+	got, err := mirrorClient(t0.Add(2*time.Hour)).Fetch(context.Background(), "api/v1/catalog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := os.ReadFile(filepath.Join(s.out, "api", "v1", "catalog.json")); !bytes.Equal(got, want) {
+		t.Fatal("the mirror's catalog.json differs from the publisher's")
+	}
+
+	// The publisher moves on; the mirror stops syncing.
+	s.build(t0.Add(24 * time.Hour))
+	agent := s.client(t0.Add(25 * time.Hour))
+	if _, err := agent.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	agent.MetadataURL = mirror.URL + "/tuf/" // the agent fails over to the stale mirror
+	_, err = agent.Refresh(context.Background())
+	wantRefusal(t, err, trust.Rollback)
+	// A new agent that never saw v2 is stopped by the expiry instead.
+	_, err = mirrorClient(t0.Add(8*24*time.Hour)).Refresh(context.Background())
+	wantRefusal(t, err, trust.Freeze)
+
+	// After a sync the mirror serves v2 and the agent accepts it.
+	res, err = trust.SyncSite(context.Background(), mirrorDir, trust.MirrorOptions{Client: &trust.Client{RefTime: t0.Add(26 * time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Timestamp != 2 || res.Reused == 0 {
+		t.Fatalf("sync = %+v, want timestamp v2 with unchanged files reused", res)
+	}
+	if _, err := agent.Refresh(context.Background()); err != nil {
+		t.Fatalf("after the mirror synced: %v", err)
+	}
+}
+
+func TestSiteMirrorKeepsLastGoodStateOnRefusal(t *testing.T) {
+	s := newSignedSite(t, trust.KeyOptions{})
+	s.build(t0)
+	old := s.snapshotOut()
+	s.build(t0.Add(time.Hour))
+	mirrorDir := filepath.Join(t.TempDir(), "mirror")
+	pin := trust.MirrorOptions{Client: &trust.Client{RefTime: t0.Add(2 * time.Hour)}}
+	if _, err := trust.CloneSite(context.Background(), s.srv.URL, mirrorDir, s.rootJSON(), pin); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, filepath.Join(mirrorDir, trust.MirrorSiteDir))
+	s.serveDir(old) // the source is rolled back
+	_, err := trust.SyncSite(context.Background(), mirrorDir, pin)
+	wantRefusal(t, err, trust.Rollback)
+	after := readTree(t, filepath.Join(mirrorDir, trust.MirrorSiteDir))
+	if len(after) != len(before) {
+		t.Fatalf("the refused sync changed the mirror: %d files, had %d", len(after), len(before))
+	}
+	for p, data := range before {
+		if !bytes.Equal(after[p], data) {
+			t.Fatalf("the refused sync changed %s", p)
+		}
+	}
+	// Cloning into a folder that is not empty is refused and touches nothing.
+	if _, err := trust.CloneSite(context.Background(), s.srv.URL, mirrorDir, s.rootJSON(), pin); err == nil {
+		t.Fatal("clone into a non-empty folder succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(mirrorDir, trust.MirrorStateFile)); err != nil {
+		t.Fatalf("the refused clone removed the mirror's state: %v", err)
+	}
+}
+
+func TestVerifyUpstreamAndCheckMerged(t *testing.T) {
+	s := newSignedSite(t, trust.KeyOptions{})
+	res := s.build(t0)
+	u := trust.Upstream{Name: "hspc", URL: s.srv.URL, Root: s.rootJSON(), StateDir: t.TempDir(), RefTime: t0.Add(time.Hour)}
+	snap, err := trust.VerifyUpstream(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a private marketplace merged from the upstream's Git repository.
+	merged := map[string][]string{}
+	for id, p := range res.Catalog.Products {
+		for _, b := range p.Builds {
+			merged[id] = append(merged[id], b.Digest())
+		}
+	}
+	if len(merged) == 0 {
+		t.Fatal("the example catalog has no products")
+	}
+	if problems := snap.CheckMerged("hspc", merged); len(problems) != 0 {
+		t.Fatalf("the upstream's own catalog does not match its signed snapshot:\n%s", strings.Join(problems, "\n"))
+	}
+	merged["hspc/smuggled"] = []string{"sha256:" + strings.Repeat("0", 64)}
+	if problems := snap.CheckMerged("hspc", merged); len(problems) != 1 || !strings.Contains(problems[0], "hspc/smuggled is not in its signed catalog") {
+		t.Fatalf("a product the upstream did not sign: %q", problems)
+	}
+	// A frozen upstream is refused.
+	u.RefTime = t0.Add(30 * 24 * time.Hour)
+	_, err = trust.VerifyUpstream(context.Background(), u)
+	wantRefusal(t, err, trust.Freeze)
+}
