@@ -393,7 +393,7 @@ func TestThreatStaleMirror(t *testing.T) {
 	_, err = agent.Refresh(context.Background())
 	wantRefusal(t, err, trust.Rollback)
 	// A new agent that never saw v2 is stopped by the expiry instead.
-	_, err = mirrorClient(t0.Add(8*24*time.Hour)).Refresh(context.Background())
+	_, err = mirrorClient(t0.Add(8 * 24 * time.Hour)).Refresh(context.Background())
 	wantRefusal(t, err, trust.Freeze)
 
 	// After a sync the mirror serves v2 and the agent accepts it.

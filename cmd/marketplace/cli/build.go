@@ -15,8 +15,8 @@ import (
 func newBuild(g *globals) *cobra.Command {
 	var (
 		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys string
-		offline, noVerify                                   bool
-		jobs                                                int
+		offline, noVerify                                             bool
+		jobs                                                          int
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
