@@ -58,6 +58,9 @@ type Options struct {
 	Sign *trust.Keys
 	// SignTime is the signing time; zero means now (tests set it).
 	SignTime time.Time
+	// RegistryMap, when set, makes the deploy manifests pull images from the private registry
+	// it names (marketplace mirror images); the site and API keep the publishers' references.
+	RegistryMap *catalog.RegistryMap
 }
 
 // VerifyMode says how images are verified.
@@ -122,7 +125,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 4. Render every output page.
-	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch)
+	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch, opts.RegistryMap)
 	if err != nil {
 		return res, err
 	}
@@ -248,7 +251,7 @@ func statusOf(m *verify.Material) catalog.ImageStatus {
 }
 
 // render collects the pages of every output.
-func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool) ([]page.Page, error) {
+func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool, registryMap *catalog.RegistryMap) ([]page.Page, error) {
 	sitePages, err := site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
 	if err != nil {
 		return nil, fmt.Errorf("rendering the site: %w", err)
@@ -257,7 +260,8 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	pages = append(pages, api.Pages(api.Input{Catalog: c, History: h, Images: images})...)
 	pages = append(pages, feed.Page(c, h))
 	pages = append(pages, badge.Pages(c, images)...)
-	pages = append(pages, deploy.Pages(c)...)
+	deployed, _ := deploy.MapImages(c, registryMap)
+	pages = append(pages, deploy.Pages(deployed)...)
 	pages = append(pages, material...)
 	if withSearch {
 		pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)

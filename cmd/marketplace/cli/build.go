@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/theme"
@@ -14,9 +15,9 @@ import (
 
 func newBuild(g *globals) *cobra.Command {
 	var (
-		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys string
-		offline, noVerify                                             bool
-		jobs                                                          int
+		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap string
+		offline, noVerify                                                          bool
+		jobs                                                                       int
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -41,6 +42,13 @@ folder, or --material DIR) and no registry is contacted.`,
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
 				Log: g.stderr, Progress: g.terminal(),
+			}
+			if registryMap != "" {
+				m, err := catalog.ReadRegistryMap(registryMap)
+				if err != nil {
+					return fmt.Errorf("--registry-map: %w", err)
+				}
+				opts.RegistryMap = m
 			}
 			if signKeys != "" {
 				keys, err := trust.LoadKeys(signKeys)
@@ -90,6 +98,7 @@ folder, or --material DIR) and no registry is contacted.`,
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR`")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&signKeys, "sign", "", "sign the output with TUF metadata using the key `DIR` made by marketplace trust init")
+	f.StringVar(&registryMap, "registry-map", "", "deploy manifests pull from the private registry that registry map `FILE` (marketplace mirror images) names")
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

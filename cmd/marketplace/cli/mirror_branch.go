@@ -51,6 +51,6 @@ func newMirror(g *globals) *cobra.Command {
 			return siteMirror.Sync(cmd.Context(), dir, g.stdout, g.stderr)
 		},
 	}
-	cmd.AddCommand(clone, sync)
+	cmd.AddCommand(clone, sync, newMirrorImages(g))
 	return cmd
 }
