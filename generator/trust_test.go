@@ -471,3 +471,33 @@ func TestVerifyUpstreamAndCheckMerged(t *testing.T) {
 	_, err = trust.VerifyUpstream(context.Background(), u)
 	wantRefusal(t, err, trust.Freeze)
 }
+
+func TestOfflineMediaWithReferenceTime(t *testing.T) {
+	s := newSignedSite(t, trust.KeyOptions{})
+	s.build(t0)
+	// The output is carried into an air-gapped network on media: no HTTP, a folder.
+	media := s.snapshotOut()
+	state := t.TempDir()
+	c := &trust.Client{MetadataURL: filepath.Join(media, "tuf"), LocalDir: state, TrustedRoot: s.rootJSON(), RefTime: t0.Add(3 * 24 * time.Hour)}
+	got, err := c.Fetch(context.Background(), "api/v1/catalog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := os.ReadFile(filepath.Join(s.out, "api", "v1", "catalog.json")); !bytes.Equal(got, want) {
+		t.Fatal("the catalog read from media differs")
+	}
+	// Media brought in after the freshness promise ran out is refused at that reference time.
+	c.RefTime = t0.Add(9 * 24 * time.Hour)
+	_, err = c.Refresh(context.Background())
+	wantRefusal(t, err, trust.Freeze)
+	// Last week's media, after this week's was read, is a rollback even within its validity.
+	s.build(t0.Add(24 * time.Hour))
+	newer := s.snapshotOut()
+	c.MetadataURL, c.RefTime = filepath.Join(newer, "tuf"), t0.Add(2*24*time.Hour)
+	if _, err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.MetadataURL = filepath.Join(media, "tuf")
+	_, err = c.Refresh(context.Background())
+	wantRefusal(t, err, trust.Rollback)
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTrustSignAndMirrorSite runs what an operator does: create keys, build and sign, re-sign,
@@ -39,10 +40,21 @@ func TestTrustSignAndMirrorSite(t *testing.T) {
 		t.Fatalf("sign: exit %d\n%s", code, stderr)
 	}
 
+	// The output checked from a folder, as from media, at reference times.
+	root := filepath.Join(keys, "root.json")
+	code, stdout, stderr = run(t, "trust", "verify", out, "--root", root)
+	if code != ExitOK || !strings.Contains(stdout, "signed files verified") || !strings.Contains(stdout, "timestamp v2") {
+		t.Fatalf("trust verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = run(t, "trust", "verify", out, "--root", root, "--at", time.Now().Add(30*24*time.Hour).UTC().Format(time.RFC3339))
+	if code != ExitProblems || !strings.Contains(stderr, "refused (freeze)") {
+		t.Fatalf("trust verify a month later: exit %d\n%s", code, stderr)
+	}
+
 	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer srv.Close()
 	mirror := filepath.Join(tmp, "mirror")
-	code, _, stderr = run(t, "mirror", "clone", srv.URL+"/", mirror, "--root", filepath.Join(keys, "root.json"))
+	code, _, stderr = run(t, "mirror", "clone", srv.URL+"/", mirror, "--root", root)
 	if code != ExitOK || !strings.Contains(stderr, "timestamp v2") {
 		t.Fatalf("mirror clone: exit %d\n%s", code, stderr)
 	}
