@@ -189,6 +189,25 @@ func TestSignedVersionsIncreaseAcrossBuilds(t *testing.T) {
 	if snap.Timestamp != 2 {
 		t.Errorf("client sees timestamp v%d, want 2", snap.Timestamp)
 	}
+	// The previous generation stays servable for clients in the middle of an update; re-signing
+	// in place keeps one previous generation, no more.
+	for i := 0; i < 2; i++ {
+		if _, err := trust.Sign(s.out, s.out, s.keys, trust.SignOptions{Now: t0.Add(3 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, _ := filepath.Glob(filepath.Join(s.out, "tuf", "*.*.json"))
+	var got []string
+	for _, n := range names {
+		got = append(got, filepath.Base(n))
+	}
+	want := []string{"1.root.json", "3.snapshot.json", "3.targets.json", "4.snapshot.json", "4.targets.json"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("tuf/ holds %v, want %v", got, want)
+	}
+	if _, err := s.client(t0.Add(4*time.Hour)).Fetch(context.Background(), "feed.json"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestThreatRollback(t *testing.T) {

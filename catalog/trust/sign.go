@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,8 +147,20 @@ func Sign(dir, prev string, keys *Keys, opts SignOptions) (*Signed, error) {
 	if _, err := signAndWrite(ts, keys, metadata.TIMESTAMP, filepath.Join(mdDir, "timestamp.json")); err != nil {
 		return nil, err
 	}
+	// The previous generation stays servable, for clients that read its timestamp just before
+	// this one replaced it (and for uploads to a static host that are not atomic).
+	keep, err := keepPrevious(dir, prev, pv)
+	if err != nil {
+		return nil, err
+	}
 	if filepath.Clean(dir) == filepath.Clean(prev) {
-		if err := pruneTargets(filepath.Join(mdDir, "targets"), targets.Signed.Targets); err != nil {
+		for rel, tf := range targets.Signed.Targets {
+			keep[hashedPath(rel, hex.EncodeToString(tf.Hashes["sha256"]))] = true
+		}
+		if err := pruneTargets(filepath.Join(mdDir, "targets"), keep); err != nil {
+			return nil, err
+		}
+		if err := pruneMetadata(mdDir, pv); err != nil {
 			return nil, err
 		}
 	}
@@ -297,13 +310,45 @@ func linkOrCopy(src, dst string) error {
 	return out.Close()
 }
 
-// pruneTargets removes hash-named copies under dir that targets no longer lists (re-signing
-// in place; every file there was written by Sign).
-func pruneTargets(dir string, targets map[string]*metadata.TargetFiles) error {
+// keepPrevious links the previous generation's snapshot and targets metadata and the
+// hash-named files it lists from prev into dir, and returns those files' paths under
+// tuf/targets/.
+func keepPrevious(dir, prev string, pv versions) (map[string]bool, error) {
 	keep := map[string]bool{}
-	for rel, tf := range targets {
+	if prev == "" || pv.targets == 0 {
+		return keep, nil
+	}
+	from, to := filepath.Join(prev, MetadataDir), filepath.Join(dir, MetadataDir)
+	targets, err := metadata.Targets().FromFile(filepath.Join(from, fmt.Sprintf("%d.targets.json", pv.targets)))
+	if err != nil {
+		return nil, fmt.Errorf("reading the previous output's targets: %w", err)
+	}
+	for rel, tf := range targets.Signed.Targets {
 		keep[hashedPath(rel, hex.EncodeToString(tf.Hashes["sha256"]))] = true
 	}
+	if filepath.Clean(dir) == filepath.Clean(prev) {
+		return keep, nil
+	}
+	for _, name := range []string{fmt.Sprintf("%d.snapshot.json", pv.snapshot), fmt.Sprintf("%d.targets.json", pv.targets)} {
+		if err := linkOrCopy(filepath.Join(from, name), filepath.Join(to, name)); err != nil {
+			return nil, err
+		}
+	}
+	for p := range keep {
+		src := filepath.Join(from, "targets", filepath.FromSlash(p))
+		if _, err := os.Stat(src); err != nil {
+			continue // not there: nothing to keep
+		}
+		if err := linkOrCopy(src, filepath.Join(to, "targets", filepath.FromSlash(p))); err != nil {
+			return nil, err
+		}
+	}
+	return keep, nil
+}
+
+// pruneTargets removes hash-named copies under dir that are not in keep (re-signing in place;
+// every file there was written by Sign).
+func pruneTargets(dir string, keep map[string]bool) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -317,4 +362,24 @@ func pruneTargets(dir string, targets map[string]*metadata.TargetFiles) error {
 		}
 		return nil
 	})
+}
+
+// pruneMetadata removes snapshot and targets metadata older than the previous generation
+// (re-signing in place).
+func pruneMetadata(mdDir string, pv versions) error {
+	for role, oldest := range map[string]int64{metadata.SNAPSHOT: pv.snapshot, metadata.TARGETS: pv.targets} {
+		paths, err := filepath.Glob(filepath.Join(mdDir, "*."+role+".json"))
+		if err != nil {
+			return err
+		}
+		for _, p := range paths {
+			v, err := strconv.ParseInt(strings.TrimSuffix(filepath.Base(p), "."+role+".json"), 10, 64)
+			if err == nil && v < oldest {
+				if err := os.Remove(p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
