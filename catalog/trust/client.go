@@ -54,7 +54,7 @@ const maxTargetsLength = 256 << 20
 
 // Refresh updates the client's trusted metadata from MetadataURL (root → timestamp →
 // snapshot → targets, the TUF client workflow), returning a *Refusal when an update is refused.
-func (c *Client) Refresh(ctx context.Context) (*Snapshot, error) {
+func (c Client) Refresh(ctx context.Context) (*Snapshot, error) {
 	if c.MetadataURL == "" || c.LocalDir == "" {
 		return nil, errors.New("trust client: MetadataURL and LocalDir are required")
 	}
@@ -96,13 +96,16 @@ func (c *Client) Refresh(ctx context.Context) (*Snapshot, error) {
 	return &Snapshot{
 		Root: t.Root.Signed.Version, Targets: t.Targets[metadata.TARGETS].Signed.Version,
 		Snapshot: t.Snapshot.Signed.Version, Timestamp: t.Timestamp.Signed.Version,
-		Expires: t.Timestamp.Signed.Expires, c: c, u: u,
+		Expires: t.Timestamp.Signed.Expires, c: &c, u: u,
 	}, nil
 }
 
 // Fetch refreshes and returns the verified content of target (a path in the output, such as
-// "api/v1/catalog.json").
-func (c *Client) Fetch(ctx context.Context, target string) ([]byte, error) {
+// "api/v1/catalog.json"):
+//
+//	data, err := trust.Client{MetadataURL: "https://marketplace.example.org/tuf/",
+//		LocalDir: "/var/lib/agent/tuf", TrustedRoot: root}.Fetch(ctx, "api/v1/catalog.json")
+func (c Client) Fetch(ctx context.Context, target string) ([]byte, error) {
 	s, err := c.Refresh(ctx)
 	if err != nil {
 		return nil, err
