@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/trust"
 )
 
@@ -519,4 +520,41 @@ func TestOfflineMediaWithReferenceTime(t *testing.T) {
 	c.MetadataURL = filepath.Join(media, "tuf")
 	_, err = c.Refresh(context.Background())
 	wantRefusal(t, err, trust.Rollback)
+}
+
+func TestBuildWithRegistryMap(t *testing.T) {
+	ctx := context.Background()
+	out := filepath.Join(t.TempDir(), "public")
+	res, err := Build(ctx, Options{Root: "..", Out: out, Verify: VerifySkip, NoSearch: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := res.Catalog.Products["hspc/fhir-api"]
+	b := p.Builds[len(p.Builds)-1]
+	ref, err := catalog.ParseImageRef(b.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := catalog.NewRegistryMap("registry.hospital.internal/hsp")
+	m.Add(ref, "registry.hospital.internal/hsp/fhir-api")
+	if _, err := Build(ctx, Options{Root: "..", Out: out, Verify: VerifySkip, NoSearch: true, RegistryMap: m}); err != nil {
+		t.Fatal(err)
+	}
+	want := "registry.hospital.internal/hsp/fhir-api:" + ref.Tag + "@" + ref.Digest
+	for _, f := range []string{"kubernetes.yaml", "compose.yaml"} {
+		data, err := os.ReadFile(filepath.Join(out, "deploy", "hspc", "fhir-api", b.Version, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(data, []byte("image: "+want)) {
+			t.Errorf("%s does not pull %s (the previous build's page was reused?)", f, want)
+		}
+	}
+	api, err := os.ReadFile(filepath.Join(out, "api", "v1", "products", "hspc", "fhir-api.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(api, []byte("registry.hospital.internal")) || !bytes.Contains(api, []byte(ref.Digest)) {
+		t.Error("the API should keep the publisher's image reference")
+	}
 }

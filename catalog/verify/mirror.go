@@ -42,7 +42,8 @@ type MirrorReport struct {
 type mirrorJob struct {
 	ref     catalog.ImageRef // the source, as the catalog pins it
 	dst     string           // the destination repository
-	product string           // a product that uses it, for messages
+	path    string           // the product file of a build that pins it, for messages
+	key     string           // that build's image key, e.g. builds[1].image
 }
 
 // MirrorImages copies the image of every build of the given products (all when productIDs is
@@ -84,7 +85,7 @@ func MirrorImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, productID
 				st, err := reg.copyImage(j)
 				mu.Lock()
 				if err != nil {
-					ds = append(ds, catalog.Diagnostic{Path: "products/" + j.product + ".toml", Severity: catalog.Error,
+					ds = append(ds, catalog.Diagnostic{Path: j.path, Key: j.key, Severity: catalog.Error,
 						Message: fmt.Sprintf("copying %s to %s: %v", j.ref, j.dst, err)})
 				} else {
 					copied[j.ref.Repository+"@"+j.ref.Digest] = true
@@ -111,6 +112,7 @@ func MirrorImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, productID
 	wg.Wait()
 	prog.finish()
 	rep.Requests = reg.requests.Load()
+	catalog.Locate(fsys, ds)
 	if err := ctx.Err(); err != nil {
 		ds = append(ds, catalog.Diagnostic{Path: catalog.IndexFile, Severity: catalog.Error, Message: fmt.Sprintf("interrupted: %v; run the command again to resume", err)})
 		return rep, ds
@@ -168,7 +170,7 @@ func mirrorJobs(c *catalog.Catalog, productIDs []string, to string) ([]*mirrorJo
 			ds = append(ds, catalog.Diagnostic{Path: catalog.IndexFile, Severity: catalog.Error, Message: fmt.Sprintf("no product %s in the catalog", id)})
 			continue
 		}
-		for _, b := range p.Builds {
+		for i, b := range p.Builds {
 			ref, err := catalog.ParseImageRef(b.Image)
 			if err != nil {
 				continue // validation reports it
@@ -184,12 +186,12 @@ func mirrorJobs(c *catalog.Catalog, productIDs []string, to string) ([]*mirrorJo
 			}
 			dst := to + "/" + src.RepositoryStr()
 			if prev, ok := owner[dst]; ok && prev != ref.Repository {
-				ds = append(ds, catalog.Diagnostic{Path: "products/" + id + ".toml", Severity: catalog.Error,
+				ds = append(ds, catalog.Diagnostic{Path: p.Path, Key: fmt.Sprintf("builds[%d].image", i), Severity: catalog.Error,
 					Message: fmt.Sprintf("%s and %s would both be copied to %s; mirror them in separate runs with different --to prefixes", prev, ref.Repository, dst)})
 				continue
 			}
 			owner[dst] = ref.Repository
-			jobs = append(jobs, &mirrorJob{ref: ref, dst: dst, product: id})
+			jobs = append(jobs, &mirrorJob{ref: ref, dst: dst, path: p.Path, key: fmt.Sprintf("builds[%d].image", i)})
 		}
 	}
 	return jobs, ds

@@ -180,9 +180,10 @@ func TestMirrorImagesResumesAnInterruptedCopy(t *testing.T) {
 	if !ds.HasErrors() || rep.Copied != 2 || len(rep.Map.Images) != 2 {
 		t.Fatalf("interrupted run: %+v\n%s", rep, diagText(ds))
 	}
-	if !strings.Contains(diagText(ds), "copying "+m.refs[2].Context().String()) {
-		t.Errorf("the error does not name the image:\n%s", diagText(ds))
+	if !strings.Contains(diagText(ds), "copying "+m.refs[2].Context().String()) || ds[0].Path != "products/acme/app2.toml" || ds[0].Line == 0 {
+		t.Errorf("the error does not name the image at its position in the product file:\n%s", diagText(ds))
 	}
+	t.Logf("interrupted run:\n%s", diagText(ds))
 	// Resumed: the two copied images are skipped, app2's blobs are already there (only its
 	// manifest and its signature, never reached before, are sent).
 	m.watchUploads()

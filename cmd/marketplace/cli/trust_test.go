@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hspc/marketplace/catalog"
 )
 
 // TestTrustSignAndMirrorSite runs what an operator does: create keys, build and sign, re-sign,
@@ -77,5 +79,49 @@ func TestTrustSignAndMirrorSite(t *testing.T) {
 	code, _, stderr = run(t, "mirror", "sync", mirror)
 	if code != ExitOK || !strings.Contains(stderr, "timestamp v3") {
 		t.Fatalf("mirror sync after rotation: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestDeployWithRegistryMap(t *testing.T) {
+	// The map marketplace mirror images writes, for the latest build of hspc/fhir-api.
+	code, manifest, stderr := run(t, "-C", "../../..", "deploy", "hspc/fhir-api", "--format", "compose")
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, stderr)
+	}
+	var image string
+	for _, line := range strings.Split(manifest, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "image: ") {
+			image = strings.TrimPrefix(strings.TrimSpace(line), "image: ")
+			break
+		}
+	}
+	ref, err := catalog.ParseImageRef(image)
+	if err != nil {
+		t.Fatalf("the manifest's image %q: %v", image, err)
+	}
+	m := catalog.NewRegistryMap("registry.hospital.internal/hsp")
+	m.Add(ref, "registry.hospital.internal/hsp/fhir-api")
+	data, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapFile := filepath.Join(t.TempDir(), "registry-map.json")
+	if err := os.WriteFile(mapFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, manifest, stderr = run(t, "-C", "../../..", "deploy", "hspc/fhir-api", "--format", "compose", "--registry-map", mapFile)
+	want := "image: registry.hospital.internal/hsp/fhir-api:" + ref.Tag + "@" + ref.Digest
+	if code != ExitOK || !strings.Contains(manifest, want) {
+		t.Fatalf("deploy --registry-map: exit %d, want %q in\n%s%s", code, want, manifest, stderr)
+	}
+	// An older build the map lacks keeps its reference, with a note.
+	code, manifest, stderr = run(t, "-C", "../../..", "deploy", "hspc/fhir-api@3.8.0", "--format", "compose", "--registry-map", mapFile)
+	if code != ExitOK || !strings.Contains(stderr, "is not in "+mapFile) || strings.Contains(manifest, "registry.hospital.internal") {
+		t.Errorf("deploy of an unmapped build: exit %d, want the publisher's reference and a note\n%s", code, stderr)
+	}
+
+	code, _, stderr = run(t, "-C", "../../..", "mirror", "images")
+	if code != ExitUsage || !strings.Contains(stderr, "--to REGISTRY is required") {
+		t.Errorf("mirror images without --to: exit %d\n%s", code, stderr)
 	}
 }
