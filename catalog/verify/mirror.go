@@ -40,10 +40,10 @@ type MirrorReport struct {
 
 // mirrorJob is one digest to copy.
 type mirrorJob struct {
-	ref     catalog.ImageRef // the source, as the catalog pins it
-	dst     string           // the destination repository
-	path    string           // the product file of a build that pins it, for messages
-	key     string           // that build's image key, e.g. builds[1].image
+	ref  catalog.ImageRef // the source, as the catalog pins it
+	dst  string           // the destination repository
+	path string           // the product file of a build that pins it, for messages
+	key  string           // that build's image key, e.g. builds[1].image
 }
 
 // MirrorImages copies the image of every build of the given products (all when productIDs is
