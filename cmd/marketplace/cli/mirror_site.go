@@ -13,17 +13,12 @@ import (
 // tufSiteMirror implements the site kind of marketplace mirror: a built, signed site fetched
 // over HTTP(S) (or read from a folder on media) and checked with go-tuf's updater against
 // the root it was cloned with (catalog/trust).
-type tufSiteMirror struct {
-	// refTime, when set, is the reference time for expiry (offline use; tests).
-	refTime time.Time
-}
+// Expiry is checked against the clock; `marketplace trust verify --at` checks an output at
+// another reference time.
+type tufSiteMirror struct{}
 
 // newSiteMirror returns the site mirror the mirror command delegates kind "site" to.
 func newSiteMirror() tufSiteMirror { return tufSiteMirror{} }
-
-func (m tufSiteMirror) options() trust.MirrorOptions {
-	return trust.MirrorOptions{Client: &trust.Client{RefTime: m.refTime}}
-}
 
 // Clone mirrors the signed site at url into dir, trusting the root metadata in the file root.
 func (m tufSiteMirror) Clone(ctx context.Context, url, dir, root string, stdout, stderr io.Writer) error {
@@ -31,7 +26,7 @@ func (m tufSiteMirror) Clone(ctx context.Context, url, dir, root string, stdout,
 	if err != nil {
 		return fmt.Errorf("--root: %w", err)
 	}
-	res, err := trust.CloneSite(ctx, url, dir, data, m.options())
+	res, err := trust.CloneSite(ctx, url, dir, data, trust.MirrorOptions{})
 	if err != nil {
 		return err
 	}
@@ -42,7 +37,7 @@ func (m tufSiteMirror) Clone(ctx context.Context, url, dir, root string, stdout,
 
 // Sync brings the site mirror in dir up to date; a refused update leaves it as it was.
 func (m tufSiteMirror) Sync(ctx context.Context, dir string, stdout, stderr io.Writer) error {
-	res, err := trust.SyncSite(ctx, dir, m.options())
+	res, err := trust.SyncSite(ctx, dir, trust.MirrorOptions{})
 	if err != nil {
 		return err
 	}
