@@ -100,6 +100,9 @@ type Policy struct {
 	// StatefulCategories are the product categories whose tasks may declare persistent volumes:
 	// backing services such as databases. Rule 2 keeps application services ephemeral.
 	StatefulCategories []string `toml:"stateful_categories" json:"stateful_categories,omitempty"`
+	// TimestampExpiryDays is how long a signed output's TUF timestamp stays valid: the
+	// freshness promise clients enforce (`build --sign`, `marketplace sign`).
+	TimestampExpiryDays int `toml:"timestamp_expiry_days" json:"timestamp_expiry_days,omitempty"`
 }
 
 // DefaultOpenLicenses are the licenses the seed's licensing policy 1 names.
@@ -108,6 +111,9 @@ var DefaultOpenLicenses = []string{"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-C
 
 // DefaultMaxImageMiB is the data-payload warning threshold when policy.max_image_mib is unset.
 const DefaultMaxImageMiB = 2048
+
+// DefaultTimestampExpiryDays is the TUF timestamp lifetime when policy.timestamp_expiry_days is unset.
+const DefaultTimestampExpiryDays = 7
 
 // SignaturesRequired reports whether an unverified signature is an error (the default) rather than
 // a warning.

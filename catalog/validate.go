@@ -133,6 +133,9 @@ func (v *validator) index(idx *Index) {
 	if idx.Policy.MaxImageMiB < 0 {
 		v.r.errorf(f, "policy.max_image_mib", 0, "max_image_mib is %d, want a positive number of MiB (leave it out for %d)", idx.Policy.MaxImageMiB, DefaultMaxImageMiB)
 	}
+	if idx.Policy.TimestampExpiryDays < 0 {
+		v.r.errorf(f, "policy.timestamp_expiry_days", 0, "timestamp_expiry_days is %d, want a positive number of days (leave it out for %d)", idx.Policy.TimestampExpiryDays, DefaultTimestampExpiryDays)
+	}
 
 	ids := map[string]int{}
 	for i, in := range idx.Interfaces {

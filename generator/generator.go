@@ -19,6 +19,7 @@ import (
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/gitrepo"
+	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/catalog/verify"
 	"github.com/hspc/marketplace/generator/api"
 	"github.com/hspc/marketplace/generator/badge"
@@ -51,6 +52,15 @@ type Options struct {
 	// NoSearch leaves out the search stage (search.bleve/ and api/v1/search.json): for
 	// benchmarks that measure the rest of the pipeline.
 	NoSearch bool
+	// Sign, when set, signs the output with TUF metadata (catalog/trust) after the pages and the
+	// search index are written, before the output replaces the previous one; versions continue
+	// the previous output's and the timestamp expires after the policy's timestamp_expiry_days.
+	Sign *trust.Keys
+	// SignTime is the signing time; zero means now (tests set it).
+	SignTime time.Time
+	// RegistryMap, when set, makes the deploy manifests pull images from the private registry
+	// it names (marketplace mirror images); the site and API keep the publishers' references.
+	RegistryMap *catalog.RegistryMap
 }
 
 // VerifyMode says how images are verified.
@@ -72,6 +82,7 @@ type Result struct {
 	Diagnostics catalog.Diagnostics // warnings, and errors when the build failed on the input
 	Images      map[string]catalog.ImageStatus
 	Stats       write.Stats
+	Signed      *trust.Signed // the TUF metadata written, when Options.Sign was set
 	Elapsed     time.Duration
 }
 
@@ -114,7 +125,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 4. Render every output page.
-	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch)
+	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch, opts.RegistryMap)
 	if err != nil {
 		return res, err
 	}
@@ -125,12 +136,24 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.NoSearch {
 		hooks = append(hooks, search.Hook(search.Input{Catalog: c, Images: images}))
 	}
+	if opts.Sign != nil { // last: it signs what the other hooks wrote
+		hooks = append(hooks, trust.Hook(opts.Sign, signOptions(c, opts.SignTime), func(s *trust.Signed) { res.Signed = s }))
+	}
 	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: hooks})
 	if err != nil {
 		return res, fmt.Errorf("writing %s: %w", opts.Out, err)
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// signOptions are the signing options the catalog's policy sets.
+func signOptions(c *catalog.Catalog, now time.Time) trust.SignOptions {
+	days := c.Index.Policy.TimestampExpiryDays
+	if days == 0 {
+		days = catalog.DefaultTimestampExpiryDays
+	}
+	return trust.SignOptions{TimestampExpiry: time.Duration(days) * 24 * time.Hour, Now: now}
 }
 
 // source returns the catalog files to build and their history. The work tree is read from
@@ -228,7 +251,7 @@ func statusOf(m *verify.Material) catalog.ImageStatus {
 }
 
 // render collects the pages of every output.
-func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool) ([]page.Page, error) {
+func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool, registryMap *catalog.RegistryMap) ([]page.Page, error) {
 	sitePages, err := site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
 	if err != nil {
 		return nil, fmt.Errorf("rendering the site: %w", err)
@@ -237,7 +260,8 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	pages = append(pages, api.Pages(api.Input{Catalog: c, History: h, Images: images})...)
 	pages = append(pages, feed.Page(c, h))
 	pages = append(pages, badge.Pages(c, images)...)
-	pages = append(pages, deploy.Pages(c)...)
+	deployed, _ := deploy.MapImages(c, registryMap)
+	pages = append(pages, deploy.Pages(deployed)...)
 	pages = append(pages, material...)
 	if withSearch {
 		pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)

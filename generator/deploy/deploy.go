@@ -538,3 +538,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// MapImages returns c with the image of every build that registry mapping m has rewritten to
+// its copy in the private registry (same tag, same digest), and the images m lacks. c is not
+// changed. Render and Pages of the result write manifests that pull from the private registry.
+func MapImages(c *catalog.Catalog, m *catalog.RegistryMap) (*catalog.Catalog, []string) {
+	if m == nil {
+		return c, nil
+	}
+	mapped := &catalog.Catalog{Index: c.Index, Publishers: c.Publishers, Products: make(map[string]*catalog.Product, len(c.Products))}
+	var missing []string
+	for id, p := range c.Products {
+		np := *p
+		np.Builds = slices.Clone(p.Builds)
+		for i := range np.Builds {
+			img, ok := m.Rewrite(np.Builds[i].Image)
+			if !ok {
+				missing = append(missing, np.Builds[i].Image)
+			}
+			np.Builds[i].Image = img
+		}
+		mapped.Products[id] = &np
+	}
+	slices.Sort(missing)
+	return mapped, missing
+}

@@ -7,15 +7,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/theme"
 )
 
 func newBuild(g *globals) *cobra.Command {
 	var (
-		out, ref, themeDir, material, cacheDir, trustedRoot string
-		offline, noVerify                                   bool
-		jobs                                                int
+		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap string
+		offline, noVerify                                                          bool
+		jobs                                                                       int
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -28,7 +30,8 @@ from the previous output. Dates come from Git history.
 With --offline, signatures are re-verified from signature material (the catalog's signatures/
 folder, or --material DIR) and no registry is contacted.`,
 		Example: `  marketplace build --offline -o public
-  marketplace build --ref v2026.11 -o public`,
+  marketplace build --ref v2026.11 -o public
+  marketplace build --offline -o public --sign keys`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := g.catalogRoot()
@@ -39,6 +42,20 @@ folder, or --material DIR) and no registry is contacted.`,
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
 				Log: g.stderr, Progress: g.terminal(),
+			}
+			if registryMap != "" {
+				m, err := catalog.ReadRegistryMap(registryMap)
+				if err != nil {
+					return fmt.Errorf("--registry-map: %w", err)
+				}
+				opts.RegistryMap = m
+			}
+			if signKeys != "" {
+				keys, err := trust.LoadKeys(signKeys)
+				if err != nil {
+					return fmt.Errorf("--sign: %w", err)
+				}
+				opts.Sign = keys
 			}
 			if themeDir != "" {
 				if _, err := os.Stat(themeDir); err != nil {
@@ -64,6 +81,9 @@ folder, or --material DIR) and no registry is contacted.`,
 			}
 			fmt.Fprintf(g.stderr, "built %s: %d products, %d pages (%d rendered, %d reused) in %s\n",
 				out, len(res.Catalog.Products), res.Stats.Pages, res.Stats.Rendered, res.Stats.Reused, res.Elapsed.Round(1e6))
+			if res.Signed != nil {
+				printSigned(g.stderr, out, res.Signed)
+			}
 			return nil
 		},
 	}
@@ -77,6 +97,8 @@ folder, or --material DIR) and no registry is contacted.`,
 	f.StringVar(&material, "material", "", "signature material `DIR` (default: the catalog's signatures/ folder)")
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR`")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
+	f.StringVar(&signKeys, "sign", "", "sign the output with TUF metadata using the key `DIR` made by marketplace trust init")
+	f.StringVar(&registryMap, "registry-map", "", "deploy manifests pull from the private registry that registry map `FILE` (marketplace mirror images) names")
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

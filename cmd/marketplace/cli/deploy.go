@@ -16,7 +16,7 @@ import (
 )
 
 func newDeploy(g *globals) *cobra.Command {
-	var format, envFile, output string
+	var format, envFile, output, registryMap string
 	cmd := &cobra.Command{
 		Use:   "deploy PUBLISHER/PRODUCT[@VERSION] --format kubernetes|compose",
 		Short: "Write Kubernetes manifests or a Compose file for one build of a product",
@@ -72,6 +72,14 @@ when --env is given, as it then may hold secrets).`,
 				}
 				return problemsError{fmt.Sprintf("the catalog has %s: fix the catalog (marketplace validate) before deploying", plural(len(errs), "error"))}
 			}
+			var unmapped []string // images the registry map lacks
+			if registryMap != "" {
+				m, err := catalog.ReadRegistryMap(registryMap)
+				if err != nil {
+					return fmt.Errorf("--registry-map: %w", err)
+				}
+				c, unmapped = deploy.MapImages(c, m)
+			}
 			p := c.Products[id]
 			if p == nil {
 				var same []string
@@ -90,6 +98,9 @@ when --env is given, as it then may hold secrets).`,
 				return err
 			}
 
+			if slices.Contains(unmapped, b.Image) {
+				fmt.Fprintf(g.stderr, "note: %s is not in %s: the manifest pulls it from its publisher's registry (run marketplace mirror images)\n", b.Image, registryMap)
+			}
 			out, err := deploy.Render(format, p, b, env)
 			if err != nil {
 				var ee *deploy.EnvError
@@ -116,6 +127,7 @@ when --env is given, as it then may hold secrets).`,
 	cmd.Flags().StringVar(&format, "format", "", "manifest `FORMAT`: kubernetes or compose (required)")
 	cmd.Flags().StringVar(&envFile, "env", "", "parameter values from dotenv `FILE` (KEY=value lines)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the manifest to `FILE` instead of standard output")
+	cmd.Flags().StringVar(&registryMap, "registry-map", "", "pull images from the private registry that registry map `FILE` (marketplace mirror images) names")
 	return cmd
 }
 

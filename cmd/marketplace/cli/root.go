@@ -81,6 +81,9 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newList(g),
 		newEnv(g),
 		newAgent(g),
+		newTrust(g),
+		newSign(g),
+		newMirror(g),
 	)
 	return root
 }
