@@ -27,6 +27,7 @@ import (
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/env"
+	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/generator/api"
 	"github.com/hspc/marketplace/generator/deploy"
 )
@@ -42,6 +43,9 @@ type Agent struct {
 	StatePath string
 	Log       io.Writer        // one line per decision; nil discards
 	Now       func() time.Time // the clock; nil means time.Now
+	// Registry, when set, rewrites every image to its copy in a private registry (the mapping
+	// `marketplace mirror images` writes); a service whose image it lacks refuses the step.
+	Registry *catalog.RegistryMap
 }
 
 // State is what the agent remembers between steps and restarts.
@@ -121,6 +125,9 @@ func (a *Agent) step(ctx context.Context) Decision {
 
 	// Fetch.
 	f, err := a.Source.Fetch(ctx, st.ETag)
+	if refusal := (*trust.Refusal)(nil); errors.As(err, &refusal) && refusal.Kind != trust.Unreachable {
+		return Decision{Refused, fmt.Sprintf("catalog refused: %v; keeping %s", err, st.describe())}
+	}
 	if err != nil {
 		return Decision{Failed, fmt.Sprintf("fetching the catalog: %v; keeping %s", err, st.describe())}
 	}
@@ -146,9 +153,17 @@ func (a *Agent) step(ctx context.Context) Decision {
 	if f.NotModified && envSum == st.Environment && st.Manifests != "" {
 		return Decision{Unchanged, fmt.Sprintf("catalog not modified (ETag %s) and environment unchanged; %s", f.ETag, st.describe())}
 	}
-	res, err := Resolve(snap.Catalog, a.EnvPath, envData)
+	cat := snap.Catalog
+	var unmapped []string
+	if a.Registry != nil {
+		cat, unmapped = deploy.MapImages(cat, a.Registry)
+	}
+	res, err := Resolve(cat, a.EnvPath, envData)
 	if err != nil {
 		return Decision{Refused, fmt.Sprintf("%v; keeping %s", err, st.describe())}
+	}
+	if missing := notMapped(res, unmapped); len(missing) > 0 {
+		return Decision{Refused, fmt.Sprintf("the registry mapping has no copy of %s; run marketplace mirror images, then the agent again; keeping %s", strings.Join(missing, ", "), st.describe())}
 	}
 
 	// Render.
@@ -285,6 +300,17 @@ func Changes(before, after []Version) string {
 		return "manifests changed (same builds)"
 	}
 	return strings.Join(parts, "; ")
+}
+
+// notMapped lists the images of the resolved services that the registry mapping lacks.
+func notMapped(res *env.Resolution, unmapped []string) []string {
+	var out []string
+	for _, s := range res.Services {
+		if slices.Contains(unmapped, s.Build.Image) {
+			out = append(out, s.Build.Image)
+		}
+	}
+	return out
 }
 
 func versionsOf(res *env.Resolution) []Version {

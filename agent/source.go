@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/generator/api"
 )
 
@@ -126,3 +128,53 @@ func (s *FileSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 }
 
 func mapsKeys[V any](m map[string]V) iter.Seq[string] { return maps.Keys(m) }
+
+// TUFSource reads catalog.json through the output's signed TUF metadata (`build --sign`):
+// go-tuf's updater refuses a rollback, a frozen (expired) or mixed snapshot, a tampered file and
+// a wrong key before the agent sees a byte. Its entity tag is the verified document's hash.
+type TUFSource struct {
+	Site   string // the site's URL or folder, for logs
+	Client trust.Client
+}
+
+func (s *TUFSource) String() string { return s.Site }
+
+// Fetch refreshes the trusted metadata and returns the verified catalog.json.
+func (s *TUFSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
+	snap, err := s.Client.Refresh(ctx)
+	if err != nil {
+		return Fetched{}, err
+	}
+	data, err := snap.Fetch(api.CatalogPath)
+	if err != nil {
+		return Fetched{}, err
+	}
+	tag := `"` + sum(data) + `"`
+	if tag == etag {
+		return Fetched{ETag: tag, NotModified: true}, nil
+	}
+	return Fetched{Data: data, ETag: tag}, nil
+}
+
+// NewTUFSource returns a source that reads the site at ref (an http(s) URL or a folder holding a
+// built, signed output) through its TUF metadata, trusting root (the publisher's root.json) and
+// keeping the trusted metadata in dir. at, when not zero, is the time expiry is checked against
+// (offline use with metadata carried in on media).
+func NewTUFSource(ref string, root []byte, dir string, at time.Time, client *http.Client) (*TUFSource, error) {
+	site := ref
+	if !strings.HasPrefix(ref, "http://") && !strings.HasPrefix(ref, "https://") {
+		abs, err := filepath.Abs(ref)
+		if err != nil {
+			return nil, err
+		}
+		site = abs
+	}
+	md := strings.TrimSuffix(site, "/") + "/tuf/"
+	if !strings.HasPrefix(site, "http") {
+		md = filepath.Join(site, "tuf") + "/"
+		if _, err := os.Stat(md); err != nil {
+			return nil, fmt.Errorf("--catalog %s: no tuf/ folder there; is the output signed (build --sign)?", ref)
+		}
+	}
+	return &TUFSource{Site: site, Client: trust.Client{MetadataURL: md, LocalDir: dir, TrustedRoot: root, RefTime: at, HTTPClient: client}}, nil
+}

@@ -12,11 +12,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/agent"
+	"github.com/hspc/marketplace/catalog"
 )
 
 func newAgent(g *globals) *cobra.Command {
 	var (
 		catalogRef, envPath, out, gitURL, branch, folder, author, state string
+		rootFile, tufDir, at, registryMap                               string
 		interval                                                        time.Duration
 		once                                                            bool
 	)
@@ -33,6 +35,11 @@ with secrets.env a template: secret values never leave the platform) and publish
   --git REPO  commits them to --folder of --branch of a Git repository and pushes, one commit
               per change, its message naming the builds that moved, for Argo CD or Flux to
               apply; REPO is a local path, file://, https or ssh URL (ssh uses the ssh agent)
+
+With --root FILE (the publisher's root.json, from marketplace trust init) the catalog is read
+through the site's signed TUF metadata with go-tuf's updater: a replayed older snapshot, an
+expired timestamp (a frozen site), mixed files, a tampered file or a wrong key is refused. With
+--registry-map the manifests pull from the private registry that marketplace mirror images filled.
 
 It never acts on a catalog that is partial, does not decode, names no commit after one that
 did, or was built from a commit older than the last one it used (a rollback or a stale
@@ -53,12 +60,32 @@ it published or found nothing to do, 1 when it refused the catalog, 2 when it fa
 			if (out == "") == (gitURL == "") {
 				return errors.New("agent needs exactly one of --out DIR and --git REPO")
 			}
+			var err error
 			if _, err := os.Stat(envPath); err != nil {
 				return fmt.Errorf("--env: %w", err)
 			}
-			src, err := agent.NewSource(catalogRef, nil)
-			if err != nil {
-				return err
+			var src agent.Source
+			if rootFile == "" {
+				if at != "" || tufDir != "" {
+					return errors.New("--at and --tuf-dir need --root: the publisher's root.json")
+				}
+				if src, err = agent.NewSource(catalogRef, nil); err != nil {
+					return err
+				}
+			} else {
+				root, err := os.ReadFile(rootFile)
+				if err != nil {
+					return fmt.Errorf("--root: %w", err)
+				}
+				var ref time.Time
+				if at != "" {
+					if ref, err = time.Parse(time.RFC3339, at); err != nil {
+						return fmt.Errorf("--at %s: want an RFC 3339 time such as 2026-11-26T12:00:00Z", at)
+					}
+				}
+				if src, err = agent.NewTUFSource(catalogRef, root, "", ref, nil); err != nil {
+					return err
+				}
 			}
 			var target agent.Target
 			if out != "" {
@@ -71,7 +98,18 @@ it published or found nothing to do, 1 when it refused the catalog, 2 when it fa
 					return err
 				}
 			}
+			if ts, ok := src.(*agent.TUFSource); ok {
+				ts.Client.LocalDir = tufDir
+				if tufDir == "" {
+					ts.Client.LocalDir = state + ".tuf"
+				}
+			}
 			a := &agent.Agent{Source: src, EnvPath: envPath, Target: target, StatePath: state, Log: g.stdout}
+			if registryMap != "" {
+				if a.Registry, err = catalog.ReadRegistryMap(registryMap); err != nil {
+					return fmt.Errorf("--registry-map: %w", err)
+				}
+			}
 			if !once {
 				return a.Run(cmd.Context(), interval)
 			}
@@ -95,6 +133,10 @@ it published or found nothing to do, 1 when it refused the catalog, 2 when it fa
 	f.StringVar(&state, "state", "", "the agent's state `FILE`")
 	f.DurationVar(&interval, "interval", 5*time.Minute, "time between polls (`D`)")
 	f.BoolVar(&once, "once", false, "run one step and exit")
+	f.StringVar(&rootFile, "root", "", "read the catalog through its TUF metadata, trusting this root.json `FILE` (build --sign)")
+	f.StringVar(&tufDir, "tuf-dir", "", "`DIR` keeping the trusted TUF metadata (default: --state with .tuf)")
+	f.StringVar(&at, "at", "", "check TUF expiry at `TIME` (RFC 3339) instead of now: offline media")
+	f.StringVar(&registryMap, "registry-map", "", "rewrite images to a private registry with this mapping `FILE` (mirror images)")
 	return cmd
 }
 
