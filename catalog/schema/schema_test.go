@@ -627,7 +627,7 @@ var schemaCases = []schemaCase{
 		doc: "name = \"Acme\"\n[[signers]]\nkey = \"cosign.pub\"\nissuer = \"https://token.actions.githubusercontent.com\"\nsubject = \"x\"\n"},
 	{name: "publisher/subject and subject_regexp", schema: publisherSchema, wantErr: "oneOf",
 		doc: "name = \"Acme\"\n[[signers]]\nissuer = \"https://i.example\"\nsubject = \"x\"\nsubject_regexp = \"x.*\"\n"},
-	{name: "publisher/key outside the folder", schema: publisherSchema, wantErr: "not",
+	{name: "publisher/key outside the folder", schema: publisherSchema, wantErr: "at '/signers/0/key' [S#/$defs/signer/properties/key]: 'not' failed",
 		doc: "name = \"Acme\"\n[[signers]]\nkey = \"../other/cosign.pub\"\n"},
 	{name: "publisher/maintainer with @", schema: publisherSchema, wantErr: "does not match pattern",
 		doc: "name = \"Acme\"\nmaintainers = [\"@jdoe\"]\n"},
@@ -712,7 +712,7 @@ var schemaCases = []schemaCase{
 		doc: minimalProduct + "[identity]\ntracing = \"zipkin\"\n"},
 	{name: "product/phi_logging lowercase", schema: productSchema, wantErr: "does not match pattern",
 		doc: minimalProduct + "[identity]\nphi_logging = \"log_phi\"\n"},
-	{name: "product/logo absolute", schema: productSchema, wantErr: "not",
+	{name: "product/logo absolute", schema: productSchema, wantErr: "at '/logo' [S#/$defs/assetPath]: 'not' failed",
 		doc: strings.Replace(minimalProduct, `license = "Apache-2.0"`, `license = "Apache-2.0"`+"\nlogo = \"/etc/logo.svg\"", 1)},
 }
 
