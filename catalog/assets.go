@@ -90,6 +90,12 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 	}
 	if got, want := sniff(data), extType[ext]; got != want {
 		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
+		return
+	}
+	if ext == ".svg" {
+		if what, line := ActiveSVG(data); what != "" {
+			v.r.errorf(file, key, 0, "%s %s: line %d %s", kind.what, full, line, what)
+		}
 	}
 }
 

@@ -98,6 +98,7 @@ func newValidator(fsys fs.FS, c *Catalog, r *report) *validator {
 
 func (v *validator) index(idx *Index) {
 	const f = IndexFile
+	v.bounds(f, idx)
 	if idx.Catalog.Name == "" {
 		v.r.errorf(f, "catalog.name", 0, "catalog.name is required")
 	}
@@ -200,6 +201,7 @@ func (v *validator) interfaceIDs() []string {
 
 func (v *validator) publisher(p *Publisher) {
 	f := p.Path
+	v.bounds(f, p)
 	if p.Name == "" {
 		v.r.errorf(f, "name", 0, "name is required")
 	}
@@ -260,6 +262,7 @@ func (v *validator) publisher(p *Publisher) {
 
 func (v *validator) product(p *Product) {
 	f := p.Path
+	v.bounds(f, p)
 	if p.Name == "" {
 		v.r.errorf(f, "name", 0, "name is required")
 	}

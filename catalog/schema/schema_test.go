@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -47,18 +48,26 @@ func readSchema(t *testing.T, name string) map[string]any {
 // properties are exactly the struct's toml keys, and their JSON types agree with the Go types.
 func TestSchemasMatchModel(t *testing.T) {
 	tests := []struct {
-		name  string
-		file  string
-		model reflect.Type
+		name   string
+		file   string
+		model  reflect.Type
+		limits string // key of catalog.FileLimits
 	}{
-		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index]()},
-		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher]()},
-		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product]()},
+		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index](), limits: catalog.IndexFile},
+		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher](), limits: catalog.PublisherFile},
+		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product](), limits: "product"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := readSchema(t, tt.file)
-			c := modelChecker{root: doc}
+			c := modelChecker{root: doc, limits: map[string]catalog.Limit{}}
+			list, ok := catalog.FileLimits[tt.limits]
+			if !ok {
+				t.Fatalf("catalog.FileLimits has no %q", tt.limits)
+			}
+			for _, l := range list {
+				c.limits[l.Path] = l
+			}
 			c.check("", tt.model, doc)
 			for _, p := range c.problems {
 				t.Errorf("%s: %s", tt.file, p)
@@ -154,6 +163,39 @@ func TestModelCheckerReports(t *testing.T) {
 type modelChecker struct {
 	root     map[string]any
 	problems []string
+	// limits, when set, are the file kind's catalog.FileLimits by path: every string must carry
+	// its maxLength, every list its maxItems and every table of values its maxProperties.
+	limits map[string]catalog.Limit
+}
+
+// checkLimit compares the smallest value of keyword along prop and its $ref chain with want.
+func (c *modelChecker) checkLimit(path string, prop map[string]any, keyword string, want int) {
+	got := -1
+	for n, hops := prop, 0; n != nil && hops < 10; hops++ {
+		if v, ok := n[keyword].(float64); ok && (got < 0 || int(v) < got) {
+			got = int(v)
+		}
+		ref, _ := n["$ref"].(string)
+		name, ok := strings.CutPrefix(ref, "#/$defs/")
+		if !ok {
+			break
+		}
+		defs, _ := c.root["$defs"].(map[string]any)
+		n, _ = defs[name].(map[string]any)
+	}
+	if got != want {
+		c.errorf(path, "%s is %d, want %d (catalog.FileLimits)", keyword, got, want)
+	}
+}
+
+// limitPath turns a checker path (builds[].tasks[].command[], builds[].dependencies[].bind.*)
+// into a catalog.Limit path (builds.tasks.command[], builds.dependencies.bind[]).
+func limitPath(path string) string {
+	path = strings.ReplaceAll(path, "[].", ".")
+	if p, ok := strings.CutSuffix(path, ".*"); ok {
+		path = p + "[]"
+	}
+	return path
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -229,9 +271,22 @@ func (c *modelChecker) check(path string, t reflect.Type, node map[string]any) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	prop := node
 	node = c.resolve(path, node)
 	if node == nil {
 		return
+	}
+	if c.limits != nil {
+		l := c.limits[limitPath(path)]
+		_, enum := node["enum"]
+		switch {
+		case t.Kind() == reflect.String && !enum:
+			c.checkLimit(path, prop, "maxLength", cmp.Or(l.Chars, catalog.DefaultMaxText))
+		case t.Kind() == reflect.Slice:
+			c.checkLimit(path, prop, "maxItems", cmp.Or(l.Items, catalog.DefaultMaxItems))
+		case t.Kind() == reflect.Map:
+			c.checkLimit(path, prop, "maxProperties", cmp.Or(l.Items, catalog.DefaultMaxItems))
+		}
 	}
 	want := jsonType(t)
 	if got, _ := node["type"].(string); got != want {
