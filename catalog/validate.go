@@ -42,6 +42,9 @@ type validator struct {
 	// Products mostly share licenses and parameter patterns; parse each once.
 	licenseErrs map[string]error
 	patterns    map[string]patternResult
+	// keys collects the publishers' signer keys (canonical DER → files), to find one key
+	// declared by two publishers; nil in the product workers.
+	keys map[string][]keyUse
 }
 
 type patternResult struct {
@@ -63,9 +66,11 @@ func validate(fsys fs.FS, c *Catalog, r *report) {
 	if c.Index != nil {
 		v.index(c.Index)
 	}
+	v.keys = map[string][]keyUse{}
 	for _, id := range c.SortedPublisherIDs() {
 		v.publisher(c.Publishers[id])
 	}
+	v.sharedKeys()
 
 	// Products are independent of each other and each reports only on its own file, so they are
 	// checked in parallel, each worker into its own report, merged at the end.
