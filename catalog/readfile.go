@@ -23,14 +23,15 @@ func readBounded(fsys fs.FS, name string, limit int64) ([]byte, string, error) {
 	if msg := escapingSymlink(fsys, name); msg != "" {
 		return nil, msg, errOutside
 	}
+	// Stat before Open: a Git tree's Open reads the whole blob, its Stat only the size.
+	if info, err := fs.Stat(fsys, name); err == nil && info.Size() > limit {
+		return nil, tooLarge(info.Size(), limit), errTooLarge
+	}
 	f, err := fsys.Open(name)
 	if err != nil {
 		return nil, "", err
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err == nil && info.Size() > limit {
-		return nil, tooLarge(info.Size(), limit), errTooLarge
-	}
 	// The size from Stat may be wrong (a file still being written, a special file): never read
 	// more than the limit.
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
