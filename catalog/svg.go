@@ -24,6 +24,7 @@ import (
 //   - CSS, in style elements and in every attribute (presentation attributes are CSS too), with
 //     url() not pointing at a fragment, @import, image-set(), or a CSS escape (\) that could spell
 //     either;
+//   - xml:base, which would make a "#id" link point elsewhere;
 //   - DOCTYPE and ENTITY declarations, and processing instructions other than the XML declaration
 //     (xml-stylesheet).
 //
@@ -40,6 +41,7 @@ type svgProblem struct {
 const (
 	xhtmlNS     = "http://www.w3.org/1999/xhtml"
 	xmlEventsNS = "http://www.w3.org/2001/xml-events"
+	xmlNS       = "http://www.w3.org/XML/1998/namespace"
 )
 
 // activeElements are refused in any namespace (compared in lower case).
@@ -137,6 +139,9 @@ func checkElement(e xml.StartElement, line int) *svgProblem {
 		switch {
 		case a.Name.Space == "xmlns" || (a.Name.Space == "" && alocal == "xmlns"):
 			continue // namespace declarations
+		case alocal == "base" && (a.Name.Space == xmlNS || a.Name.Space == "xml"):
+			// xml:base would turn a same-document "#id" into a link to wherever it points.
+			return &svgProblem{line, fmt.Sprintf("has an xml:base attribute on <%s>", e.Name.Local)}
 		case a.Name.Space == xmlEventsNS:
 			return &svgProblem{line, fmt.Sprintf("has the XML Events attribute %s on <%s>", a.Name.Local, e.Name.Local)}
 		case strings.HasPrefix(alocal, "on"):

@@ -46,6 +46,7 @@ func TestActiveSVG(t *testing.T) {
 		{name: "external use", body: `<use href="https://evil.example/sprite.svg#a"/>`, want: "from <use>"},
 		{name: "relative image", body: `<image xlink:href="other.png"/>`, want: "from <image>"},
 		{name: "feImage", body: `<filter id="f"><feImage href="https://evil.example/x.png"/></filter>`, want: "from <feImage>"},
+		{name: "xml:base under a fragment link", doc: `<svg xmlns="http://www.w3.org/2000/svg" xml:base="javascript:alert(1)//"><a href="#x"><rect id="x"/></a></svg>`, want: "has an xml:base attribute on <svg>"},
 		{name: "set href", body: `<a><set attributeName="href" to="javascript:alert(1)"/><rect/></a>`, want: "has <set> changing the href attribute"},
 		{name: "animate xlink:href", body: `<a><animate attributeName=" xlink:href " values="javascript:alert(1)"/><rect/></a>`, want: "changing the xlink:href attribute"},
 		{name: "set an event handler", body: `<rect><set attributeName="onclick" to="alert(1)"/></rect>`, want: "changing the onclick attribute"},
