@@ -83,32 +83,74 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		return
 	}
 	if kind.what == assetKey.what {
-		if err := checkPublicKey(data); err != nil {
+		der, err := checkPublicKey(data)
+		if err != nil {
 			v.r.errorf(file, key, 0, "signer key %s %v", full, err)
+		} else if v.keys != nil {
+			v.keys[string(der)] = append(v.keys[string(der)], keyUse{publisher: publisher, file: file, key: key, path: full})
 		}
 		return
 	}
 	if got, want := sniff(data), extType[ext]; got != want {
 		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
+		return
+	}
+	if ext == ".svg" {
+		if what, line := ActiveSVG(data); what != "" {
+			v.r.errorf(file, key, 0, "%s %s: line %d %s", kind.what, full, line, what)
+		}
 	}
 }
 
 // checkPublicKey accepts a PEM "PUBLIC KEY" block holding a PKIX public key, as cosign writes
-// to cosign.pub.
-func checkPublicKey(data []byte) error {
+// to cosign.pub, and returns the key in canonical DER, so that two files holding one key compare
+// equal however they are wrapped.
+func checkPublicKey(data []byte) ([]byte, error) {
 	block, _ := pem.Decode(data)
 	switch {
 	case block == nil:
-		return fmt.Errorf("is not a PEM public key: want a -----BEGIN PUBLIC KEY----- block, as `cosign generate-key-pair` writes to cosign.pub")
+		return nil, fmt.Errorf("is not a PEM public key: want a -----BEGIN PUBLIC KEY----- block, as `cosign generate-key-pair` writes to cosign.pub")
 	case strings.Contains(block.Type, "PRIVATE KEY"):
-		return fmt.Errorf("is a PRIVATE key (%s): remove it from the repository, rotate it (it is public now), and commit only the public key", block.Type)
+		return nil, fmt.Errorf("is a PRIVATE key (%s): remove it from the repository, rotate it (it is public now), and commit only the public key", block.Type)
 	case block.Type != "PUBLIC KEY":
-		return fmt.Errorf("is a PEM %s block, want PUBLIC KEY", block.Type)
+		return nil, fmt.Errorf("is a PEM %s block, want PUBLIC KEY", block.Type)
 	}
-	if _, err := x509.ParsePKIXPublicKey(block.Bytes); err != nil {
-		return fmt.Errorf("has a PUBLIC KEY block that is not a PKIX public key (is it truncated?)")
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("has a PUBLIC KEY block that is not a PKIX public key (is it truncated?)")
 	}
-	return nil
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return block.Bytes, nil
+	}
+	return der, nil
+}
+
+// keyUse is one signer key file a publisher declares.
+type keyUse struct {
+	publisher string
+	file, key string // publisher.toml and the signer's key path in it
+	path      string // the key file
+}
+
+// sharedKeys reports every signer key that is the same public key as a signer key of another
+// publisher: a signature by it would count for both, so either could publish images in the
+// other's name.
+func (v *validator) sharedKeys() {
+	for _, uses := range v.keys {
+		for _, u := range uses {
+			var others []string
+			for _, o := range uses {
+				if o.publisher != u.publisher && !slices.Contains(others, o.path) {
+					others = append(others, o.path)
+				}
+			}
+			if len(others) > 0 {
+				slices.Sort(others)
+				v.r.errorf(u.file, u.key, 0, "signer key %s is the same public key as %s, a signer of another publisher: each publisher signs with a key of its own", u.path, strings.Join(others, ", "))
+			}
+		}
+	}
 }
 
 // noEscapingSymlink walks rel below dir and fails on a symlink whose target leaves dir. File

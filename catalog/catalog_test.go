@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,19 +138,77 @@ func setWant(a *txtar.Archive, data []byte) {
 	a.Files = append(a.Files, txtar.File{Name: "want", Data: data})
 }
 
-// TestContributingQuotesCorpus keeps CONTRIBUTING.md honest: every diagnostic in the corpus's
-// want sections appears in the guide word for word, so a changed message shows up there too.
+// TestContributingQuotesCorpus keeps CONTRIBUTING.md and the corpus in step, both ways: every
+// diagnostic in the corpus's want sections appears in the guide word for word, so a changed
+// message shows up there too; and every diagnostic message the guide quotes (in its text blocks
+// and its warnings table) is one the corpus produces, so the guide shows nothing unchecked.
 func TestContributingQuotesCorpus(t *testing.T) {
 	guide, err := os.ReadFile("../CONTRIBUTING.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob("testdata/invalid/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no corpus in testdata/invalid")
+	}
+	corpus := map[string]bool{} // messages, with their " (rule N)" suffix
 	for _, file := range files {
 		for _, line := range strings.Split(string(wantOf(readArchive(t, file))), "\n") {
-			if line != "" && !bytes.Contains(guide, []byte(line)) {
+			if line == "" {
+				continue
+			}
+			if !bytes.Contains(guide, []byte(line)) {
 				t.Errorf("%s: CONTRIBUTING.md does not quote %q", filepath.Base(file), line)
+			}
+			msg, ok := diagnosticMessage(line)
+			if !ok {
+				t.Errorf("%s: want line %q is not a diagnostic", filepath.Base(file), line)
+			}
+			corpus[msg] = true
+		}
+	}
+	quoted := guideDiagnostics(string(guide))
+	if len(quoted) == 0 {
+		t.Error("found no diagnostics in CONTRIBUTING.md's text blocks and tables")
+	}
+	for _, line := range quoted {
+		if msg, _ := diagnosticMessage(line); !corpus[msg] {
+			t.Errorf("CONTRIBUTING.md quotes %q, which no case of testdata/invalid produces: add a case", line)
+		}
+	}
+}
+
+// diagRE matches a diagnostic line: path, optional line and column, severity, message.
+var diagRE = regexp.MustCompile(`^[^\s:]+(?::\d+:\d+)?: (?:error|warning): (.+)$`)
+
+// diagnosticMessage returns the message of a diagnostic line.
+func diagnosticMessage(line string) (string, bool) {
+	m := diagRE.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// guideDiagnostics returns the diagnostic lines CONTRIBUTING.md quotes: lines of its ```text
+// blocks, and backquoted cells of its tables, that look like diagnostics.
+func guideDiagnostics(guide string) []string {
+	var out []string
+	inText := false
+	for _, line := range strings.Split(guide, "\n") {
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inText = line == "```text"
+		case inText:
+			if diagRE.MatchString(line) {
+				out = append(out, line)
+			}
+		case strings.HasPrefix(line, "| `"):
+			cell, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "` |")
+			if diagRE.MatchString(cell) {
+				out = append(out, cell)
 			}
 		}
 	}
+	return out
 }

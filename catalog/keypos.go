@@ -106,11 +106,22 @@ func parentKey(path string) string {
 var errStop = fmt.Errorf("stop")
 
 type scanner struct {
-	ix    *keyIndex
-	pos   int
-	table string         // resolved path of the current [table]
-	aot   map[string]int // resolved path of each array of tables → index of its last element
+	ix         *keyIndex
+	pos        int
+	table      string         // resolved path of the current [table], or tooDeep
+	tableDepth int            // at most how many segments (keys and indices) table has
+	aot        map[string]int // resolved path of each array of tables → index of its last element
 }
+
+// maxIndexDepth bounds the key paths the index records, in segments (keys and array indices).
+// The model's deepest path, builds[0].tasks[0].ports[0].port, has 7; a deeper path is an unknown
+// key anyway, positioned on its nearest indexed parent. The bound keeps indexing linear in the
+// file's size: building a path costs its length, and without a bound a key of n dotted parts (or
+// n nested arrays or inline tables) would build n paths of up to n parts each.
+const maxIndexDepth = 24
+
+// tooDeep is the path of values below maxIndexDepth: scanned, but not recorded.
+const tooDeep = "\x00too deep"
 
 func (s *scanner) peek() byte {
 	if s.pos >= len(s.ix.src) {
@@ -163,24 +174,31 @@ func (s *scanner) document() {
 			s.skip(false)
 			s.expect(']')
 			s.expect(']')
-			arr := s.resolve(parts)
-			s.aot[arr]++
-			idx := s.aot[arr] - 1
-			s.table = fmt.Sprintf("%s[%d]", arr, idx)
-			s.record(s.table, at, start)
-			if _, ok := s.ix.entries[arr]; !ok {
-				s.record(arr, at, start)
+			s.table, s.tableDepth = tooDeep, 2*len(parts)
+			if s.tableDepth <= maxIndexDepth {
+				arr := s.resolve(parts)
+				s.aot[arr]++
+				idx := s.aot[arr] - 1
+				s.table = fmt.Sprintf("%s[%d]", arr, idx)
+				s.record(s.table, at, start)
+				if _, ok := s.ix.entries[arr]; !ok {
+					s.record(arr, at, start)
+				}
 			}
 		} else if s.peek() == '[' {
 			s.pos++
 			s.skip(false)
 			at := s.pos
-			s.table = s.resolve(s.key())
+			parts := s.key()
+			s.table, s.tableDepth = tooDeep, 2*len(parts)
+			if s.tableDepth <= maxIndexDepth {
+				s.table = s.resolve(parts)
+			}
 			s.skip(false)
 			s.expect(']')
 			s.record(s.table, at, start)
 		} else {
-			s.keyval(s.table)
+			s.keyval(s.table, s.tableDepth)
 		}
 	}
 }
@@ -211,23 +229,31 @@ func trimIndex(path string) string {
 }
 
 func (s *scanner) record(path string, key, value int) {
+	if path == tooDeep {
+		return
+	}
 	if _, ok := s.ix.entries[path]; !ok {
 		s.ix.entries[path] = keyPos{key: key, value: value}
 	}
 }
 
-// keyval scans `key = value` within the table at path base.
-func (s *scanner) keyval(base string) {
+// keyval scans `key = value` within the table at path base, which has depth segments.
+func (s *scanner) keyval(base string, depth int) {
 	at := s.pos
-	path := base
-	for _, p := range s.key() {
-		path = joinKey(path, p)
+	parts := s.key()
+	depth += len(parts)
+	path := tooDeep
+	if base != tooDeep && depth <= maxIndexDepth {
+		path = base
+		for _, p := range parts {
+			path = joinKey(path, p)
+		}
 	}
 	s.skip(false)
 	s.expect('=')
 	s.skip(false)
 	s.record(path, at, s.pos)
-	s.value(path)
+	s.value(path, depth)
 }
 
 // key scans a possibly dotted, possibly quoted key.
@@ -269,7 +295,7 @@ func (s *scanner) key() []string {
 	}
 }
 
-func (s *scanner) value(path string) {
+func (s *scanner) value(path string, depth int) {
 	switch {
 	case s.hasPrefix(`"""`):
 		s.multiline(`"""`)
@@ -291,9 +317,12 @@ func (s *scanner) value(path string) {
 				s.pos++
 				return
 			}
-			elem := fmt.Sprintf("%s[%d]", path, i)
+			elem := tooDeep
+			if path != tooDeep && depth < maxIndexDepth {
+				elem = fmt.Sprintf("%s[%d]", path, i)
+			}
 			s.record(elem, s.pos, s.pos)
-			s.value(elem)
+			s.value(elem, depth+1)
 			s.skip(true)
 			if s.peek() == ',' {
 				s.pos++
@@ -307,7 +336,7 @@ func (s *scanner) value(path string) {
 				s.pos++
 				return
 			}
-			s.keyval(path)
+			s.keyval(path, depth)
 			s.skip(true)
 			if s.peek() == ',' {
 				s.pos++

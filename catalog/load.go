@@ -41,7 +41,9 @@ func Check(fsys fs.FS) (*Catalog, Diagnostics) {
 func load(fsys fs.FS, r *report) *Catalog {
 	c := &Catalog{Publishers: map[string]*Publisher{}, Products: map[string]*Product{}}
 
-	if data, err := fs.ReadFile(fsys, IndexFile); err != nil {
+	if data, why, err := readBounded(fsys, IndexFile, MaxIndexFileBytes); why != "" {
+		r.fileProblem(IndexFile, Error, "%s", why)
+	} else if err != nil {
 		r.fileProblem(IndexFile, Error, "cannot read the catalog settings: %v", unwrapPathError(err))
 	} else {
 		var idx Index
@@ -61,6 +63,7 @@ func load(fsys fs.FS, r *report) *Catalog {
 		prod     *Product
 		problems []problem
 		err      error
+		refused  string // why the file was not read: too large, or a symlink out of the repository
 	}
 	jobs := make(chan job)
 	results := make(chan result)
@@ -69,8 +72,14 @@ func load(fsys fs.FS, r *report) *Catalog {
 		wg.Go(func() {
 			for j := range jobs {
 				res := result{job: j}
-				data, err := fs.ReadFile(fsys, j.path)
-				if err != nil {
+				limit := int64(MaxProductFileBytes)
+				if j.id == "" {
+					limit = MaxPublisherFileBytes
+				}
+				data, why, err := readBounded(fsys, j.path, limit)
+				if why != "" {
+					res.refused = why
+				} else if err != nil {
 					res.err = err
 				} else if j.id == "" {
 					res.pub = &Publisher{ID: j.publisher, Path: j.path}
@@ -96,6 +105,8 @@ func load(fsys fs.FS, r *report) *Catalog {
 	}()
 	for res := range results {
 		switch {
+		case res.refused != "":
+			r.fileProblem(res.path, Error, "%s", res.refused)
 		case res.err != nil:
 			r.fileProblem(res.path, Error, "cannot read: %v", unwrapPathError(res.err))
 		case res.pub != nil:

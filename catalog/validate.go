@@ -47,6 +47,9 @@ type validator struct {
 	// Products mostly share licenses and parameter patterns; parse each once.
 	licenseErrs map[string]error
 	patterns    map[string]patternResult
+	// keys collects the publishers' signer keys (canonical DER → files), to find one key
+	// declared by two publishers; nil in the product workers.
+	keys map[string][]keyUse
 }
 
 type patternResult struct {
@@ -68,9 +71,11 @@ func validate(fsys fs.FS, c *Catalog, r *report) {
 	if c.Index != nil {
 		v.index(c.Index)
 	}
+	v.keys = map[string][]keyUse{}
 	for _, id := range c.SortedPublisherIDs() {
 		v.publisher(c.Publishers[id])
 	}
+	v.sharedKeys()
 
 	// Products are independent of each other and each reports only on its own file, so they are
 	// checked in parallel, each worker into its own report, merged at the end.
@@ -103,6 +108,7 @@ func newValidator(fsys fs.FS, c *Catalog, r *report) *validator {
 
 func (v *validator) index(idx *Index) {
 	const f = IndexFile
+	v.bounds(f, idx)
 	if idx.Catalog.Name == "" {
 		v.r.errorf(f, "catalog.name", 0, "catalog.name is required")
 	}
@@ -220,6 +226,7 @@ func (v *validator) interfaceIDs() []string {
 
 func (v *validator) publisher(p *Publisher) {
 	f := p.Path
+	v.bounds(f, p)
 	if p.Name == "" {
 		v.r.errorf(f, "name", 0, "name is required")
 	}
@@ -280,6 +287,7 @@ func (v *validator) publisher(p *Publisher) {
 
 func (v *validator) product(p *Product) {
 	f := p.Path
+	v.bounds(f, p)
 	if p.Name == "" {
 		v.r.errorf(f, "name", 0, "name is required")
 	}

@@ -223,6 +223,11 @@ func (b *historyBuilder) diff(c *object.Commit, pub string, old, cur map[string]
 		if !fileChanged || !p.exists {
 			continue
 		}
+		// A revision over the size limit is never read: validation refuses such a file, and
+		// an old one must not cost the build its memory either.
+		if size, err := b.repo.blobSize(n.file.hash); err == nil && size > catalog.MaxProductFileBytes {
+			continue
+		}
 		data, err := b.repo.blob(n.file.hash)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path.Join(catalog.ProductsDir, pub, name+".toml"), err)

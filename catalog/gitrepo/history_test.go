@@ -386,6 +386,32 @@ func TestHistoryEdgeCases(t *testing.T) {
 	}
 }
 
+// TestHistorySkipsOversizedRevisions checks that a product file revision over the size limit is
+// not read: a build it adds is dated from the first revision that could be read.
+func TestHistorySkipsOversizedRevisions(t *testing.T) {
+	w := newWorkTree(t)
+	o := newObjectWriter(t, w.git)
+	files := map[string]string{
+		"products/acme/publisher.toml": publisherTOML,
+		"products/acme/fhir.toml":      productTOML("FHIR", "v1", "1.0.0"),
+	}
+	o.commit("Add fhir", day(1), files)
+	huge := productTOML("FHIR", "v1", "1.0.0", "2.0.0") + "# " + strings.Repeat("x", catalog.MaxProductFileBytes) + "\n"
+	files["products/acme/fhir.toml"] = huge
+	o.commit("Bloat fhir", day(2), files)
+	files["products/acme/fhir.toml"] = productTOML("FHIR", "v1", "1.0.0", "2.0.0")
+	o.commit("Fix fhir", day(3), files)
+
+	got, err := w.open("").History("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"1.0.0": day(1), "2.0.0": day(3)}
+	if diff := cmp.Diff(want, got.Product("acme/fhir").Builds); diff != "" {
+		t.Errorf("builds (-want +got):\n%s", diff)
+	}
+}
+
 func clone(m map[string]string) map[string]string {
 	c := make(map[string]string, len(m))
 	for k, v := range m {

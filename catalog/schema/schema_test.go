@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -49,19 +50,30 @@ func readSchema(t *testing.T, name string) map[string]any {
 // properties are exactly the struct's toml keys, and their JSON types agree with the Go types.
 func TestSchemasMatchModel(t *testing.T) {
 	tests := []struct {
-		name  string
-		file  string
-		model reflect.Type
+		name   string
+		file   string
+		model  reflect.Type
+		limits string // key of catalog.FileLimits; "" for files the catalog's input bounds do not cover
 	}{
-		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index]()},
-		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher]()},
-		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product]()},
+		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index](), limits: catalog.IndexFile},
+		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher](), limits: catalog.PublisherFile},
+		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product](), limits: "product"},
 		{name: "environment", file: envSchema, model: reflect.TypeFor[env.Environment]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			doc := readSchema(t, tt.file)
 			c := modelChecker{root: doc}
+			if tt.limits != "" {
+				list, ok := catalog.FileLimits[tt.limits]
+				if !ok {
+					t.Fatalf("catalog.FileLimits has no %q", tt.limits)
+				}
+				c.limits = map[string]catalog.Limit{}
+				for _, l := range list {
+					c.limits[l.Path] = l
+				}
+			}
 			c.check("", tt.model, doc)
 			for _, p := range c.problems {
 				t.Errorf("%s: %s", tt.file, p)
@@ -157,6 +169,39 @@ func TestModelCheckerReports(t *testing.T) {
 type modelChecker struct {
 	root     map[string]any
 	problems []string
+	// limits, when set, are the file kind's catalog.FileLimits by path: every string must carry
+	// its maxLength, every list its maxItems and every table of values its maxProperties.
+	limits map[string]catalog.Limit
+}
+
+// checkLimit compares the smallest value of keyword along prop and its $ref chain with want.
+func (c *modelChecker) checkLimit(path string, prop map[string]any, keyword string, want int) {
+	got := -1
+	for n, hops := prop, 0; n != nil && hops < 10; hops++ {
+		if v, ok := n[keyword].(float64); ok && (got < 0 || int(v) < got) {
+			got = int(v)
+		}
+		ref, _ := n["$ref"].(string)
+		name, ok := strings.CutPrefix(ref, "#/$defs/")
+		if !ok {
+			break
+		}
+		defs, _ := c.root["$defs"].(map[string]any)
+		n, _ = defs[name].(map[string]any)
+	}
+	if got != want {
+		c.errorf(path, "%s is %d, want %d (catalog.FileLimits)", keyword, got, want)
+	}
+}
+
+// limitPath turns a checker path (builds[].tasks[].command[], builds[].dependencies[].bind.*)
+// into a catalog.Limit path (builds.tasks.command[], builds.dependencies.bind[]).
+func limitPath(path string) string {
+	path = strings.ReplaceAll(path, "[].", ".")
+	if p, ok := strings.CutSuffix(path, ".*"); ok {
+		path = p + "[]"
+	}
+	return path
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -232,9 +277,22 @@ func (c *modelChecker) check(path string, t reflect.Type, node map[string]any) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	prop := node
 	node = c.resolve(path, node)
 	if node == nil {
 		return
+	}
+	if c.limits != nil {
+		l := c.limits[limitPath(path)]
+		_, enum := node["enum"]
+		switch {
+		case t.Kind() == reflect.String && !enum:
+			c.checkLimit(path, prop, "maxLength", cmp.Or(l.Chars, catalog.DefaultMaxText))
+		case t.Kind() == reflect.Slice:
+			c.checkLimit(path, prop, "maxItems", cmp.Or(l.Items, catalog.DefaultMaxItems))
+		case t.Kind() == reflect.Map:
+			c.checkLimit(path, prop, "maxProperties", cmp.Or(l.Items, catalog.DefaultMaxItems))
+		}
 	}
 	// A type that decodes several TOML shapes itself (env.Value: a string or a table) has an
 	// anyOf of them.
@@ -638,7 +696,7 @@ var schemaCases = []schemaCase{
 		doc: "name = \"Acme\"\n[[signers]]\nkey = \"cosign.pub\"\nissuer = \"https://token.actions.githubusercontent.com\"\nsubject = \"x\"\n"},
 	{name: "publisher/subject and subject_regexp", schema: publisherSchema, wantErr: "oneOf",
 		doc: "name = \"Acme\"\n[[signers]]\nissuer = \"https://i.example\"\nsubject = \"x\"\nsubject_regexp = \"x.*\"\n"},
-	{name: "publisher/key outside the folder", schema: publisherSchema, wantErr: "not",
+	{name: "publisher/key outside the folder", schema: publisherSchema, wantErr: "at '/signers/0/key' [S#/$defs/signer/properties/key]: 'not' failed",
 		doc: "name = \"Acme\"\n[[signers]]\nkey = \"../other/cosign.pub\"\n"},
 	{name: "publisher/maintainer with @", schema: publisherSchema, wantErr: "does not match pattern",
 		doc: "name = \"Acme\"\nmaintainers = [\"@jdoe\"]\n"},
@@ -721,9 +779,13 @@ var schemaCases = []schemaCase{
 		doc: minimalProduct + "[identity]\nsso = [\"ldap\"]\n"},
 	{name: "product/tracing zipkin", schema: productSchema, wantErr: "value must be one of",
 		doc: minimalProduct + "[identity]\ntracing = \"zipkin\"\n"},
+	{name: "product/name too long", schema: productSchema, wantErr: "at '/name' [S#/properties/name/maxLength]: maxLength: got 101, want 100",
+		doc: strings.Replace(minimalProduct, `name = "Acme FHIR Server"`, `name = "`+strings.Repeat("n", 101)+`"`, 1)},
+	{name: "product/too many tags", schema: productSchema, wantErr: "at '/tags' [S#/properties/tags/maxItems]: maxItems: got 21, want 20",
+		doc: strings.Replace(minimalProduct, `license = "Apache-2.0"`, `license = "Apache-2.0"`+"\ntags = ["+strings.Repeat(`"t", `, 20)+`"t"]`, 1)},
 	{name: "product/phi_logging lowercase", schema: productSchema, wantErr: "does not match pattern",
 		doc: minimalProduct + "[identity]\nphi_logging = \"log_phi\"\n"},
-	{name: "product/logo absolute", schema: productSchema, wantErr: "not",
+	{name: "product/logo absolute", schema: productSchema, wantErr: "at '/logo' [S#/$defs/assetPath]: 'not' failed",
 		doc: strings.Replace(minimalProduct, `license = "Apache-2.0"`, `license = "Apache-2.0"`+"\nlogo = \"/etc/logo.svg\"", 1)},
 }
 

@@ -191,6 +191,24 @@ func TestOfflineReverification(t *testing.T) {
 		}
 	})
 
+	t.Run("the same digest declared in another repository", func(t *testing.T) {
+		// Someone copies the signed image to a repository of their own and declares it: the
+		// material's signature names the original repository, so it vouches for nothing here.
+		files := fstest.MapFS{}
+		for k, v := range c.files {
+			files[k] = v
+		}
+		copied := f.reg.host + "/mallory/app@" + keyRef.DigestStr()
+		data := bytes.Replace(files["products/acme/app.toml"].Data, []byte(keyRef.String()), []byte(copied), 1)
+		files["products/acme/app.toml"] = &fstest.MapFile{Data: data}
+		_, got := offline(t, material, files)
+		want := []string{"products/acme/app.toml:7:9: error: acme/app 1.0.0 ({key}): no signature by a signer of publisher acme verifies: signature 1 is by products/acme/cosign.pub but names repository " +
+			f.reg.host + "/acme/app, not " + f.reg.host + "/mallory/app"}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("diagnostics (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("no material", func(t *testing.T) {
 		_, got := offline(t, t.TempDir(), c.files)
 		if len(got) != 2 || !strings.Contains(got[0], "no verification material for this digest in {dir}; verify online to record it") {

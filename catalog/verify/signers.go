@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hspc/marketplace/catalog"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -134,8 +135,10 @@ type verdict struct {
 }
 
 // check verifies every signature against every signer of set, as cosign verify would with the
-// signer's key or identity, and requires the signed payload to name digest.
-func (c *checker) check(set *signerSet, sigs []Signature, digest string) verdict {
+// signer's key or identity, and requires the signed payload to name digest and, as its
+// docker-reference, the repository repo the build declares: a publisher's signature for an image
+// in one repository does not vouch for a copy of it that someone else publishes in another.
+func (c *checker) check(set *signerSet, sigs []Signature, digest, repo string) verdict {
 	var v verdict
 	if len(set.signers) == 0 {
 		v.reason = fmt.Sprintf("publisher %s declares no usable signer", set.publisher)
@@ -158,7 +161,7 @@ func (c *checker) check(set *signerSet, sigs []Signature, digest string) verdict
 		}
 		var fails []failure
 		for _, sg := range set.signers {
-			if f := c.checkOne(sig, h, sg); f == nil {
+			if f := c.checkOne(sig, h, repo, sg); f == nil {
 				if v.signer == "" {
 					v.signer = sg.name
 				}
@@ -190,7 +193,7 @@ type failure struct {
 const (
 	rankCrypto   = 1 // does not verify: wrong key, or altered bytes
 	rankIdentity = 2 // a certificate, but not of a declared identity or not from the trusted root
-	rankDigest   = 3 // a valid signature by a declared signer, over another digest
+	rankDigest   = 3 // a valid signature by a declared signer, over another digest or repository
 )
 
 // explain summarises the failures of one signature: the highest-ranked kind, naming all the
@@ -232,8 +235,9 @@ func claimVerifier(sig oci.Signature, h v1.Hash, ann map[string]any) error {
 	return nil
 }
 
-// checkOne runs cosign's verification of one signature with one signer.
-func (c *checker) checkOne(sig oci.Signature, h v1.Hash, sg signer) *failure {
+// checkOne runs cosign's verification of one signature with one signer, then compares the
+// payload's docker-reference with repo.
+func (c *checker) checkOne(sig oci.Signature, h v1.Hash, repo string, sg signer) *failure {
 	co := &cosign.CheckOpts{
 		ClaimVerifier: claimVerifier,
 		Offline:       true,
@@ -272,6 +276,9 @@ func (c *checker) checkOne(sig oci.Signature, h v1.Hash, sg signer) *failure {
 	}
 	_, err := cosign.VerifyImageSignature(c.ctx, sig, h, co)
 	if err == nil {
+		if got, ok := sameRepository(sig, repo); !ok {
+			return &failure{rankDigest, sg.name, fmt.Sprintf("is by %s but names repository %s, not %s", sg.name, got, repo)}
+		}
 		return nil
 	}
 	var ce *claimError
@@ -289,4 +296,32 @@ func (c *checker) checkOne(sig oci.Signature, h v1.Hash, sg signer) *failure {
 	default:
 		return &failure{rankCrypto, sg.name, fmt.Sprintf("does not verify for %s: %v", sg.name, err)}
 	}
+}
+
+// sameRepository reports whether the signed payload's docker-reference (simple signing's
+// critical.identity.docker-reference) names repo, both read as go-containerregistry repositories
+// so that "nginx" and "index.docker.io/library/nginx" agree. It returns the reference it found.
+func sameRepository(sig oci.Signature, repo string) (string, bool) {
+	p, err := sig.Payload()
+	if err != nil {
+		return "an unreadable payload", false
+	}
+	var ss payload.SimpleContainerImage
+	if err := json.Unmarshal(p, &ss); err != nil {
+		return "an unreadable payload", false
+	}
+	found := ss.Critical.Identity.DockerReference
+	if found == "" {
+		return "no repository", false
+	}
+	want, err := name.NewRepository(repo)
+	if err != nil {
+		return found, false
+	}
+	// Some signers write a tag or digest into the reference; only the repository counts.
+	got, err := name.ParseReference(found)
+	if err != nil {
+		return found, false
+	}
+	return found, got.Context().Name() == want.Name()
 }

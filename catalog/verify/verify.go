@@ -456,7 +456,7 @@ func (v *run) verdict(j *job, u use, sigs []Signature) verdict {
 		tag := strings.Replace(j.digest, ":", "-", 1) + ".sig"
 		return verdict{reason: fmt.Sprintf("the image is not signed: no cosign signature at %s:%s", u.repo, tag)}
 	}
-	return v.checker.check(v.signers[u.product.Publisher], sigs, j.digest)
+	return v.checker.check(v.signers[u.product.Publisher], sigs, j.digest, u.repo)
 }
 
 // verdicts checks the signatures for every build of the job.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hspc/marketplace/catalog"
 )
@@ -147,6 +148,23 @@ func TestVerify(t *testing.T) {
 			},
 			want: []string{
 				file + ":7:9: error: acme/app 1.0.0 ({digest}): no signature by a signer of publisher acme verifies: signature 1 is by products/acme/cosign.pub but signs {other}, not this digest",
+			},
+		},
+		{
+			name: "signature for another repository",
+			setup: func(t *testing.T, repo string) (build, map[string]string) {
+				// The same image (same digest) signed by the publisher for another repository:
+				// a copy there is not what the publisher vouched for here, and vice versa.
+				ref := f.reg.push(t, repo, makeImage(t, okImage()))
+				elsewhere, err := name.NewDigest(f.reg.host + "/mallory/app@" + ref.DigestStr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				sign(t, ref, f.key.signer, signOpts{claim: &elsewhere})
+				return build{version: "1.0.0", image: ref.String()}, nil
+			},
+			want: []string{
+				file + ":7:9: error: acme/app 1.0.0 ({digest}): no signature by a signer of publisher acme verifies: signature 1 is by products/acme/cosign.pub but names repository {host}/mallory/app, not {host}/{repo}",
 			},
 		},
 		{
@@ -300,6 +318,9 @@ func TestVerify(t *testing.T) {
 			names[f.reg.host] = "{host}"
 			names["/"+repo+":"] = "/{repo}:"
 			names["/"+repo+" "] = "/{repo} "
+			if strings.HasSuffix(tt.name, "another repository") {
+				names["/"+repo] = "/{repo}" // ends the message
+			}
 			names[strings.Replace(ref.Digest, ":", "-", 1)+".sig"] = "{tag}"
 
 			report, ds := Verify(context.Background(), c.files, c.load(t), nil, f.options())

@@ -1,10 +1,8 @@
 package site
 
 import (
-	"bytes"
 	"io/fs"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
@@ -85,9 +83,11 @@ func assetPaths(p *catalog.Product, rel string) (src, out string, ok bool) {
 	return src, path.Join(dir, "files", clean), true
 }
 
-// activeSVG reports whether an SVG holds script or event handlers. An <img> never runs them, but
-// a visitor who opens the file itself would run them on the marketplace's origin, so such a file
-// is not published.
-var svgActive = regexp.MustCompile(`(?i)<\s*script|<\s*foreignobject|\son[a-z]+\s*=|javascript:|<\s*!entity`)
-
-func activeSVG(data []byte) bool { return svgActive.Match(bytes.ToLower(data)) }
+// activeSVG reports whether an SVG holds script, event handlers or links outside itself (see
+// catalog.ActiveSVG, the check validate runs). An <img> never runs them, but a visitor who opens
+// the file itself would run them on the marketplace's origin, so such a file is not published
+// even when a build goes ahead without validation.
+func activeSVG(data []byte) bool {
+	what, _ := catalog.ActiveSVG(data)
+	return what != ""
+}
