@@ -129,6 +129,16 @@ func MirrorImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, productID
 	vc := copiesCatalog(c, bySource)
 	vo := o
 	vo.Offline, vo.CacheDir, vo.Material, vo.Progress = false, "", "", nil
+	sourceOf := map[string]string{} // copy repository → the publisher's repository
+	for _, j := range byCopy {
+		sourceOf[j.dst] = j.ref.Repository
+	}
+	vo.SignedRepository = func(repo string) string {
+		if src, ok := sourceOf[repo]; ok {
+			return src
+		}
+		return repo
+	}
 	report, vds := Verify(ctx, fsys, vc, nil, vo)
 	rep.Requests += report.Requests
 	for _, d := range vds {

@@ -59,6 +59,11 @@ type Options struct {
 	// Keychain finds registry credentials; nil means the Docker configuration and its credential
 	// helpers (authn.DefaultKeychain).
 	Keychain authn.Keychain
+	// SignedRepository maps the repository of an image being verified to the repository its
+	// publisher's signature must name (the payload's docker-reference); nil means the same.
+	// MirrorImages sets it: a copy in a private registry carries the signature its publisher made
+	// for the original repository.
+	SignedRepository func(repo string) string
 }
 
 func (o Options) withDefaults() Options {
@@ -456,7 +461,11 @@ func (v *run) verdict(j *job, u use, sigs []Signature) verdict {
 		tag := strings.Replace(j.digest, ":", "-", 1) + ".sig"
 		return verdict{reason: fmt.Sprintf("the image is not signed: no cosign signature at %s:%s", u.repo, tag)}
 	}
-	return v.checker.check(v.signers[u.product.Publisher], sigs, j.digest, u.repo)
+	repo := u.repo
+	if v.opts.SignedRepository != nil {
+		repo = v.opts.SignedRepository(repo)
+	}
+	return v.checker.check(v.signers[u.product.Publisher], sigs, j.digest, repo)
 }
 
 // verdicts checks the signatures for every build of the job.
