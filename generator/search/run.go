@@ -30,7 +30,10 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := parse(req.Query, ix)
+	p, err := parse(req.Query, ix)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Query: req.Query, Hits: []Hit{}}
 	counts := make([]int, len(ix.facets.field))
 	best, err := ix.run(ctx, p, filter, from+size, counts, &res.Total)

@@ -20,11 +20,13 @@ when it is there, and searches in the browser when the folder is on a static hos
 
 It listens on the loopback interface unless --addr says otherwise, logs one line per request
 to standard output, and picks up a rebuild of DIR without a restart. On SIGTERM or Ctrl-C it
-stops accepting connections and lets requests in flight finish, for at most 10 seconds.`,
+stops accepting connections and lets requests in flight finish, for at most 10 seconds.
+DIR is relative to -C's folder when -C is given.`,
 		Example: `  marketplace build -o public && marketplace serve -d public
   marketplace serve -d public --addr 0.0.0.0:8080   # reachable from other machines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := g.path(dir)
 			return serve.Run(cmd.Context(), serve.Options{
 				Dir: dir, Addr: addr, Log: g.stdout,
 				Ready: func(a string) {
