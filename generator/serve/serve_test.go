@@ -191,7 +191,6 @@ func TestServesTheSite(t *testing.T) {
 		{"/", 200, "<!DOCTYPE html>"},
 		{"/products/acme/fhir/", 200, "Acme FHIR Server"},
 		{"/search/", 200, `id="q"`},
-		{"/static/search.js", 200, "marketplaceSearch"},
 		{"/api/v1/search.json", 200, `"schema":1`},
 		{"/no/such/page.html", 404, "<!DOCTYPE html>"},
 		{"/search.bleve/index_meta.json", 404, ""},
