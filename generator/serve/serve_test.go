@@ -134,6 +134,12 @@ func TestSearchAPI(t *testing.T) {
 	if h := res.Hits[0]; h.URL != "products/acme/fhir/index.html" || !strings.Contains(h.Highlights["name"], "<mark>FHIR</mark>") || h.Version == "" {
 		t.Errorf("first hit %+v", h)
 	}
+	// The hit names the logo the site publishes, and an excerpt of the description.
+	if h := res.Hits[0]; h.Logo != "products/acme/fhir/logo.svg" || !strings.Contains(h.Highlights["description"], "<mark>") {
+		t.Errorf("first hit: logo %q, description excerpt %q", h.Logo, h.Highlights["description"])
+	} else if resp, _ := get(t, base+"/"+h.Logo); resp.StatusCode != 200 {
+		t.Errorf("GET the hit's logo %s: %s", h.Logo, resp.Status)
+	}
 	if len(res.Facets) != len(search.Facets) {
 		t.Errorf("%d facets", len(res.Facets))
 	}
