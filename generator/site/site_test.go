@@ -230,6 +230,12 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("%s: no <html lang=\"en\">", p)
 		}
 	}
+	// Pages tell how to get the command they tell people to run.
+	for _, p := range []string{"index.html", "products/acme/fhir/index.html"} {
+		if !bytes.Contains(got[p], []byte("go install github.com/hspc/marketplace/cmd/marketplace@latest")) {
+			t.Errorf("%s does not say how to get the marketplace command", p)
+		}
+	}
 	search := string(got["search/index.html"])
 	for _, want := range []string{`<script src="../static/search.`, `.js" defer></script>`, `id="q"`, `name="q"`, `id="results"`, `id="facets"`, `<noscript>`} {
 		if !strings.Contains(search, want) {
