@@ -505,3 +505,39 @@ electrical hopeful goodness revival allowance inference airliner gyroscopic adju
 replacement adjustment dependent adoption homologou communism activate angulariti homologous effective bowdlerize
 probate rate cease controll roll generalizations oscillators traditional archaeology biology analogies
 running runs ran easily fairly databases servers monitoring notifications provisioning authorization`
+
+// TestBrowserRefusesQueriesLikeBleve: search.js refuses the queries that the server refuses,
+// with the same message (for an invalid regular expression, the server adds Go's reason).
+func TestBrowserRefusesQueriesLikeBleve(t *testing.T) {
+	ctx := browsertest.Start(t)
+	s := exampleSite(t)
+	idx, err := search.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	hs := httptest.NewServer(http.FileServer(http.Dir(s.dir)))
+	defer hs.Close()
+	if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`fhir "bulk data`, `smart /a(b/`, strings.Repeat("a ", search.MaxQueryClauses+1),
+		strings.Repeat("fhir,", search.MaxQueryWords+1), strings.Repeat("ü", search.MaxQueryBytes/2+1),
+		`"bulk data" fhir*`, // fine
+	} {
+		var got string
+		expr := fmt.Sprintf(`window.marketplaceSearch.staticSearch(%s, {}, 10).then(() => '', e => e.message)`, jsString(q))
+		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &got, awaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := idx.Search(context.Background(), search.Request{Query: q})
+		want := ""
+		if err != nil {
+			want = err.Error()
+		}
+		if (got == "") != (want == "") || !strings.HasPrefix(want, got) {
+			t.Errorf("query %.30q: the browser says %q, the server %q", q, got, want)
+		}
+	}
+}
