@@ -245,7 +245,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 	}
 	matchedSet := make([]uint64, (docs+63)/64)
 	// best is a min-heap of the n best so far: best[0] is the worst of them.
-	best := make([]match, 0, n)
+	best := make([]match, 0, min(n, docs)) // from+size may exceed the documents: allocate no more
 	for d := range docs {
 		doc := int32(d)
 		score, matched, sum := 0.0, 0, 0.0

@@ -350,7 +350,11 @@ func (s *Server) files() http.Handler {
 		if err == nil && info.IsDir() {
 			f.Close()
 			if !strings.HasSuffix(r.URL.Path, "/") {
-				http.Redirect(w, r, path.Base(p)+"/", http.StatusMovedPermanently)
+				target := path.Base(p) + "/"
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				http.Redirect(w, r, target, http.StatusMovedPermanently)
 				return
 			}
 			name = path.Join(name, "index.html")
