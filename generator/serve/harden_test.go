@@ -334,3 +334,26 @@ func TestHeadersFile(t *testing.T) {
 		}
 	}
 }
+
+// TestHostingDocsQuoteTheHeaders keeps CONTRIBUTING's table and nginx snippet in step with the
+// headers serve sends and build writes.
+func TestHostingDocsQuoteTheHeaders(t *testing.T) {
+	data, err := os.ReadFile("../../CONTRIBUTING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide := string(data)
+	for _, v := range []string{headers.ContentSecurityPolicy, headers.SVGPolicy, headers.Immutable, headers.Revalidate, APIHeader} {
+		if n := strings.Count(guide, v); n < 2 && v != APIHeader {
+			t.Errorf("CONTRIBUTING.md quotes %q %d times, want it in the table and the nginx snippet", v, n)
+		} else if n == 0 {
+			t.Errorf("CONTRIBUTING.md does not mention %s", v)
+		}
+	}
+	for _, h := range headers.Security {
+		if !strings.Contains(guide, "add_header "+h[0]) {
+			t.Errorf("the nginx snippet does not send %s", h[0])
+		}
+	}
+}
+
