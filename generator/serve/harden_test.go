@@ -356,4 +356,3 @@ func TestHostingDocsQuoteTheHeaders(t *testing.T) {
 		}
 	}
 }
-
