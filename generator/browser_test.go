@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -30,33 +32,7 @@ func TestSiteInBrowser(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer srv.Close()
 
-	var mu sync.Mutex
-	var problems []string
-	report := func(format string, args ...any) {
-		mu.Lock()
-		problems = append(problems, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}
-	chromedp.ListenTarget(ctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.APITypeError {
-				report("console error: %v", ev.Args)
-			}
-		case *runtime.EventExceptionThrown:
-			report("exception: %s", ev.ExceptionDetails.Text)
-		case *network.EventResponseReceived:
-			// The site's own search script asks for the server API first and falls back to the
-			// static index when it is absent: that 404 is expected.
-			if ev.Response.Status >= 400 && !strings.Contains(ev.Response.URL, "/api/search") {
-				report("HTTP %d for %s", int(ev.Response.Status), ev.Response.URL)
-			}
-		case *network.EventLoadingFailed:
-			if !ev.Canceled {
-				report("request failed: %s", ev.ErrorText)
-			}
-		}
-	})
+	w := watch(ctx)
 
 	shots := t.ArtifactDir()
 	shot := func(name string) chromedp.Action {
@@ -70,7 +46,7 @@ func TestSiteInBrowser(t *testing.T) {
 	}
 	var title, productH1, publisherH1, productURL, publisherURL string
 	err := chromedp.Run(ctx,
-		network.Enable(),
+		network.Enable(), cdplog.Enable(),
 		chromedp.Navigate(srv.URL+"/index.html"),
 		chromedp.WaitVisible("main", chromedp.ByQuery),
 		chromedp.Title(&title),
@@ -98,10 +74,76 @@ func TestSiteInBrowser(t *testing.T) {
 	if !strings.Contains(publisherURL, "/publishers/acme/") || !strings.Contains(publisherH1, "Acme Health") {
 		t.Errorf("publisher page: %s, h1 %q", publisherURL, publisherH1)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	// The search page on a static host: it finds out that there is no search API without a
+	// request that fails, and searches in the browser.
+	var first string
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/search/index.html?q=fhir"),
+		chromedp.Poll(`(() => { const h = document.querySelector('#results .search-hit'); return h ? h.dataset.id : null; })()`, &first, chromedp.WithPollingTimeout(30*time.Second)),
+		shot("search"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.check(t)
+	t.Logf("screenshots in %s", shots)
+}
+
+// watcher collects what a page should never do: console errors (including the browser's own,
+// such as failed loads and Content-Security-Policy violations), script exceptions, HTTP errors
+// and failed requests.
+type watcher struct {
+	mu       sync.Mutex
+	problems []string
+	allow    func(url string, status int64) bool // HTTP errors that are expected
+}
+
+func watch(ctx context.Context) *watcher {
+	w := &watcher{allow: func(string, int64) bool { return false }}
+	report := func(format string, args ...any) {
+		w.mu.Lock()
+		w.problems = append(w.problems, fmt.Sprintf(format, args...))
+		w.mu.Unlock()
+	}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.APITypeError {
+				report("console error: %v", ev.Args)
+			}
+		case *cdplog.EventEntryAdded:
+			if ev.Entry.Level == cdplog.LevelError {
+				w.mu.Lock()
+				allowed := strings.Contains(ev.Entry.Text, "status of 404") && w.allow(ev.Entry.URL, 404)
+				w.mu.Unlock()
+				if !allowed {
+					report("browser error: %s (%s)", ev.Entry.Text, ev.Entry.URL)
+				}
+			}
+		case *runtime.EventExceptionThrown:
+			report("exception: %s", ev.ExceptionDetails.Text)
+		case *network.EventResponseReceived:
+			w.mu.Lock()
+			allowed := w.allow(ev.Response.URL, ev.Response.Status)
+			w.mu.Unlock()
+			if ev.Response.Status >= 400 && !allowed {
+				report("HTTP %d for %s", int(ev.Response.Status), ev.Response.URL)
+			}
+		case *network.EventLoadingFailed:
+			if !ev.Canceled {
+				report("request failed: %s", ev.ErrorText)
+			}
+		}
+	})
+	return w
+}
+
+func (w *watcher) check(t *testing.T) {
+	t.Helper()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.problems {
 		t.Error(p)
 	}
-	t.Logf("screenshots in %s", shots)
+	w.problems = nil
 }

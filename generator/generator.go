@@ -25,6 +25,7 @@ import (
 	"github.com/hspc/marketplace/generator/badge"
 	"github.com/hspc/marketplace/generator/deploy"
 	"github.com/hspc/marketplace/generator/feed"
+	"github.com/hspc/marketplace/generator/headers"
 	"github.com/hspc/marketplace/generator/page"
 	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/site"
@@ -266,5 +267,14 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	if withSearch {
 		pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)
 	}
+	// The response headers static hosts should send (serve sends the same itself).
+	var svgs []string
+	for _, p := range pages {
+		if headers.IsSVG(p.Path) {
+			svgs = append(svgs, p.Path)
+		}
+	}
+	slices.Sort(svgs)
+	pages = append(pages, page.Static(headers.FileName, headers.File(svgs)))
 	return pages, nil
 }

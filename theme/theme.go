@@ -4,8 +4,8 @@
 // FS holds two folders. templates/ has base.html (the layout every page shares), partials.html
 // (product cards, badges and other pieces several pages use), and one file per kind of page
 // (home.html, product.html, publisher.html …), each defining "content". static/ is copied to the
-// output's static/ as is; pages link to it with a ?v= content hash so that caches can keep the
-// files forever.
+// output's static/, each file under a name with its content hash (style.<hash>.css), which is
+// how pages link to it, so that caches can keep the files for a year.
 //
 // `marketplace build --theme DIR` replaces FS with a folder laid out the same way; copy this one
 // and edit it. Templates see only the data the generator hands them (see package

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -49,7 +50,11 @@ func exampleSite(t testing.TB) *builtSite {
 	if err != nil {
 		t.Fatalf("build: %v\n%v", err, res.Diagnostics)
 	}
-	addSearch(t, out, search.Input{Catalog: res.Catalog, Images: res.Images})
+	for _, p := range []string{search.ManifestPath, search.IndexDir} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Fatalf("the generator did not write %s: %v", p, err)
+		}
+	}
 	s := &builtSite{out, res.Catalog}
 	sites.Store("example", s)
 	return s
@@ -87,21 +92,12 @@ func writeSearchSite(t testing.TB, out string, c *catalog.Catalog) {
 			writePage(t, out, p.Path, p.Render)
 		}
 	}
-	addSearch(t, out, search.Input{Catalog: c})
-}
-
-// addSearch writes the compact index and the bleve index into out unless the generator did.
-func addSearch(t testing.TB, out string, in search.Input) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(out, search.ManifestPath)); err != nil {
-		for _, p := range search.Pages(in) {
-			writePage(t, out, p.Path, p.Render)
-		}
+	in := search.Input{Catalog: c}
+	for _, p := range search.Pages(in) {
+		writePage(t, out, p.Path, p.Render)
 	}
-	if _, err := os.Stat(filepath.Join(out, search.IndexDir)); err != nil {
-		if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -210,7 +206,17 @@ func TestBrowserFindsTheFHIRServer(t *testing.T) {
 			tctx, cancel := chromedp.NewContext(ctx)
 			defer cancel()
 			log := listen(tctx)
-			if err := chromedp.Run(tctx, network.Enable(), network.SetCacheDisabled(true)); err != nil {
+			var mu sync.Mutex
+			var browserErrors []string
+			chromedp.ListenTarget(tctx, func(ev any) {
+				// Failed loads and Content-Security-Policy violations (serve sends a policy).
+				if e, ok := ev.(*cdplog.EventEntryAdded); ok && e.Entry.Level == cdplog.LevelError {
+					mu.Lock()
+					browserErrors = append(browserErrors, e.Entry.Text)
+					mu.Unlock()
+				}
+			})
+			if err := chromedp.Run(tctx, network.Enable(), cdplog.Enable(), network.SetCacheDisabled(true)); err != nil {
 				t.Fatal(err)
 			}
 			first, err := typeAndWait(tctx, hs.URL+"/search/index.html", "fhir postgres")
@@ -258,6 +264,47 @@ func TestBrowserFindsTheFHIRServer(t *testing.T) {
 					t.Errorf("the evaluation filter shows %s", id)
 				}
 			}
+
+			// Results show the product's logo and an excerpt of its description around the
+			// words that matched ("export" is only in descriptions).
+			var card struct {
+				Logo    bool   `json:"logo"`
+				Excerpt string `json:"excerpt"`
+			}
+			err = chromedp.Run(tctx,
+				chromedp.Navigate(hs.URL+"/search/index.html?q=export+fhir"),
+				chromedp.Poll(`(() => {
+					const h = document.querySelector('#results .search-hit[data-id="acme/fhir"]');
+					const img = h && h.querySelector('img.logo'), frag = h && h.querySelector('.card-fragment');
+					return img && img.complete && frag ? {logo: img.naturalWidth > 0, excerpt: frag.innerHTML} : null;
+				})()`, &card, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("logo and excerpt: %v", err)
+			}
+			if !card.Logo || !strings.Contains(card.Excerpt, "<mark>") {
+				t.Errorf("acme/fhir's result: logo loaded %v, excerpt %q", card.Logo, card.Excerpt)
+			}
+
+			// A malformed query says what is wrong, in both modes.
+			var problem string
+			err = chromedp.Run(tctx,
+				chromedp.Navigate(hs.URL+`/search/index.html?q=%22bulk+data`),
+				chromedp.Poll(`(() => { const n = document.querySelector('#results .query-error'); return n ? n.textContent : null; })()`, &problem, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("malformed query: %v", err)
+			}
+			if !strings.Contains(problem, "query:1:1: unterminated phrase") {
+				t.Errorf("malformed query: %q", problem)
+			}
+			mu.Lock()
+			for _, e := range browserErrors {
+				if !strings.Contains(e, "status of 400") { // the API's answer to the malformed query
+					t.Errorf("browser error: %s", e)
+				}
+			}
+			mu.Unlock()
 		})
 	}
 }
@@ -458,3 +505,39 @@ electrical hopeful goodness revival allowance inference airliner gyroscopic adju
 replacement adjustment dependent adoption homologou communism activate angulariti homologous effective bowdlerize
 probate rate cease controll roll generalizations oscillators traditional archaeology biology analogies
 running runs ran easily fairly databases servers monitoring notifications provisioning authorization`
+
+// TestBrowserRefusesQueriesLikeBleve: search.js refuses the queries that the server refuses,
+// with the same message (for an invalid regular expression, the server adds Go's reason).
+func TestBrowserRefusesQueriesLikeBleve(t *testing.T) {
+	ctx := browsertest.Start(t)
+	s := exampleSite(t)
+	idx, err := search.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	hs := httptest.NewServer(http.FileServer(http.Dir(s.dir)))
+	defer hs.Close()
+	if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`fhir "bulk data`, `smart /a(b/`, strings.Repeat("a ", search.MaxQueryClauses+1),
+		strings.Repeat("fhir,", search.MaxQueryWords+1), strings.Repeat("ü", search.MaxQueryBytes/2+1),
+		`"bulk data" fhir*`, // fine
+	} {
+		var got string
+		expr := fmt.Sprintf(`window.marketplaceSearch.staticSearch(%s, {}, 10).then(() => '', e => e.message)`, jsString(q))
+		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &got, awaitPromise)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := idx.Search(context.Background(), search.Request{Query: q})
+		want := ""
+		if err != nil {
+			want = err.Error()
+		}
+		if (got == "") != (want == "") || !strings.HasPrefix(want, got) {
+			t.Errorf("query %.30q: the browser says %q, the server %q", q, got, want)
+		}
+	}
+}

@@ -2,12 +2,45 @@ package search
 
 import (
 	"cmp"
+	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
+
+// Bounds of a query: longer queries or more clauses are refused (a QueryError), so that one
+// request cannot make a search expensive. A person's query is a few words.
+const (
+	MaxQueryBytes   = 1024 // bytes of the query string
+	MaxQueryClauses = 32   // whitespace-separated clauses
+	MaxQueryWords   = 64   // words of all clauses, after analysis ("a,b,c" is one clause, three words)
+	maxRegexpBytes  = 256  // bytes of one /regexp/
+)
+
+// QueryError is a query that cannot be parsed, or that exceeds the bounds above. Column is
+// the 1-based byte offset in the query where the problem is (0: the whole query).
+type QueryError struct {
+	Query  string
+	Column int
+	Msg    string
+}
+
+func (e *QueryError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("query:1:%d: %s", e.Column, e.Msg)
+	}
+	return "query: " + e.Msg
+}
+
+// CheckQuery reports the first problem of a query string, as a *QueryError, or nil when it is
+// a query that Search accepts. Search checks queries with it.
+func CheckQuery(q string) error {
+	_, err := lex(q)
+	return err
+}
 
 // A query is parsed into clauses, and each clause into explicit leaves — (field, term, boost)
 // triples — before bleve sees it. Both engines score a leaf the way bleve's TermQuery does
@@ -97,8 +130,18 @@ type token struct {
 
 // lex splits a query string into tokens, following bleve's query-string syntax: +/- prefixes,
 // field:value, "phrases", /regexps/, value^boost, value~fuzziness, * and ? wildcards, and
-// backslash escapes. Anything else is taken as plain words.
-func lex(q string) []token {
+// backslash escapes. Anything else is taken as plain words. It refuses, with a *QueryError, a
+// query over the bounds, an unterminated "phrase" and an invalid /regexp/.
+func lex(q string) ([]token, error) {
+	if len(q) > MaxQueryBytes {
+		return nil, &QueryError{Query: q, Msg: fmt.Sprintf("the query is %d bytes long, the most is %d", len(q), MaxQueryBytes)}
+	}
+	if !utf8.ValidString(q) {
+		return nil, &QueryError{Query: q, Msg: "the query is not valid UTF-8"}
+	}
+	fail := func(at int, format string, args ...any) ([]token, error) {
+		return nil, &QueryError{Query: q, Column: at + 1, Msg: fmt.Sprintf(format, args...)}
+	}
 	var out []token
 	i := 0
 	for i < len(q) {
@@ -107,6 +150,10 @@ func lex(q string) []token {
 		}
 		if i >= len(q) {
 			break
+		}
+		start := i
+		if len(out) == MaxQueryClauses {
+			return fail(start, "more than %d clauses; use fewer words", MaxQueryClauses)
 		}
 		t := token{boost: 1, fuzzy: -1}
 		switch q[i] {
@@ -125,6 +172,7 @@ func lex(q string) []token {
 		}
 		switch {
 		case i < len(q) && q[i] == '"':
+			open := i
 			i++
 			var b strings.Builder
 			for i < len(q) && q[i] != '"' {
@@ -134,11 +182,21 @@ func lex(q string) []token {
 				b.WriteByte(q[i])
 				i++
 			}
-			i++ // the closing quote, if any
+			if i >= len(q) {
+				return fail(open, "unterminated phrase: add the closing \"")
+			}
+			i++ // the closing quote
 			t.text, t.quoted = b.String(), true
 		case i < len(q) && q[i] == '/' && strings.IndexByte(q[i+1:], '/') >= 0:
 			end := i + 1 + strings.IndexByte(q[i+1:], '/')
-			t.text, t.regex, i = q[i+1:end], true, end+1
+			t.text, t.regex = q[i+1:end], true
+			if len(t.text) > maxRegexpBytes {
+				return fail(i, "the regular expression is %d bytes long, the most is %d", len(t.text), maxRegexpBytes)
+			}
+			if _, err := syntax.Parse(t.text, syntax.Perl); err != nil {
+				return fail(i, "invalid regular expression /%s/: %v", t.text, err)
+			}
+			i = end + 1
 		default:
 			var b strings.Builder
 			for i < len(q) && !isSpace(q[i]) {
@@ -179,7 +237,7 @@ func lex(q string) []token {
 		}
 		out = append(out, t)
 	}
-	return out
+	return out, nil
 }
 
 var suffixRE = regexp.MustCompile(`[\^~][0-9]*(\.[0-9]+)?$`)
@@ -203,10 +261,21 @@ func (t *token) applySuffix(s string) {
 func isSpace(c byte) bool       { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// parse turns a query string into a plan against the terms of dict.
-func parse(q string, dict dictionary) *plan {
+// parse turns a query string into a plan against the terms of dict, or returns the
+// *QueryError of a malformed one.
+func parse(q string, dict dictionary) (*plan, error) {
+	toks, err := lex(q)
+	if err != nil {
+		return nil, err
+	}
 	p := &plan{}
-	for _, t := range lex(q) {
+	words := 0
+	for _, t := range toks {
+		if !t.regex && !t.pattern && t.fuzzy < 0 && (t.field == "" || isTextField(t.field)) {
+			if words += len(analyze(t.text)); words > MaxQueryWords {
+				return nil, &QueryError{Query: q, Msg: fmt.Sprintf("more than %d words; use fewer", MaxQueryWords)}
+			}
+		}
 		c := clause{Occur: t.occur, Boost: t.boost}
 		switch {
 		case t.field != "" && isKeywordField(t.field):
@@ -240,7 +309,7 @@ func parse(q string, dict dictionary) *plan {
 		}
 		p.Clauses = append(p.Clauses, c)
 	}
-	return p
+	return p, nil
 }
 
 // weighted is a term and the weight of a match on it.

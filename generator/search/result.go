@@ -40,7 +40,8 @@ type Hit struct {
 	Signature     string   `json:"signature"`      // the latest build's image: verified, unsigned, failed, unchecked
 	SSO           []string `json:"sso,omitempty"`
 	SCIM          bool     `json:"scim"`
-	URL           string   `json:"url"` // the product's page, relative to the site root
+	URL           string   `json:"url"`            // the product's page, relative to the site root
+	Logo          string   `json:"logo,omitempty"` // the product's logo, relative to the site root
 	Score         float64  `json:"score"`
 	// Highlights are HTML: the field's text, escaped, with the words that matched in <mark>;
 	// description is a fragment around the first match.
@@ -65,6 +66,6 @@ func (d *document) hit() Hit {
 	return Hit{
 		ID: d.ID, Name: d.Name, Summary: d.Summary, Publisher: d.Publisher, PublisherName: d.PublisherName,
 		Version: d.Latest, License: d.License, LicenseStatus: d.LicenseStatus, Signature: d.Signature,
-		SSO: d.SSO, SCIM: d.SCIM == "yes", URL: "products/" + d.ID + "/index.html",
+		SSO: d.SSO, SCIM: d.SCIM == "yes", URL: "products/" + d.ID + "/index.html", Logo: d.Logo,
 	}
 }

@@ -30,7 +30,10 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := parse(req.Query, ix)
+	p, err := parse(req.Query, ix)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Query: req.Query, Hits: []Hit{}}
 	counts := make([]int, len(ix.facets.field))
 	best, err := ix.run(ctx, p, filter, from+size, counts, &res.Total)
@@ -242,7 +245,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 	}
 	matchedSet := make([]uint64, (docs+63)/64)
 	// best is a min-heap of the n best so far: best[0] is the worst of them.
-	best := make([]match, 0, n)
+	best := make([]match, 0, min(n, docs)) // from+size may exceed the documents: allocate no more
 	for d := range docs {
 		doc := int32(d)
 		score, matched, sum := 0.0, 0, 0.0

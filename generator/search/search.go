@@ -35,6 +35,7 @@ import (
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
 )
 
 // Input is what the search outputs describe.
@@ -128,6 +129,7 @@ type document struct {
 	Signature     string   `json:"signature"`
 	Latest        string   `json:"latest"`
 	Versions      []string `json:"version"`
+	Logo          string   `json:"logo,omitempty"` // its path in the output
 }
 
 // text returns the values of a text field.
@@ -210,6 +212,9 @@ func newDocument(c *catalog.Catalog, p *catalog.Product, images map[string]catal
 	}
 	if pub := c.Publishers[p.Publisher]; pub != nil && pub.Name != "" {
 		d.PublisherName = pub.Name
+	}
+	if out, _, ok := page.AssetPath(p.ID, p.Logo); ok {
+		d.Logo = out
 	}
 	if c.IsOpen(p) {
 		d.LicenseStatus = "open"

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/hspc/marketplace/generator/page"
 )
@@ -123,7 +124,7 @@ func Pages(in Input) []page.Page {
 				scim = 1
 			}
 			rows = append(rows, []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
-				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim})
+				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)})
 		}
 		docShards = append(docShards, rows)
 	}
@@ -398,4 +399,24 @@ func encodeDocSet(set []int, n int) string {
 		return "~" + string(bits)
 	}
 	return b.String()
+}
+
+// excerptLen bounds the description text a document shard carries for the excerpts of search
+// results in the browser: enough for a fragment around a match in the first paragraphs,
+// without making the shards the size of the descriptions.
+const excerptLen = 600
+
+// excerptText returns the start of a description, cut at a word, for excerpts.
+func excerptText(s string) string {
+	if len(s) <= excerptLen {
+		return s
+	}
+	cut := excerptLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	if i := strings.LastIndexAny(s[:cut], " \n"); i > excerptLen/2 {
+		cut = i
+	}
+	return s[:cut]
 }

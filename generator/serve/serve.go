@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,13 +18,17 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
+
+	"github.com/hspc/marketplace/generator/headers"
 	"github.com/hspc/marketplace/generator/search"
 )
 
@@ -44,16 +49,37 @@ const (
 // APIPath is the search endpoint.
 const APIPath = "/api/search"
 
+// APIHeader is sent with the compact index's manifest (api/v1/search.json): the path of the
+// search API from the site root. Static hosts do not send it, so the search page tells with
+// one request that succeeds everywhere whether to ask the API or search in the browser.
+const APIHeader = "X-Marketplace-Search-API"
+
 // Server serves one output folder.
 type Server struct {
 	dir string
 	log *log.Logger
 
-	mu      sync.RWMutex // held for reading by searches, for writing to swap the index
-	idx     *search.Index
-	opened  os.FileInfo // the folder the index was opened from
-	checked time.Time   // when the folder was last compared with opened
-	openErr error
+	// The open index, replaced in one atomic store when the folder is rebuilt: searches never
+	// wait for the check or the reopening, and the old index is closed once the searches using
+	// it are done.
+	cur       atomic.Pointer[loaded]
+	checked   atomic.Int64 // when the folder was last compared with cur's (UnixNano)
+	reopening sync.Mutex   // one reopening at a time
+
+	// Settings tests change.
+	searchTimeout time.Duration
+	checkEvery    time.Duration
+	run           func(context.Context, *search.Index, search.Request) (*search.Result, error)
+}
+
+// loaded is an index opened from the folder, or why it could not be.
+type loaded struct {
+	idx    *search.Index
+	err    error
+	opened os.FileInfo // the folder it was opened from; nil if that failed
+
+	mu     sync.RWMutex // held for reading by each search using idx, for writing to close it
+	closed bool
 }
 
 // New returns a server for dir, logging one line per request to logOut (nil: no log). The
@@ -69,68 +95,127 @@ func New(dir string, logOut io.Writer) (*Server, error) {
 	if logOut == nil {
 		logOut = io.Discard
 	}
-	s := &Server{dir: dir, log: log.New(logOut, "", log.LstdFlags)}
-	s.reopen()
+	s := &Server{
+		dir: dir, log: log.New(logOut, "", log.LstdFlags),
+		searchTimeout: SearchTimeout, checkEvery: time.Second,
+		run: func(ctx context.Context, idx *search.Index, req search.Request) (*search.Result, error) {
+			return idx.Search(ctx, req)
+		},
+	}
+	s.cur.Store(s.open())
+	s.checked.Store(time.Now().UnixNano())
 	return s, nil
 }
 
 // Close releases the index.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idx == nil {
-		return nil
-	}
-	err := s.idx.Close()
-	s.idx = nil
-	return err
+	old := s.cur.Swap(&loaded{err: errors.New("the server is closed")})
+	return retire(old)
 }
 
-// reopen opens the folder's index, replacing the open one. The caller holds s.mu or is New.
-func (s *Server) reopen() {
+// open opens the folder's index.
+func (s *Server) open() *loaded {
 	info, _ := os.Stat(s.dir)
 	idx, err := search.Open(s.dir)
-	if s.idx != nil {
-		s.idx.Close()
-	}
-	s.idx, s.openErr, s.opened, s.checked = idx, err, info, time.Now()
 	if err != nil {
 		s.log.Printf("search unavailable: %v", err)
 	}
+	return &loaded{idx: idx, err: err, opened: info}
 }
 
-// index returns the open index, reopening it first when the folder has been rebuilt since,
-// and a function to call when done with it.
+// retire closes an index that is no longer current, once the searches using it are done.
+func retire(l *loaded) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.idx == nil {
+		return nil
+	}
+	return l.idx.Close()
+}
+
+// reload reopens the index when the folder has been rebuilt (replaced by a rename) since it
+// was opened. It looks at most once per checkEvery, and never makes a search wait: the
+// request that finds the folder rebuilt opens the new index while the others go on with the
+// old one.
+func (s *Server) reload() {
+	now, last := time.Now().UnixNano(), s.checked.Load()
+	if now-last < int64(s.checkEvery) || !s.checked.CompareAndSwap(last, now) {
+		return
+	}
+	info, err := os.Stat(s.dir)
+	if cur := s.cur.Load(); err != nil || (cur.opened != nil && os.SameFile(info, cur.opened)) {
+		return
+	}
+	if !s.reopening.TryLock() {
+		return
+	}
+	defer s.reopening.Unlock()
+	s.log.Printf("%s was rebuilt: reopening its search index", s.dir)
+	go retire(s.cur.Swap(s.open()))
+}
+
+// index returns the current index and a function to call when done with it.
 func (s *Server) index() (*search.Index, func(), error) {
-	s.mu.RLock()
-	if time.Since(s.checked) > time.Second {
-		info, err := os.Stat(s.dir)
-		stale := err == nil && (s.opened == nil || !os.SameFile(info, s.opened))
-		s.mu.RUnlock()
-		s.mu.Lock()
-		if stale && (s.opened == nil || !os.SameFile(info, s.opened)) {
-			s.log.Printf("%s was rebuilt: reopening its search index", s.dir)
-			s.reopen()
+	s.reload()
+	for {
+		l := s.cur.Load()
+		l.mu.RLock()
+		if l.closed { // replaced and closed in between: take the new one
+			l.mu.RUnlock()
+			continue
 		}
-		s.checked = time.Now()
-		s.mu.Unlock()
-		s.mu.RLock()
+		if l.idx == nil {
+			l.mu.RUnlock()
+			return nil, nil, l.err
+		}
+		return l.idx, l.mu.RUnlock, nil
 	}
-	if s.idx == nil {
-		err := s.openErr
-		s.mu.RUnlock()
-		return nil, nil, err
-	}
-	return s.idx, s.mu.RUnlock, nil
 }
 
-// Handler returns the server's routes: the search API and the site's files, with a request log.
+// Handler returns the server's routes: the search API and the site's files, with the
+// security headers on every response, compression of text, and a request log.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(APIPath, s.search)
 	mux.Handle("/", s.files())
-	return s.logRequests(mux)
+	return s.logRequests(secure(compress(mux)))
 }
+
+// secure adds the headers every response carries (package generator/headers).
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, h := range headers.Security {
+			w.Header().Set(h[0], h[1])
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// compress gzips (or zstd-compresses) text responses for clients that accept it, with
+// klauspost/compress's gzhttp. A compressed response's ETag gets a suffix (the same ETag may
+// not name two bodies), which is taken off again when the client sends it back, so that
+// revalidation still finds the file unchanged.
+func compress(next http.Handler) http.Handler {
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(512), gzhttp.SuffixETag(etagSuffix))
+	if err != nil {
+		panic(fmt.Sprintf("serve: gzhttp options: %v", err))
+	}
+	h := wrap(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if inm := r.Header.Get("If-None-Match"); inm != "" {
+			r.Header.Set("If-None-Match", etagSuffixes.ReplaceAllString(inm, `"`))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+const etagSuffix = "-gzip" // gzhttp writes -zstd for zstd
+
+var etagSuffixes = regexp.MustCompile(`-(?:gzip|zstd)"`)
 
 // search answers GET and HEAD /api/search?q=…&facet=field:value&from=&size=&highlight=1.
 // HEAD answers at once, so the search page can tell the API is there without a search.
@@ -146,28 +231,51 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	defer done()
 	if r.Method == http.MethodHead {
+		done()
 		w.Header().Set("Content-Type", "application/json")
 		return
 	}
 	req, err := parseRequest(r.URL.Query())
+	if err == nil {
+		err = search.CheckQuery(req.Query)
+	}
 	if err != nil {
+		done()
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), SearchTimeout)
+	// The search runs on its own, so that its answer is given up at the timeout even where
+	// the search itself does not stop at once; it lets go of the index when it does stop.
+	ctx, cancel := context.WithTimeout(r.Context(), s.searchTimeout)
 	defer cancel()
-	res, err := idx.Search(ctx, req)
-	if err != nil {
-		status := http.StatusInternalServerError
-		if errors.Is(err, context.DeadlineExceeded) {
-			status = http.StatusServiceUnavailable
-		}
-		writeError(w, status, err.Error())
-		return
+	type answer struct {
+		res *search.Result
+		err error
 	}
-	writeJSON(w, http.StatusOK, res)
+	ch := make(chan answer, 1)
+	go func() {
+		defer done()
+		res, err := s.run(ctx, idx, req)
+		ch <- answer{res, err}
+	}()
+	var a answer
+	select {
+	case a = <-ch:
+	case <-ctx.Done():
+		a.err = ctx.Err()
+	}
+	var qe *search.QueryError
+	switch {
+	case a.err == nil:
+		writeJSON(w, http.StatusOK, a.res)
+	case errors.As(a.err, &qe):
+		writeError(w, http.StatusBadRequest, a.err.Error())
+	case errors.Is(a.err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the search took longer than %s; try fewer words or wildcards", s.searchTimeout))
+	default:
+		writeError(w, http.StatusInternalServerError, a.err.Error())
+	}
 }
 
 // parseRequest reads a search from query parameters.
@@ -214,9 +322,10 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // files serves the folder like a static host: index.html for folders, 404.html (with status
-// 404) for what is missing, and nothing of the search index or dot files.
+// 404) for what is missing, and nothing of the search index or dot files. It never lists a
+// folder, and never serves a file that resolves outside the folder (through a symbolic link,
+// say): os.Root refuses to leave it.
 func (s *Server) files() http.Handler {
-	fileServer := http.FileServer(http.Dir(s.dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -224,31 +333,94 @@ func (s *Server) files() http.Handler {
 			return
 		}
 		p := path.Clean("/" + r.URL.Path)
-		if hidden(p) || !exists(filepath.Join(s.dir, filepath.FromSlash(p))) {
+		if hidden(p) {
 			s.notFound(w, r)
 			return
 		}
-		fileServer.ServeHTTP(w, r)
+		// The folder is opened for each request, so that a rebuild (which renames a new
+		// folder into its place) is served at once.
+		root, err := os.OpenRoot(s.dir)
+		if err != nil {
+			s.notFound(w, r)
+			return
+		}
+		defer root.Close()
+		name := strings.TrimPrefix(p, "/")
+		f, info, err := openFile(root, cmp.Or(name, "."))
+		if err == nil && info.IsDir() {
+			f.Close()
+			if !strings.HasSuffix(r.URL.Path, "/") {
+				target := path.Base(p) + "/"
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				http.Redirect(w, r, target, http.StatusMovedPermanently)
+				return
+			}
+			name = path.Join(name, "index.html")
+			f, info, err = openFile(root, name)
+		}
+		if err != nil || !info.Mode().IsRegular() {
+			if err == nil {
+				f.Close()
+			}
+			s.notFound(w, r)
+			return
+		}
+		defer f.Close()
+		h := w.Header()
+		h.Set("Cache-Control", headers.CacheControl(name))
+		h.Set("ETag", etag(info))
+		if headers.IsSVG(name) {
+			h.Add("Content-Security-Policy", headers.SVGPolicy)
+		}
+		if name == search.ManifestPath {
+			// The search page asks for this file's headers to find out, without an error on
+			// static hosts, whether the API is there.
+			h.Set(APIHeader, strings.TrimPrefix(APIPath, "/"))
+		}
+		http.ServeContent(w, r, name, info.ModTime(), f)
 	})
+}
+
+// openFile opens a file of root with what it is.
+func openFile(root *os.Root, name string) (*os.File, os.FileInfo, error) {
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
+}
+
+// etag identifies a file's version by its size and modification time, as nginx does: a
+// rebuild that changes a file writes it anew.
+func etag(info os.FileInfo) string {
+	return fmt.Sprintf(`"%x-%x"`, info.ModTime().UnixNano(), info.Size())
 }
 
 // hidden reports whether a path is outside what the site publishes.
 func hidden(p string) bool {
 	for _, seg := range strings.Split(p, "/") {
-		if strings.HasPrefix(seg, ".") || seg == search.IndexDir {
+		if strings.HasPrefix(seg, ".") || seg == search.IndexDir || seg == headers.FileName {
 			return true
 		}
 	}
 	return false
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	data, err := os.ReadFile(filepath.Join(s.dir, "404.html"))
+	root, err := os.OpenRoot(s.dir)
+	var data []byte
+	if err == nil {
+		data, err = root.ReadFile("404.html")
+		root.Close()
+	}
+	w.Header().Set("Cache-Control", "no-cache")
 	if err != nil {
 		http.NotFound(w, r)
 		return

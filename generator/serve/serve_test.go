@@ -15,11 +15,12 @@ import (
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator"
+	"github.com/hspc/marketplace/generator/headers"
 	"github.com/hspc/marketplace/generator/search"
 )
 
-// buildSite builds the example catalog into a new folder with the generator, adding the search
-// outputs when the generator does not write them itself.
+// buildSite builds the example catalog into a new folder with the generator, and checks that
+// the generator wrote the search outputs that serve needs.
 func buildSite(t *testing.T, root string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "public")
@@ -27,31 +28,31 @@ func buildSite(t *testing.T, root string) string {
 	if err != nil {
 		t.Fatalf("build: %v\n%v", err, res.Diagnostics)
 	}
-	addSearch(t, out, res.Catalog, res.Images)
+	for _, p := range []string{search.ManifestPath, search.IndexDir, headers.FileName} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Fatalf("the generator did not write %s: %v", p, err)
+		}
+	}
 	return out
 }
 
-// addSearch writes the compact index and the bleve index into out, if missing.
-func addSearch(t *testing.T, out string, c *catalog.Catalog, images map[string]catalog.ImageStatus) {
+// writeIndexes writes the compact index and the bleve index of c into out.
+func writeIndexes(t *testing.T, out string, c *catalog.Catalog) {
 	t.Helper()
-	in := search.Input{Catalog: c, Images: images}
-	if _, err := os.Stat(filepath.Join(out, search.ManifestPath)); err != nil {
-		for _, p := range search.Pages(in) {
-			data, err := p.Render()
-			if err != nil {
-				t.Fatal(err)
-			}
-			f := filepath.Join(out, filepath.FromSlash(p.Path))
-			os.MkdirAll(filepath.Dir(f), 0o755)
-			if err := os.WriteFile(f, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if _, err := os.Stat(filepath.Join(out, search.IndexDir)); err != nil {
-		if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
+	in := search.Input{Catalog: c}
+	for _, p := range search.Pages(in) {
+		data, err := p.Render()
+		if err != nil {
 			t.Fatal(err)
 		}
+		f := filepath.Join(out, filepath.FromSlash(p.Path))
+		os.MkdirAll(filepath.Dir(f), 0o755)
+		if err := os.WriteFile(f, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := search.BuildIndex(context.Background(), filepath.Join(out, search.IndexDir), "", in); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -133,6 +134,12 @@ func TestSearchAPI(t *testing.T) {
 	if h := res.Hits[0]; h.URL != "products/acme/fhir/index.html" || !strings.Contains(h.Highlights["name"], "<mark>FHIR</mark>") || h.Version == "" {
 		t.Errorf("first hit %+v", h)
 	}
+	// The hit names the logo the site publishes, and an excerpt of the description.
+	if h := res.Hits[0]; h.Logo != "products/acme/fhir/logo.svg" || !strings.Contains(h.Highlights["description"], "<mark>") {
+		t.Errorf("first hit: logo %q, description excerpt %q", h.Logo, h.Highlights["description"])
+	} else if resp, _ := get(t, base+"/"+h.Logo); resp.StatusCode != 200 {
+		t.Errorf("GET the hit's logo %s: %s", h.Logo, resp.Status)
+	}
 	if len(res.Facets) != len(search.Facets) {
 		t.Errorf("%d facets", len(res.Facets))
 	}
@@ -190,7 +197,6 @@ func TestServesTheSite(t *testing.T) {
 		{"/", 200, "<!DOCTYPE html>"},
 		{"/products/acme/fhir/", 200, "Acme FHIR Server"},
 		{"/search/", 200, `id="q"`},
-		{"/static/search.js", 200, "marketplaceSearch"},
 		{"/api/v1/search.json", 200, `"schema":1`},
 		{"/no/such/page.html", 404, "<!DOCTYPE html>"},
 		{"/search.bleve/index_meta.json", 404, ""},
@@ -236,7 +242,7 @@ func TestPicksUpRebuild(t *testing.T) {
 	c.Products["acme/fhir"] = &p
 	next := filepath.Join(t.TempDir(), "next")
 	os.MkdirAll(next, 0o755)
-	addSearch(t, next, c, nil)
+	writeIndexes(t, next, c)
 	if err := os.Rename(out, out+".old"); err != nil {
 		t.Fatal(err)
 	}

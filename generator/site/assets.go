@@ -15,10 +15,6 @@ type screenshot struct {
 	Caption string
 }
 
-// imageExts are the asset types the validator accepts; anything else is not copied, so an asset
-// can never take the place of a page.
-var imageExts = map[string]bool{".svg": true, ".png": true, ".jpg": true, ".jpeg": true, ".webp": true}
-
 // copyAssets reads each product's logo and screenshots from in.Files and adds them to the output
 // beside the product's page: "<product>/logo.svg" (relative to the publisher folder, like the
 // TOML says) becomes products/<publisher>/<product>/logo.svg; a file elsewhere in the publisher
@@ -67,20 +63,11 @@ func (g *generator) copyAssets() {
 // assetPaths maps an asset path from a product file (relative to the publisher folder) to its
 // path in the catalog repository and in the output.
 func assetPaths(p *catalog.Product, rel string) (src, out string, ok bool) {
-	clean := path.Clean(rel)
-	if rel == "" || path.IsAbs(rel) || strings.Contains(rel, "\\") || clean == "." || clean == ".." || strings.HasPrefix(clean, "../") {
+	out, clean, ok := page.AssetPath(p.ID, rel)
+	if !ok {
 		return "", "", false
 	}
-	if !imageExts[strings.ToLower(path.Ext(clean))] {
-		return "", "", false
-	}
-	src = path.Join(catalog.ProductsDir, p.Publisher, clean)
-	_, name, _ := strings.Cut(p.ID, "/")
-	dir := path.Join("products", p.ID)
-	if rest, under := strings.CutPrefix(clean, name+"/"); under && !strings.HasPrefix(rest, "files/") {
-		return src, path.Join(dir, rest), true
-	}
-	return src, path.Join(dir, "files", clean), true
+	return path.Join(catalog.ProductsDir, p.Publisher, clean), out, true
 }
 
 // activeSVG reports whether an SVG holds script, event handlers or links outside itself (see

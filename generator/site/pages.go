@@ -3,6 +3,7 @@ package site
 import (
 	"cmp"
 	"maps"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -530,11 +531,22 @@ func (g *generator) searchPage() page.Page {
 	return g.newPage("search/index.html", "search", "Search", "Search the catalog.", "search", v)
 }
 
-// notFoundPage is served by static hosts in place of any missing path, so relative links would
-// resolve against that path: its links start from catalog.base_url, or from "/" when none is set
-// (assuming the site is served at the root of its host).
+// notFoundPage is served by static hosts in place of any missing path, at any depth, so
+// relative links would resolve against that path: its links are root-relative, from the path
+// of catalog.base_url ("/" when none is set, or it has no path). They so work on any host that
+// serves the site at that path, and under `marketplace serve`, and never send a reader to the
+// production host from a copy elsewhere.
 func (g *generator) notFoundPage() page.Page {
 	return g.theme.page("404.html", "404", &pageData{
-		Root: cmp.Or(g.base, "/"), Site: g.site(), Static: g.theme.versions, Title: "Page not found",
+		Root: rootPath(g.base), Site: g.site(), Static: g.theme.versions, Title: "Page not found",
 	})
+}
+
+// rootPath returns the path of a base URL, with a trailing slash: "/" for "" or a host alone.
+func rootPath(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Path == "" {
+		return "/"
+	}
+	return strings.TrimSuffix(u.EscapedPath(), "/") + "/"
 }

@@ -6,8 +6,8 @@
 // Links between pages are relative and name index.html explicitly, so the output works under any
 // host and path, and from file://. Two outputs cannot be relative and are documented exceptions:
 //   - 404.html is served by static hosts in place of any missing path, at any depth, so its links
-//     start from catalog.base_url when it is set and from "/" otherwise (which assumes the site is
-//     served at the root of its host);
+//     are root-relative: from the path of catalog.base_url when it has one, from "/" otherwise
+//     (which assumes the site is served at that path of whatever host serves it);
 //   - sitemap.xml must list absolute URLs, so it is emitted (and named in robots.txt) only when
 //     catalog.base_url is set.
 //

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -197,7 +198,7 @@ func TestOutputs(t *testing.T) {
 	in := testInput(t, fsys)
 	got := render(t, mustPages(t, in))
 	for _, p := range []string{
-		"index.html", "404.html", "robots.txt", "sitemap.xml", "search/index.html", "static/style.css",
+		"index.html", "404.html", "robots.txt", "sitemap.xml", "search/index.html",
 		"products/index.html", "products/acme/fhir/index.html", "products/acme/fhir/logo.svg",
 		"products/acme/fhir/list.png", "products/openhealth/auth/index.html",
 		"publishers/index.html", "publishers/acme/index.html", "interfaces/index.html",
@@ -205,6 +206,20 @@ func TestOutputs(t *testing.T) {
 	} {
 		if _, ok := got[p]; !ok {
 			t.Errorf("no %s", p)
+		}
+	}
+	// The theme's static files are published under names with their content hash.
+	for _, name := range []string{"style.css", "search.js", "favicon.svg"} {
+		ext := path.Ext(name)
+		re := regexp.MustCompile(`^static/` + regexp.QuoteMeta(strings.TrimSuffix(name, ext)) + `\.[0-9a-f]{10}` + regexp.QuoteMeta(ext) + `$`)
+		n := 0
+		for p := range got {
+			if re.MatchString(p) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d files named static/%s with a content hash", n, name)
 		}
 	}
 	if !bytes.Equal(got["products/acme/fhir/list.png"], png) {
@@ -215,8 +230,14 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("%s: no <html lang=\"en\">", p)
 		}
 	}
+	// Pages tell how to get the command they tell people to run.
+	for _, p := range []string{"index.html", "products/acme/fhir/index.html"} {
+		if !bytes.Contains(got[p], []byte("go install github.com/hspc/marketplace/cmd/marketplace@latest")) {
+			t.Errorf("%s does not say how to get the marketplace command", p)
+		}
+	}
 	search := string(got["search/index.html"])
-	for _, want := range []string{`<script src="../static/search.js" defer></script>`, `id="q"`, `name="q"`, `id="results"`, `id="facets"`, `<noscript>`} {
+	for _, want := range []string{`<script src="../static/search.`, `.js" defer></script>`, `id="q"`, `name="q"`, `id="results"`, `id="facets"`, `<noscript>`} {
 		if !strings.Contains(search, want) {
 			t.Errorf("search/index.html lacks %s", want)
 		}
@@ -242,8 +263,31 @@ func TestOutputs(t *testing.T) {
 	if _, ok := got["sitemap.xml"]; ok {
 		t.Errorf("sitemap.xml without a base_url")
 	}
-	if !bytes.Contains(got["404.html"], []byte(`href="/static/style.css?v=`)) {
+	if !regexp.MustCompile(`href="/static/style\.[0-9a-f]{10}\.css"`).Match(got["404.html"]) {
 		t.Errorf("404.html without base_url does not link from the host root")
+	}
+}
+
+// TestNotFoundLinksFromTheBasePath: 404.html is served at any depth on any host, so its links
+// are root-relative from the path of base_url, never to the production host.
+func TestNotFoundLinksFromTheBasePath(t *testing.T) {
+	in := testInput(t, testFS(t))
+	for _, tt := range []struct{ base, root string }{
+		{"https://market.example.org/", "/"},
+		{"https://market.example.org", "/"},
+		{"https://example.org/hspc/marketplace/", "/hspc/marketplace/"},
+		{"", "/"},
+	} {
+		in.Catalog.Index.Catalog.BaseURL = tt.base
+		page := string(render(t, mustPages(t, in))["404.html"])
+		for _, want := range []string{`<link rel="stylesheet" href="` + tt.root + `static/style.`, `href="` + tt.root + `products/index.html"`, `action="` + tt.root + `search/index.html"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("base_url %q: 404.html lacks %s", tt.base, want)
+			}
+		}
+		if strings.Contains(page, "://") && strings.Contains(page, `href="http`) {
+			t.Errorf("base_url %q: 404.html links to a host", tt.base)
+		}
 	}
 }
 

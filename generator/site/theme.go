@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"html/template"
 	"io/fs"
+	"path"
 	"strings"
 	"time"
 	"unicode"
@@ -30,7 +31,7 @@ type loadedTheme struct {
 	templates map[string]*template.Template
 	hashes    map[string]string // kind → hash of its template files and of every static file
 	static    []page.Page       // static/ copied to the output
-	versions  map[string]string // static file (relative to static/) → its URL from the root, with ?v=
+	versions  map[string]string // static file (relative to static/) → its path from the root, with its hash
 }
 
 func loadTheme(fsys fs.FS) (*loadedTheme, error) {
@@ -49,12 +50,15 @@ func loadTheme(fsys fs.FS) (*loadedTheme, error) {
 		if err != nil {
 			return err
 		}
+		// The file is published under a name with its content hash (style.<hash>.css), so
+		// that browsers and CDNs may keep it for a year (package generator/headers).
 		sum := sha256.Sum256(data)
-		v := hex.EncodeToString(sum[:5])
 		rel := strings.TrimPrefix(p, "static/")
-		t.versions[rel] = p + "?v=" + v
+		ext := path.Ext(rel)
+		hashed := "static/" + strings.TrimSuffix(rel, ext) + "." + hex.EncodeToString(sum[:5]) + ext
+		t.versions[rel] = hashed
 		fmt.Fprintf(staticHash, "%s %x\n", p, sum)
-		t.static = append(t.static, page.Static(p, data))
+		t.static = append(t.static, page.Static(hashed, data))
 		return nil
 	})
 	if err != nil {
@@ -129,7 +133,7 @@ func (t *loadedTheme) page(p, kind string, data *pageData) page.Page {
 type pageData struct {
 	Root        string            // prefix from this page to the site root: "", "../", "../../" …
 	Site        siteInfo          //
-	Static      map[string]string // static file → its path from the root, with ?v=<hash>
+	Static      map[string]string // static file → its path from the root: static/<name>.<hash>.<ext>
 	Title       string            // the page's title, without the site name
 	Description string            // for <meta name="description">
 	Section     string            // which main navigation entry is current

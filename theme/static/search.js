@@ -246,11 +246,24 @@
   function isSpace(c) { return c === ' ' || c === '\t' || c === '\n' || c === '\r'; }
   function isLetter(c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+  // Bounds of a query, as in query.go: longer queries or more clauses are refused.
+  var MAX_QUERY_BYTES = 1024, MAX_QUERY_CLAUSES = 32, MAX_QUERY_WORDS = 64, MAX_REGEXP_BYTES = 256;
+
+  // QueryError is a malformed or oversized query; its message is the server's (query.go).
+  function QueryError(col, msg) {
+    var e = new Error(col ? 'query:1:' + col + ': ' + msg : 'query: ' + msg);
+    e.queryError = true;
+    return e;
+  }
+  function byteLen(s) { return new TextEncoder().encode(s).length; }
+
   function lex(q, isField) {
     var out = [], i = 0, n = q.length;
+    if (byteLen(q) > MAX_QUERY_BYTES) throw QueryError(0, 'the query is ' + byteLen(q) + ' bytes long, the most is ' + MAX_QUERY_BYTES);
     while (i < n) {
       while (i < n && isSpace(q[i])) i++;
       if (i >= n) break;
+      if (out.length === MAX_QUERY_CLAUSES) throw QueryError(byteLen(q.slice(0, i)) + 1, 'more than ' + MAX_QUERY_CLAUSES + ' clauses; use fewer words');
       var t = { occur: SHOULD, field: '', text: '', quoted: false, regex: false, boost: 1, fuzzy: -1, pattern: false };
       if (q[i] === '+') { t.occur = MUST; i++; } else if (q[i] === '-') { t.occur = MUST_NOT; i++; }
       var j = i;
@@ -258,16 +271,21 @@
       if (j < n && q[j] === ':' && j > i && isField(q.slice(i, j))) { t.field = q.slice(i, j); i = j + 1; }
       var b = '';
       if (i < n && q[i] === '"') {
+        var open = i;
         i++;
         while (i < n && q[i] !== '"') {
           if (q[i] === '\\' && i + 1 < n) i++;
           b += q[i]; i++;
         }
+        if (i >= n) throw QueryError(byteLen(q.slice(0, open)) + 1, 'unterminated phrase: add the closing "');
         i++;
         t.text = b; t.quoted = true;
       } else if (i < n && q[i] === '/' && q.indexOf('/', i + 1) >= 0) {
         var end = q.indexOf('/', i + 1);
-        t.text = q.slice(i + 1, end); t.regex = true; i = end + 1;
+        t.text = q.slice(i + 1, end); t.regex = true;
+        if (byteLen(t.text) > MAX_REGEXP_BYTES) throw QueryError(byteLen(q.slice(0, i)) + 1, 'the regular expression is ' + byteLen(t.text) + ' bytes long, the most is ' + MAX_REGEXP_BYTES);
+        if (!regexOf(t.text)) throw QueryError(byteLen(q.slice(0, i)) + 1, 'invalid regular expression /' + t.text + '/');
+        i = end + 1;
       } else {
         while (i < n && !isSpace(q[i])) {
           var c = q[i];
@@ -506,7 +524,7 @@
         var r = rows[Math.floor(d / per)][d % per];
         return { id: r[0], name: r[1], summary: r[2], publisher: r[3], publisher_name: r[4], version: r[5],
           license: r[6], license_status: r[7], signature: r[8], sso: r[9], scim: !!r[10],
-          url: 'products/' + r[0] + '/index.html' };
+          url: 'products/' + r[0] + '/index.html', logo: r[11] || '', excerpt: r[12] || '' };
       });
     });
   };
@@ -603,6 +621,11 @@
         return out;
       });
     }
+    var words = 0;
+    toks.forEach(function (t) {
+      if (!t.regex && !t.pattern && t.fuzzy < 0 && (!t.field || self.m.fields.indexOf(t.field) >= 0)) words += analyze(t.text).length;
+    });
+    if (words > MAX_QUERY_WORDS) return Promise.reject(QueryError(0, 'more than ' + MAX_QUERY_WORDS + ' words; use fewer'));
     return Promise.all(toks.map(function (t) {
       var c = { occur: t.occur, kind: KIND_TERMS, leaves: [], phrase: null, positions: null, fields: [], boost: t.boost };
       var fields = t.field ? [t.field] : self.m.fields;
@@ -764,6 +787,29 @@
     });
     return at ? out + esc(text.slice(at)) : null;
   }
+  // fragment is highlight for a description: about limit characters from a little before the
+  // first match, cleared of Markdown emphasis and line breaks (highlight.go's mark).
+  function fragment(text, set, limit) {
+    var spans = analyze(text).filter(function (t) { return set.has(t.term); });
+    if (!spans.length) return null;
+    var from = Math.max(0, spans[0].start - Math.floor(limit / 4));
+    var sp = text.lastIndexOf(' ', from), nl = text.lastIndexOf('\n', from);
+    if (from > 0 && Math.max(sp, nl) >= 0 && Math.max(sp, nl) < from) from = Math.max(sp, nl) + 1;
+    var to = Math.min(text.length, from + limit);
+    if (to < text.length) {
+      var cut = Math.max(text.lastIndexOf(' ', to), text.lastIndexOf('\n', to));
+      if (cut >= spans[0].end) to = cut;
+    }
+    var clean = function (s) { return esc(s.replace(/\*\*|`|\r/g, '').replace(/\n/g, ' ')); };
+    var out = from > 0 ? '\u2026' : '', at = from;
+    spans.forEach(function (t) {
+      if (t.start < at || t.end > to) return;
+      out += clean(text.slice(at, t.start)) + '<mark>' + esc(text.slice(t.start, t.end)) + '</mark>';
+      at = t.end;
+    });
+    out += clean(text.slice(at, to));
+    return (to < text.length ? out + '\u2026' : out).trim();
+  }
   function highlightTerms(clauses) {
     var s = new Set();
     clauses.forEach(function (c) {
@@ -778,6 +824,14 @@
 
   function fetchJSON(url, opts) {
     return fetch(url, opts).then(function (r) {
+      if (r.status === 400) {
+        // The server's answer to a malformed query: {"error": "query:1:6: unterminated phrase…"}.
+        return r.json().then(function (j) {
+          var e = new Error(j.error || 'bad request');
+          e.queryError = /^query[:]/.test(j.error || '');
+          throw e;
+        });
+      }
       if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + url);
       return r.json();
     });
@@ -799,8 +853,10 @@
             hits.forEach(function (h, i) {
               h.score = page[i][1];
               var hs = {}, n = hl.size && highlight(h.name, hl), s = hl.size && highlight(h.summary, hl);
+              var d = hl.size && h.excerpt && fragment(h.excerpt, hl, 220);
               if (n) hs.name = n;
               if (s) hs.summary = s;
+              if (d) hs.description = d;
               h.highlights = hs;
             });
             return {
@@ -833,16 +889,23 @@
     };
   }
 
-  // chooseEngine asks for the server's API with a HEAD request (a static host answers 404 with
-  // no body) and falls back to the compact index.
+  // chooseEngine finds out whether `marketplace serve` is there with a HEAD request for the
+  // compact index's manifest, which every host has (so no host answers with an error that the
+  // console would show): serve adds the header X-Marketplace-Search-API naming its API. Pages
+  // opened from disk (file://) cannot fetch anything, and say how to serve the folder instead.
   function chooseEngine(base) {
-    var api = new URL('../api/search', base).href;
-    var idx = new StaticIndex(new URL('../api/v1/search.json', base).href);
+    if (new URL(base).protocol === 'file:') {
+      var e = new Error('Search needs the site served over HTTP: browsers do not let a page opened from disk load the search data.');
+      e.fileURL = true;
+      return Promise.reject(e);
+    }
+    var manifest = new URL('../api/v1/search.json', base).href;
+    var idx = new StaticIndex(manifest);
     var ctl = typeof AbortController !== 'undefined' ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, 3000);
-    return fetch(api + '?q=', { method: 'HEAD', signal: ctl && ctl.signal, cache: 'no-store' }).then(function (r) {
-      var ct = r.headers.get('Content-Type') || '';
-      return r.ok && ct.indexOf('json') >= 0 ? serverEngine(api) : staticEngine(idx);
+    return fetch(manifest, { method: 'HEAD', signal: ctl && ctl.signal, cache: 'no-cache' }).then(function (r) {
+      var api = r.ok && r.headers.get('X-Marketplace-Search-API');
+      return api ? serverEngine(new URL('../' + api, base).href) : staticEngine(idx);
     }, function () { return staticEngine(idx); }).then(function (e) {
       if (timer) clearTimeout(timer);
       return e;
@@ -939,8 +1002,16 @@
         return engine.facets(res).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
       }).catch(function (err) {
         if (my !== seq) return;
-        results.innerHTML = '<div class="notice"><h2>Search is unavailable</h2><p>' + esc(err.message) +
-          '</p><p>Serve the site over HTTP (any static web server, or <code>marketplace serve</code>).</p></div>';
+        if (err.queryError) {
+          results.innerHTML = '<div class="notice query-error"><h2>The query has a problem</h2><p><code>' + esc(err.message) +
+            '</code></p><p>Close "phrases", check /regular expressions/, or use fewer words.</p></div>';
+          statusEl && (statusEl.textContent = 'The query has a problem.');
+          return;
+        }
+        results.innerHTML = '<div class="notice search-unavailable"><h2>Search is unavailable</h2><p>' + esc(err.message) +
+          '</p><p>Serve the folder over HTTP: <code>marketplace serve -d public</code>, or any static web server ' +
+          '(<code>python3 -m http.server -d public</code>). You can still browse <a href="' + esc(new URL('../products/index.html', base).href) +
+          '">all products</a>.</p></div>';
         statusEl && (statusEl.textContent = '');
       });
     }
@@ -986,7 +1057,9 @@
       (h.sso || []).forEach(function (k) { badges += '<span class="chip">' + esc((VALUE_LABELS.sso[k] || k)) + '</span> '; });
       if (h.scim) badges += '<span class="chip">SCIM</span> ';
       return '<article class="card search-hit" data-id="' + esc(h.id) + '">' +
-        '<div class="card-head"><span class="logo logo-placeholder" style="--hue: ' + hue + '" aria-hidden="true">' + esc(initials) + '</span>' +
+        '<div class="card-head">' + (h.logo ?
+          '<img class="logo" src="' + esc(root + h.logo) + '" alt="" width="48" height="48" loading="lazy" decoding="async">' :
+          '<span class="logo logo-placeholder" style="--hue: ' + hue + '" aria-hidden="true">' + esc(initials) + '</span>') +
         '<div class="card-titles"><h3 class="card-title"><a href="' + esc(root + h.url) + '">' + (hl.name || esc(h.name)) + '</a></h3>' +
         '<p class="card-publisher">' + esc(h.publisher_name || h.publisher) + '</p></div></div>' +
         '<p class="card-summary">' + (hl.summary || esc(h.summary)) + '</p>' +

@@ -39,7 +39,7 @@ folder, or --material DIR) and no registry is contacted.`,
 				return err
 			}
 			opts := generator.Options{
-				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
+				Root: root, Ref: ref, Out: g.path(out), Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
 				Log: g.stderr, Progress: g.terminal(),
 			}
@@ -88,7 +88,7 @@ folder, or --material DIR) and no registry is contacted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "public", "output `DIR`, replaced atomically")
+	f.StringVarP(&out, "out", "o", "public", "output `DIR` (relative to -C when given), replaced atomically")
 	f.StringVar(&ref, "ref", "", "build the catalog at Git revision `REV` instead of the work tree")
 	f.BoolVar(&offline, "offline", false, "verify signatures from signature material only; contact no registry")
 	f.BoolVar(&noVerify, "no-verify", false, "skip image verification (every image shows as unchecked)")

@@ -97,6 +97,16 @@ func (g *globals) terminal() io.Writer {
 	return nil
 }
 
+// path resolves a path given on the command line (an output or index folder): a relative
+// path is relative to -C's folder when -C is given, as with git -C and make -C, and to the
+// working directory otherwise.
+func (g *globals) path(p string) string {
+	if g.dir == "" || p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(g.dir, p)
+}
+
 // catalogRoot returns the catalog repository to work on: -C, or the nearest directory upwards
 // from the working directory that holds index.toml.
 func (g *globals) catalogRoot() (string, error) {

@@ -32,7 +32,9 @@ exposes:hl7-fhir-r4, needs:postgresql, sso:oidc, scim:yes, signature:verified,
 publisher:acme, version:5.1.0; text fields name:, summary:, keywords:, description:),
 word* and wo?d (wildcards), word~ or word~2 (edit distance), /regexp/ and word^2 (boost).
 
-Finding nothing is not an error: it prints "no products match" and exits 0.`,
+--index is relative to -C's folder when -C is given. Finding nothing is not an error: it
+prints "no products match" and exits 0; a malformed query (an unterminated "phrase", an
+invalid /regexp/, more than 1024 bytes or 32 clauses) is a usage error, exit 2.`,
 		Example: `  marketplace search fhir postgres
   marketplace search '+license:MIT fhir' --json
   marketplace search smart --facet category:smart-app --index public`,
@@ -46,7 +48,7 @@ Finding nothing is not an error: it prints "no products match" and exits 0.`,
 				}
 				req.Filters[field] = append(req.Filters[field], value)
 			}
-			idx, err := search.Open(indexDir)
+			idx, err := search.Open(g.path(indexDir))
 			if err != nil {
 				return err
 			}

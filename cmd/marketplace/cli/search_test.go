@@ -124,6 +124,41 @@ func TestSearchCommand(t *testing.T) {
 	if code, _, _ := run("--index", out); code != ExitUsage {
 		t.Errorf("no query: exit %d", code)
 	}
+
+	// A malformed query is a usage error that says what is wrong, not "no products match".
+	for _, q := range []string{`"bulk data`, `/post(gres/`, strings.Repeat("fhir ", 300)} {
+		code, stdout, stderr := run(q, "--index", out)
+		if code != ExitUsage || !strings.Contains(stderr, "query:") || strings.Contains(stdout, "no products match") {
+			t.Errorf("search %.20q: exit %d\nstdout %s\nstderr %s", q, code, stdout, stderr)
+		}
+	}
+}
+
+// TestOutputFoldersFollowC: --index, -d and -o are relative to -C's folder when -C is given,
+// as every other path on the command line is.
+func TestOutputFoldersFollowC(t *testing.T) {
+	out := searchOutput(t) // <tmp>/public
+	catalogDir := filepath.Dir(out)
+	if err := os.WriteFile(filepath.Join(catalogDir, catalog.IndexFile), []byte("[catalog]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := Execute(context.Background(), []string{"-C", catalogDir, "search", "fhir", "--index", "public"}, &stdout, &stderr)
+	if code != ExitOK || !strings.Contains(stdout.String(), "acme/fhir") {
+		t.Errorf("-C DIR search --index public: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	g := &globals{dir: catalogDir}
+	for _, tt := range []struct{ in, want string }{
+		{"public", filepath.Join(catalogDir, "public")},
+		{"/srv/www", "/srv/www"},
+	} {
+		if got := g.path(tt.in); got != tt.want {
+			t.Errorf("-C %s: path(%q) = %q, want %q", catalogDir, tt.in, got, tt.want)
+		}
+	}
+	if got := (&globals{}).path("public"); got != "public" {
+		t.Errorf("without -C: path(public) = %q", got)
+	}
 }
 
 func TestServeCommand(t *testing.T) {

@@ -18,13 +18,21 @@ GET /api/search?q=QUERY&facet=FIELD:VALUE&size=N&from=N&highlight=1 answered fro
 index as JSON (hits with highlights, and facet counts). The site's search page uses the API
 when it is there, and searches in the browser when the folder is on a static host instead.
 
+Every response carries security headers (Content-Security-Policy, X-Content-Type-Options,
+Referrer-Policy, X-Frame-Options; SVG images are sandboxed), text is compressed, files have
+ETags, and content-hashed files may be cached for a year; the build writes the same rules to
+DIR/_headers for static hosts. Folders are never listed, and nothing that resolves outside DIR
+is served. A search gets 5 seconds; a malformed or oversized query is a 400 saying why.
+
 It listens on the loopback interface unless --addr says otherwise, logs one line per request
 to standard output, and picks up a rebuild of DIR without a restart. On SIGTERM or Ctrl-C it
-stops accepting connections and lets requests in flight finish, for at most 10 seconds.`,
+stops accepting connections and lets requests in flight finish, for at most 10 seconds.
+DIR is relative to -C's folder when -C is given.`,
 		Example: `  marketplace build -o public && marketplace serve -d public
   marketplace serve -d public --addr 0.0.0.0:8080   # reachable from other machines`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := g.path(dir)
 			return serve.Run(cmd.Context(), serve.Options{
 				Dir: dir, Addr: addr, Log: g.stdout,
 				Ready: func(a string) {
