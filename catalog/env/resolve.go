@@ -31,6 +31,7 @@ func Resolve(cat *catalog.Catalog, e *Environment, lock *Lock, opts Options) (*R
 	r := &resolver{cat: cat, e: e, f: f, lock: lock, opts: opts,
 		res: &Resolution{Env: e, Catalog: cat, Lock: &Lock{}}}
 	r.services()
+	r.hosts()
 	r.externals()
 	r.bindings()
 	r.providers()
@@ -167,6 +168,21 @@ func (r *resolver) pick(key string, spec *Service, p *catalog.Product) (*catalog
 		return nil, false
 	}
 	return all[len(all)-1].b, false
+}
+
+// hosts checks that no two tasks of different services get the same host name (and Kubernetes
+// object names): "a" with task "b-c" and "a-b" with task "c" would.
+func (r *resolver) hosts() {
+	seen := map[string]*Resolved{}
+	for _, s := range r.res.Services {
+		for _, t := range s.Build.Tasks {
+			h := s.Host(t.Name)
+			if other := seen[h]; other != nil && other != s {
+				r.f.Errorf(svcKey(s.index)+".name", "task %s of %s and a task of %s are both named %s: rename one of the services", t.Name, s.Name, other.Name, h)
+			}
+			seen[h] = s
+		}
+	}
 }
 
 func (r *resolver) externals() {
@@ -589,9 +605,16 @@ func (r *resolver) secret(key string, kind SecretKind, value Expr, usage string)
 		r.secretList = map[string]*Secret{}
 	}
 	s := r.secretList[key]
-	if s == nil {
+	switch {
+	case s == nil:
 		s = &Secret{Key: key, Kind: kind, Value: value}
 		r.secretList[key] = s
+	case s.Kind == kind && kind != Derived:
+	case s.Kind == Given && kind == Generated, s.Kind == Generated && kind == Given:
+		// A reference to a generated secret shares it: { secret = "DB_POSTGRES_PASSWORD" }.
+		s.Kind = Generated
+	default:
+		r.f.Errorf("", "secret key %s would hold two values (%s and %s): rename a service or the { secret = ... } reference", key, s.Kind, kind)
 	}
 	if usage != "" && !slices.Contains(s.Usage, usage) {
 		s.Usage = append(s.Usage, usage)

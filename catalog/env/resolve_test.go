@@ -1,6 +1,7 @@
 package env_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/env"
 )
 
@@ -252,5 +254,58 @@ func TestTree(t *testing.T) {
 	want := []string{"fhir", "  db", "  hospital-sso", "  mail-relay", "  (opentelemetry unbound)"}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)
+	}
+}
+
+// TestHostCollision reports two services whose tasks would get the same host and object name.
+func TestHostCollision(t *testing.T) {
+	base := exampleCatalog(t)
+	relay := *base.Products["openhealth/smtp-relay"]
+	relay.Builds = slices.Clone(relay.Builds)
+	for i := range relay.Builds {
+		b := &relay.Builds[i]
+		b.Tasks = slices.Clone(b.Tasks)
+		b.Tasks[0].Name = "b-relay" // instance "a" → host "a-b-relay"
+		b.Exposes = slices.Clone(b.Exposes)
+		for j := range b.Exposes {
+			b.Exposes[j].Task = "b-relay"
+		}
+		st := *b.SmokeTest
+		st.Task = "b-relay"
+		b.SmokeTest = &st
+	}
+	c := &catalog.Catalog{Index: base.Index, Publishers: base.Publishers, Products: maps.Clone(base.Products)}
+	relay.ID = "openhealth/relay-b"
+	c.Products[relay.ID] = &relay
+	data := []byte(`[[services]]
+name = "a"
+product = "openhealth/relay-b"
+params = { RELAY_SMARTHOST = "mail.example.org:587", MAIL_FROM_DEFAULT = "x@example.org" }
+
+[[services]]
+name = "a-b"
+product = "openhealth/smtp-relay"
+params = { RELAY_SMARTHOST = "mail.example.org:587", MAIL_FROM_DEFAULT = "x@example.org" }
+`)
+	e, ds := env.Load("mail.toml", data)
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	_, ds = env.Resolve(c, e, nil, env.Options{})
+	want := `mail.toml:7:8: error: task relay of a-b and a task of a are both named a-b-relay: rename one of the services`
+	if len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("got %v, want %s", ds, want)
+	}
+}
+
+// TestNameFromFile names an environment after its file, and asks for a name when that gives none.
+func TestNameFromFile(t *testing.T) {
+	e, ds := env.Load("environments/FHIR Prod.toml", nil)
+	if ds.HasErrors() || e.Name != "fhir-prod" {
+		t.Errorf("name %q, %v; want fhir-prod", e.Name, ds)
+	}
+	_, ds = env.Load("environments/__.toml", nil)
+	if want := `environments/__.toml:1:1: error: the file gives no environment name: set name = "...", a DNS label`; len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("got %v, want %s", ds, want)
 	}
 }

@@ -55,6 +55,8 @@ type Policy struct {
 	RequireSignatures bool     `json:"require_signatures"`
 	OpenLicenses      []string `json:"open_licenses"`
 	MaxImageMiB       int      `json:"max_image_mib"`
+	// StatefulCategories are the categories whose products may keep data on persistent volumes.
+	StatefulCategories []string `json:"stateful_categories,omitempty"`
 }
 
 // Publisher is a publisher and the IDs of its products.
@@ -122,6 +124,14 @@ type Task struct {
 	Memory      int            `json:"memory"`
 	StopTimeout int            `json:"stop_timeout"`
 	Ports       []catalog.Port `json:"ports"`
+	Volumes     []Volume       `json:"volumes,omitempty"`
+}
+
+// Volume is a task's volume with persistent resolved.
+type Volume struct {
+	Path       string `json:"path"`
+	Size       int    `json:"size"` // MiB
+	Persistent bool   `json:"persistent"`
 }
 
 // Dependency is a dependency with required resolved.
@@ -234,9 +244,10 @@ func catalogDoc(in Input, products []Product) Catalog {
 		Catalog:    idx.Catalog,
 		Interfaces: idx.Interfaces,
 		Policy: Policy{
-			RequireSignatures: idx.Policy.SignaturesRequired(),
-			OpenLicenses:      idx.Policy.Licenses(),
-			MaxImageMiB:       idx.Policy.MaxImageMiB,
+			RequireSignatures:  idx.Policy.SignaturesRequired(),
+			OpenLicenses:       idx.Policy.Licenses(),
+			MaxImageMiB:        idx.Policy.MaxImageMiB,
+			StatefulCategories: idx.Policy.StatefulCategories,
 		},
 		Products: products,
 	}
@@ -328,10 +339,14 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 				ports[i].Protocol = "tcp"
 			}
 		}
-		doc.Tasks = append(doc.Tasks, Task{
+		task := Task{
 			Name: t.Name, Command: t.Command, Min: t.MinInstances(), Max: t.MaxInstances(),
 			Memory: t.MemoryMiB(), StopTimeout: t.StopSeconds(), Ports: ports,
-		})
+		}
+		for _, v := range t.Volumes {
+			task.Volumes = append(task.Volumes, Volume{Path: v.Path, Size: v.Size, Persistent: v.IsPersistent()})
+		}
+		doc.Tasks = append(doc.Tasks, task)
 	}
 	for _, d := range b.Dependencies {
 		doc.Dependencies = append(doc.Dependencies, Dependency{Interface: d.Interface, Required: d.IsRequired(), Bind: d.Bind})
