@@ -178,8 +178,9 @@ type source struct {
 	partOf    string // the app.kubernetes.io/part-of label: base, or the environment's name
 
 	// For a service of an environment: the resolved service and the environment file's path.
-	svc     *env.Resolved
-	envPath string
+	svc        *env.Resolved
+	envPath    string
+	bindingsTo []*env.Bound // the environment's bindings this service provides
 
 	labelSets map[string]map[string]string // labels by component, made once
 }

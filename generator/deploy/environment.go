@@ -89,6 +89,11 @@ func envSource(res *env.Resolution, rs *env.Resolved) (*source, error) {
 	}
 	s.base = dnsLabel(rs.Name)
 	s.partOf = res.Env.Name
+	for _, bd := range res.Bindings {
+		if bd.Provider == rs {
+			s.bindingsTo = append(s.bindingsTo, bd)
+		}
+	}
 	s.svc = rs
 	s.envPath = res.Env.Path
 	return s, nil
@@ -98,6 +103,14 @@ func envSource(res *env.Resolution, rs *env.Resolved) (*source, error) {
 // dependency, and where each parameter comes from.
 func (s *source) envSection(c *comment, where func(catalog.Parameter) string) {
 	rs := s.svc
+	var serves []string
+	for _, bd := range s.bindingsTo {
+		serves = append(serves, bd.Consumer.Name+" ("+bd.Dependency.Interface+")")
+	}
+	if len(serves) > 0 {
+		c.line()
+		c.line("Serves, in this environment: ", strings.Join(serves, ", "))
+	}
 	if len(rs.Needs) > 0 {
 		c.line()
 		c.line("Needs, and what provides each in this environment:")
@@ -342,10 +355,13 @@ func secretsFile(res *env.Resolution, format string, secrets map[string]string) 
 		}
 		fmt.Fprintf(&b, "\n# %s", s.Kind)
 		if s.Kind == env.Derived {
-			if v := s.Value.String(); v != "" {
+			switch v := s.Value.String(); {
+			case s.Value.HasSecret():
 				fmt.Fprintf(&b, " from %s", v)
-			} else {
-				b.WriteString(", empty by default")
+			case v == "":
+				b.WriteString(", empty (the parameter's default; to set it, give it { secret = \"NAME\" } in the environment file)")
+			default:
+				b.WriteString(" from the environment file and the catalog")
 			}
 		}
 		if len(s.Usage) > 0 {
