@@ -116,19 +116,26 @@ func writeNeeds(b *strings.Builder, n *env.Node, indent string) {
 				continue
 			}
 			b.WriteString("; catalog products that provide it:\n")
-			writeCandidates(b, e.Missing.Candidates, indent+next)
+			writeCandidates(b, e.Missing.Candidates, indent+next, map[*env.Candidate]bool{})
 		default:
 			b.WriteString(": not bound\n")
 		}
 	}
 }
 
-func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string) {
+// writeCandidates prints candidates with their needs; a candidate already printed (candidates
+// are shared between the interfaces that need them) is printed without them.
+func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string, shown map[*env.Candidate]bool) {
 	for i, c := range cands {
 		branch, next := "├── ", "│   "
 		if i == len(cands)-1 {
 			branch, next = "└── ", "    "
 		}
+		if shown[c] && len(c.Needs) > 0 {
+			fmt.Fprintf(b, "%s%s%s %s (exposes %s; needs shown above)\n", indent, branch, c.Product.ID, c.Build.Version, c.Interface)
+			continue
+		}
+		shown[c] = true
 		fmt.Fprintf(b, "%s%s%s %s (exposes %s)\n", indent, branch, c.Product.ID, c.Build.Version, c.Interface)
 		for j, n := range c.Needs {
 			nb := "├── "
@@ -143,7 +150,7 @@ func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string) 
 				fmt.Fprintf(b, "%s%sneeds %s (an external)\n", indent+next, nb, n.Interface)
 			default:
 				fmt.Fprintf(b, "%s%sneeds %s:\n", indent+next, nb, n.Interface)
-				writeCandidates(b, n.Candidates, indent+next+nn)
+				writeCandidates(b, n.Candidates, indent+next+nn, shown)
 			}
 		}
 	}
