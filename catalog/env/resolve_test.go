@@ -1,6 +1,7 @@
 package env_test
 
 import (
+	"encoding/json"
 	"maps"
 	"os"
 	"path/filepath"
@@ -307,5 +308,43 @@ func TestNameFromFile(t *testing.T) {
 	_, ds = env.Load("environments/__.toml", nil)
 	if want := `environments/__.toml:1:1: error: the file gives no environment name: set name = "...", a DNS label`; len(ds) != 1 || ds[0].String() != want {
 		t.Errorf("got %v, want %s", ds, want)
+	}
+}
+
+// TestReport gives the resolution as plain data, without secret values.
+func TestReport(t *testing.T) {
+	path, data := readExample(t, "fhir.toml")
+	res, ds := resolve(t, path, data, nil, env.Options{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	rep := res.Report()
+	if rep.Environment != "fhir" || rep.Platform != "kubernetes" || len(rep.Services) != 2 || len(rep.Missing) != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	fhir := rep.Services[0]
+	need := fhir.Needs[0]
+	want := env.NeedReport{Interface: "postgresql", Required: true, Provider: "db", Serves: "postgresql-17",
+		Properties: map[string]string{"url": "postgresql://fhir:${DB_POSTGRES_PASSWORD}@db-db:5432/fhir"}}
+	if diff := cmp.Diff(want, need); diff != "" {
+		t.Errorf("fhir's postgresql need (-want +got):\n%s", diff)
+	}
+	var keys []string
+	for _, s := range rep.Secrets {
+		keys = append(keys, s.Key+":"+s.Kind)
+	}
+	if want := []string{"DB_POSTGRES_PASSWORD:generated", "FHIR_DATABASE_URL:derived", "FHIR_SCIM_BEARER_TOKEN:derived", "OIDC_CLIENT_SECRET:given", "SMTP_URL:given"}; !slices.Equal(keys, want) {
+		t.Errorf("secrets %v, want %v", keys, want)
+	}
+
+	// A secret written as text in the environment file is not repeated.
+	text := strings.Replace(string(data), `FHIR_BASE_URL = "https://fhir.hospital.example/fhir"`, `FHIR_BASE_URL = "https://fhir.hospital.example/fhir", SCIM_BEARER_TOKEN = "plain-token-value"`, 1)
+	res, _ = resolve(t, path, []byte(text), nil, env.Options{})
+	out, err := json.Marshal(res.Report())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "plain-token-value") {
+		t.Errorf("the report repeats a secret: %s", out)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -13,14 +14,19 @@ import (
 )
 
 func newEnvDeps(g *globals) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "deps FILE",
+		Use:   "deps FILE [--json]",
 		Short: "Show what each service of an environment needs and what provides it",
 		Long: `deps resolves the environment and prints it as a tree: each service, its build, and under it
 each dependency with the service or external that provides it (and what that one needs in turn).
 A required dependency nothing provides lists the catalog products that could, with their own
 needs; an optional one is shown as not bound. Problems are printed after the tree, and make the
-exit status 1.`,
+exit status 1.
+
+--json prints the resolution instead: each service with its build, parameters (where each value
+comes from; secrets shown as ${KEY}, never their values) and dependencies with their providers,
+the missing dependencies with their candidates, the secrets and the notes.`,
 		Example: `  marketplace env deps environments/fhir.toml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,7 +39,13 @@ exit status 1.`,
 				return err
 			}
 			res, ds := env.Resolve(c, f.env, f.lock, env.Options{})
-			if err := writeTree(g.stdout, res); err != nil {
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res.Report()); err != nil {
+					return err
+				}
+			} else if err := writeTree(g.stdout, res); err != nil {
 				return err
 			}
 			if len(ds) > 0 {
@@ -48,6 +60,7 @@ exit status 1.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the resolution as JSON")
 	return cmd
 }
 

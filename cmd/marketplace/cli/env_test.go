@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hspc/marketplace/catalog/env"
 )
 
 const exampleCatalog = "../../.."
@@ -120,6 +122,14 @@ properties = { url = { secret = "SMTP_URL" }, from = "fhir-noreply@hospital.exam
 	}
 	if !strings.Contains(errOut, "note: fhir: optional dependency opentelemetry is not bound") {
 		t.Errorf("deps notes: %s", errOut)
+	}
+	text, _ = mustRun(t, 0, "env", "deps", file, "--json")
+	var rep env.Report
+	if err := json.Unmarshal([]byte(text), &rep); err != nil {
+		t.Fatalf("deps --json: %v\n%s", err, text)
+	}
+	if len(rep.Services) != 2 || rep.Services[0].Needs[0].Provider != "postgres" || rep.Services[0].Needs[1].Provider != "hospital-sso" {
+		t.Errorf("deps --json: %+v", rep)
 	}
 
 	// Story 4: export the configuration as Kubernetes files.
