@@ -74,7 +74,8 @@
 //
 // A Resolution has the Services in file order (each with its Build, Params and Needs), the
 // Externals, every Binding, the Secrets of the environment's one Secret, Notes, the Lock to
-// write, and Tree() for `env deps`. Missing lists the unprovided required dependencies with
+// write, Tree() for `env deps` and Report() for its --json (plain data, no secret values).
+// Missing lists the unprovided required dependencies with
 // Candidates (what `env add --with-deps` adds).
 //
 // Renderers take a Resolution: generator/deploy's Environment(res, format, secrets) returns the
