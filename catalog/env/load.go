@@ -124,7 +124,7 @@ func check(e *Environment, f *catalog.TOMLFile) {
 		}
 		if b.Provider != "" {
 			if _, ok := names[b.Provider]; !ok {
-				f.Errorf(key+".provider", "no service or external %q in this environment%s", b.Provider, catalog.Hint(b.Provider, slices.Sorted(mapsKeys(names))))
+				f.Errorf(key+".provider", "no service or external %q in this environment%s", b.Provider, catalog.Hint(b.Provider, sortedKeys(names)))
 			}
 		}
 		k := [2]string{b.Service, b.Interface}

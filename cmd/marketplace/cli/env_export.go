@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,13 +121,7 @@ func (x *export) write() error {
 	if err := os.MkdirAll(x.dir, 0o755); err != nil {
 		return err
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for name := range x.files {
-			if !yield(name) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(x.files))
 	for _, name := range names {
 		mode := os.FileMode(0o644)
 		if name == deploy.SecretsFile {
