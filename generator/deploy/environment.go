@@ -369,6 +369,20 @@ func secretsFile(res *env.Resolution, format string, secrets map[string]string) 
 		}
 		fmt.Fprintf(&b, "\n%s=%s\n", s.Key, v)
 	}
+	current := map[string]bool{}
+	for _, s := range res.Secrets {
+		current[s.Key] = true
+	}
+	for _, k := range sortedKeys(secrets) {
+		if current[k] {
+			continue
+		}
+		if strings.ContainsAny(secrets[k], "\n\r") {
+			problems = append(problems, fmt.Sprintf("secret %s: a value must be on one line", k))
+			continue
+		}
+		fmt.Fprintf(&b, "\n# not used by the environment any more; kept so that nothing is lost (a volume may still need it): delete it when you are sure\n%s=%s\n", k, secrets[k])
+	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
 	}
@@ -385,7 +399,8 @@ const generatedLength = 32
 // of the last export, parsed with ParseEnvFile) is kept; a Generated one without a value gets
 // 32 random alphanumerics read from random (crypto/rand.Reader in production); a Given one
 // without a value stays "" for the operator to fill in (MissingSecrets names them); Derived ones
-// are computed from the others every time.
+// are computed from the others every time. Keys of existing that res no longer has are kept too,
+// and the secrets file lists them apart.
 func SecretValues(res *env.Resolution, existing map[string]string, random io.Reader) (map[string]string, error) {
 	out := map[string]string{}
 	for _, s := range res.Secrets {
@@ -407,6 +422,13 @@ func SecretValues(res *env.Resolution, existing map[string]string, random io.Rea
 	for _, s := range res.Secrets {
 		if s.Kind == env.Derived {
 			out[s.Key] = s.Value.Eval(out)
+		}
+	}
+	// Keys no service uses any more are kept: a database's volume still has its password should
+	// the service come back.
+	for k, v := range existing {
+		if _, ok := out[k]; !ok {
+			out[k] = v
 		}
 	}
 	return out, nil

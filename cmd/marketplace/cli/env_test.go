@@ -290,3 +290,46 @@ func TestEnvProblems(t *testing.T) {
 	mustRun(t, 2, "env", "deps", filepath.Join(dir, "missing.toml"))
 	mustRun(t, 2, "env", "export", file, "--format", "helm")
 }
+
+// TestEnvExportRemovesWhatItNoLongerWrites takes a service out of an environment: the next export
+// removes its file, and leaves files it did not write alone.
+func TestEnvExportRemovesWhatItNoLongerWrites(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mail.toml")
+	relay := "[[services]]\nname = \"relay\"\nproduct = \"openhealth/smtp-relay\"\nparams = { RELAY_SMARTHOST = \"mail.example.org:587\", MAIL_FROM_DEFAULT = \"x@example.org\" }\n"
+	db := "\n[[services]]\nname = \"db\"\nproduct = \"openhealth/postgres\"\n"
+	if err := os.WriteFile(file, []byte(relay+db), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	mustRun(t, 0, "env", "export", file, "-o", out)
+	mine := filepath.Join(out, "overlay-notes.txt")
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "db.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(relay), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, 0, "env", "export", file, "-o", out)
+	if _, err := os.Stat(filepath.Join(out, "db.yaml")); !os.IsNotExist(err) {
+		t.Errorf("db.yaml is still there after db left the environment: %v", err)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("export removed a file it did not write: %v", err)
+	}
+	for _, name := range []string{"relay.yaml", "kustomization.yaml", "secrets.env"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if strings.Contains(readFile(t, filepath.Join(out, "kustomization.yaml")), "db.yaml") {
+		t.Error("the kustomization still lists db.yaml")
+	}
+	// db's generated password is kept, apart, should db come back to its volume.
+	if secrets := readFile(t, filepath.Join(out, "secrets.env")); !strings.Contains(secrets, "# not used by the environment any more") || envValue(t, secrets, "DB_POSTGRES_PASSWORD") == "" {
+		t.Errorf("secrets.env lost db's password:\n%s", secrets)
+	}
+}
