@@ -125,6 +125,7 @@ type Task struct {
 	StopTimeout int            `json:"stop_timeout"`
 	Ports       []catalog.Port `json:"ports"`
 	Volumes     []Volume       `json:"volumes,omitempty"`
+	FSGroup     *int           `json:"fs_group,omitempty"`
 }
 
 // Volume is a task's volume with persistent resolved.
@@ -346,6 +347,7 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 		for _, v := range t.Volumes {
 			task.Volumes = append(task.Volumes, Volume{Path: v.Path, Size: v.Size, Persistent: v.IsPersistent()})
 		}
+		task.FSGroup = t.FSGroup
 		doc.Tasks = append(doc.Tasks, task)
 	}
 	for _, d := range b.Dependencies {
