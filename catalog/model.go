@@ -271,6 +271,9 @@ type Task struct {
 	// Volumes are file systems mounted into the task: scratch space, or persistent storage for
 	// the categories policy.stateful_categories names (rule 2 is about application services).
 	Volumes []Volume `toml:"volumes" json:"volumes,omitempty"`
+	// FSGroup is the group that owns the task's persistent volumes (Kubernetes fsGroup), so that
+	// the image's non-root user, a member of it, can write a freshly provisioned volume.
+	FSGroup *int `toml:"fs_group" json:"fs_group,omitempty"`
 }
 
 // Volume is a file system mounted into a task at Path.

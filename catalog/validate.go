@@ -623,6 +623,9 @@ func (v *validator) tasks(f, key string, b *Build) {
 				v.r.errorf(f, vk+".size", 0, "volume size is %d MiB, want more than 0", vol.Size)
 			}
 		}
+		if t.FSGroup != nil && *t.FSGroup < 1 {
+			v.r.errorf(f, k+".fs_group", 0, "fs_group is %d, want the ID of the image's non-root group (1 or more)", *t.FSGroup)
+		}
 		ports := map[string]int{}
 		for j, p := range t.Ports {
 			pk := fmt.Sprintf("%s.ports[%d]", k, j)

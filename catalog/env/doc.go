@@ -74,6 +74,17 @@
 //
 // A Resolution has the Services in file order (each with its Build, Params and Needs), the
 // Externals, every Binding, the Secrets of the environment's one Secret, Notes, the Lock to
-// write, and Tree() for `env deps`. Missing lists the unprovided required dependencies with
+// write, Tree() for `env deps` and Report() for its --json (plain data, no secret values).
+// Missing lists the unprovided required dependencies with
 // Candidates (what `env add --with-deps` adds).
+//
+// Renderers take a Resolution: generator/deploy's Environment(res, format, secrets) returns the
+// files of a Kustomize folder or a Compose file, SecretValues fills in the secrets (keeping the
+// values of the last export), and ApplyCommand says how to deploy the folder.
+//
+// # Editing
+//
+// Scaffold writes a new file (`env init`); Additions says which services `env add` appends (the
+// product, and with its dependencies the catalog products that provide what is missing), and
+// AppendServices appends them as text, so comments and layout stay as the user wrote them.
 package env

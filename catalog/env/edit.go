@@ -117,8 +117,13 @@ func Additions(cat *catalog.Catalog, e *Environment, product, version string, wi
 		work.Services = append(work.Services, s)
 		added = append(added, s)
 	}
-	add(p, version)
 	var notes []string
+	for _, s := range e.Services {
+		if s.Product == p.ID {
+			notes = append(notes, fmt.Sprintf("%s is already in the environment as %s; this adds another instance", p.ID, s.InstanceName()))
+		}
+	}
+	add(p, version)
 	if withDeps {
 		noted := map[string]bool{}
 		for range 100 { // each round adds at least one service; a catalog is not that deep

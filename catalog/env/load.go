@@ -30,6 +30,9 @@ func Load(path string, data []byte) (*Environment, catalog.Diagnostics) {
 	}
 	if e.Name == "" {
 		e.Name = DNSLabel(strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
+		if !namePattern.MatchString(e.Name) {
+			f.Errorf("", "the file gives no environment name: set name = \"...\", a DNS label")
+		}
 	}
 	check(e, f)
 	return e, f.Diagnostics()
@@ -121,7 +124,7 @@ func check(e *Environment, f *catalog.TOMLFile) {
 		}
 		if b.Provider != "" {
 			if _, ok := names[b.Provider]; !ok {
-				f.Errorf(key+".provider", "no service or external %q in this environment%s", b.Provider, catalog.Hint(b.Provider, slices.Sorted(mapsKeys(names))))
+				f.Errorf(key+".provider", "no service or external %q in this environment%s", b.Provider, catalog.Hint(b.Provider, sortedKeys(names)))
 			}
 		}
 		k := [2]string{b.Service, b.Interface}
@@ -135,13 +138,8 @@ func check(e *Environment, f *catalog.TOMLFile) {
 // checkSecretRef checks the key of a { secret = "NAME" } reference: it names an entry of the
 // secrets file and a Compose interpolation, so it follows rule 3.
 func checkSecretRef(f *catalog.TOMLFile, key string, v Value) {
-	if v.Secret == "" && v.Text == "" {
-		return
-	}
-	if v.Secret != "" || v.Text == "" {
-		if !catalog.EnvNamePattern.MatchString(v.Secret) {
-			f.Errorf(key+".secret", "secret name %q: names use only uppercase A-Z, 0-9 and '_', starting with a letter (try %s)", v.Secret, catalog.EnvNameFor(v.Secret))
-		}
+	if v.Secret != "" && !catalog.EnvNamePattern.MatchString(v.Secret) {
+		f.Errorf(key+".secret", "secret name %q: names use only uppercase A-Z, 0-9 and '_', starting with a letter (try %s)", v.Secret, catalog.EnvNameFor(v.Secret))
 	}
 }
 

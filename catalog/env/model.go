@@ -1,6 +1,8 @@
 package env
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
@@ -80,7 +82,7 @@ func (v *Value) DecodeTOMLValue(data any) (bool, string) {
 		return true, ""
 	case map[string]any:
 		name, ok := x["secret"].(string)
-		if !ok || len(x) != 1 {
+		if !ok || len(x) != 1 || name == "" {
 			return false, want
 		}
 		*v = Value{Secret: name}
@@ -311,7 +313,9 @@ func (k SecretKind) String() string {
 	return "given"
 }
 
-// DNSLabel joins parts with '-' into an RFC 1123 label: lowercase alphanumerics and '-'.
+// DNSLabel joins parts with '-' into an RFC 1123 label (lowercase alphanumerics and '-', at most
+// 63 characters). Too long a name keeps its first 54 characters and gets 8 hex digits of its hash,
+// so it stays unique and stable. Kubernetes object names and host names are made with it.
 func DNSLabel(parts ...string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(strings.Join(parts, "-")) {
@@ -321,5 +325,10 @@ func DNSLabel(parts ...string) string {
 			b.WriteByte('-')
 		}
 	}
-	return strings.Trim(b.String(), "-")
+	name := strings.Trim(b.String(), "-")
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	return strings.TrimRight(name[:54], "-") + "-" + hex.EncodeToString(sum[:4])
 }

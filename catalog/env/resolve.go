@@ -31,6 +31,7 @@ func Resolve(cat *catalog.Catalog, e *Environment, lock *Lock, opts Options) (*R
 	r := &resolver{cat: cat, e: e, f: f, lock: lock, opts: opts,
 		res: &Resolution{Env: e, Catalog: cat, Lock: &Lock{}}}
 	r.services()
+	r.hosts()
 	r.externals()
 	r.bindings()
 	r.providers()
@@ -51,6 +52,10 @@ type resolver struct {
 	res  *Resolution
 
 	secretList map[string]*Secret
+
+	providersOf map[string][]catalogProvider // interface → catalog products serving it, made once
+	candMemo    map[string][]*Candidate      // interface → candidates, made once
+	expanding   map[string]bool              // interfaces whose candidates are being made
 }
 
 func svcKey(i int) string { return fmt.Sprintf("services[%d]", i) }
@@ -167,6 +172,21 @@ func (r *resolver) pick(key string, spec *Service, p *catalog.Product) (*catalog
 		return nil, false
 	}
 	return all[len(all)-1].b, false
+}
+
+// hosts checks that no two tasks of different services get the same host name (and Kubernetes
+// object names): "a" with task "b-c" and "a-b" with task "c" would.
+func (r *resolver) hosts() {
+	seen := map[string]*Resolved{}
+	for _, s := range r.res.Services {
+		for _, t := range s.Build.Tasks {
+			h := s.Host(t.Name)
+			if other := seen[h]; other != nil && other != s {
+				r.f.Errorf(svcKey(s.index)+".name", "task %s of %s and a task of %s are both named %s: rename one of the services", t.Name, s.Name, other.Name, h)
+			}
+			seen[h] = s
+		}
+	}
 }
 
 func (r *resolver) externals() {
@@ -327,7 +347,7 @@ func (r *resolver) providers() {
 			case len(names) == 1:
 				r.res.Bindings = append(r.res.Bindings, bound)
 			case d.IsRequired():
-				m := &Missing{Consumer: s, Dependency: d, Candidates: r.candidates(d.Interface, map[string]bool{})}
+				m := &Missing{Consumer: s, Dependency: d, Candidates: r.candidates(d.Interface)}
 				r.res.Missing = append(r.res.Missing, m)
 				r.f.Errorf(svcKey(s.index), "%s needs %s and nothing in the environment provides it: %s", s.Name, d.Interface, r.remedy(d.Interface, m.Candidates))
 			default:
@@ -373,6 +393,7 @@ func (r *resolver) remedy(id string, cands []*Candidate) string {
 func describeCandidate(c *Candidate) string {
 	s := fmt.Sprintf("%s (%s exposes %s", c.Product.ID, c.Build.Version, c.Interface)
 	var needs []string
+	seen := map[*Candidate]bool{c: true}
 	var walk func(ns []*CandidateNeed, depth int)
 	walk = func(ns []*CandidateNeed, depth int) {
 		for _, n := range ns {
@@ -388,7 +409,10 @@ func describeCandidate(c *Candidate) string {
 				}
 				needs = append(needs, n.Interface+" from "+strings.Join(ids, " or "))
 				for _, c := range n.Candidates {
-					walk(c.Needs, depth+1)
+					if !seen[c] {
+						seen[c] = true
+						walk(c.Needs, depth+1)
+					}
 				}
 			}
 		}
@@ -401,40 +425,100 @@ func describeCandidate(c *Candidate) string {
 }
 
 // candidates lists the catalog products whose newest build exposes id (or a substitute), each
-// with its required dependencies and their own candidates. expanded holds the interfaces already
-// expanded on the way here, so that every interface is expanded once per tree and cycles end.
-func (r *resolver) candidates(id string, expanded map[string]bool) []*Candidate {
-	if expanded[id] {
-		return nil
+// with its required dependencies and their own candidates. Lists are made once per interface
+// and shared; an interface already being expanded on the way here is left out of the needs, so
+// cycles end.
+func (r *resolver) candidates(id string) []*Candidate {
+	if c, ok := r.candMemo[id]; ok {
+		return c
 	}
-	expanded[id] = true
+	if r.candMemo == nil {
+		r.candMemo = map[string][]*Candidate{}
+		r.expanding = map[string]bool{}
+	}
+	r.expanding[id] = true
 	var out []*Candidate
-	for _, pid := range r.cat.SortedProductIDs() {
-		p := r.cat.Products[pid]
-		b := p.Latest()
-		if b == nil {
-			continue
-		}
-		e := exposureFor(r.cat, b, id)
-		if e == nil {
-			continue
-		}
-		c := &Candidate{Product: p, Build: b, Interface: e.Interface}
-		for _, d := range b.Dependencies {
+	for _, pv := range r.catalogProviders(id) {
+		c := &Candidate{Product: pv.product, Build: pv.build, Interface: pv.exposure.Interface}
+		for _, d := range pv.build.Dependencies {
 			if !d.IsRequired() {
 				continue
 			}
 			n := &CandidateNeed{Interface: d.Interface, Provided: r.providedBy(d.Interface)}
 			if n.Provided == "" {
-				if expanded[d.Interface] {
-					continue // already listed higher in the tree
+				if r.expanding[d.Interface] {
+					continue // listed higher in the tree
 				}
-				n.Candidates = r.candidates(d.Interface, expanded)
+				n.Candidates = r.candidates(d.Interface)
 			}
 			c.Needs = append(c.Needs, n)
 		}
 		out = append(out, c)
 	}
+	delete(r.expanding, id)
+	r.candMemo[id] = out
+	return out
+}
+
+// catalogProvider is a product whose newest build exposes an interface.
+type catalogProvider struct {
+	product  *catalog.Product
+	build    *catalog.Build
+	exposure *catalog.Exposure
+}
+
+// catalogProviders returns the products whose newest build serves interface id, in product ID
+// order. The index is built on first use, in one pass over the catalog: finding candidates for
+// every missing dependency stays linear in the catalog's size.
+func (r *resolver) catalogProviders(id string) []catalogProvider {
+	if r.providersOf == nil {
+		r.providersOf = map[string][]catalogProvider{}
+		serves := map[string][]string{} // interface → the interfaces it satisfies
+		for _, pid := range r.cat.SortedProductIDs() {
+			p := r.cat.Products[pid]
+			b := p.Latest()
+			if b == nil {
+				continue
+			}
+			added := map[string]bool{}
+			for i := range b.Exposes {
+				e := &b.Exposes[i]
+				ids, ok := serves[e.Interface]
+				if !ok {
+					ids = r.satisfied(e.Interface)
+					serves[e.Interface] = ids
+				}
+				for _, x := range ids {
+					if !added[x] {
+						added[x] = true
+						r.providersOf[x] = append(r.providersOf[x], catalogProvider{p, b, e})
+					}
+				}
+			}
+		}
+	}
+	return r.providersOf[id]
+}
+
+// satisfied returns the interfaces a provider of have serves: have itself and, transitively,
+// those it substitutes for.
+func (r *resolver) satisfied(have string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(id string)
+	walk = func(id string) {
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+		out = append(out, id)
+		if in := r.cat.Interface(id); in != nil {
+			for _, s := range in.SubstitutesFor {
+				walk(s)
+			}
+		}
+	}
+	walk(have)
 	return out
 }
 
@@ -589,9 +673,16 @@ func (r *resolver) secret(key string, kind SecretKind, value Expr, usage string)
 		r.secretList = map[string]*Secret{}
 	}
 	s := r.secretList[key]
-	if s == nil {
+	switch {
+	case s == nil:
 		s = &Secret{Key: key, Kind: kind, Value: value}
 		r.secretList[key] = s
+	case s.Kind == kind && kind != Derived:
+	case s.Kind == Given && kind == Generated, s.Kind == Generated && kind == Given:
+		// A reference to a generated secret shares it: { secret = "DB_POSTGRES_PASSWORD" }.
+		s.Kind = Generated
+	default:
+		r.f.Errorf("", "secret key %s would hold two values (%s and %s): rename a service or the { secret = ... } reference", key, s.Kind, kind)
 	}
 	if usage != "" && !slices.Contains(s.Usage, usage) {
 		s.Usage = append(s.Usage, usage)

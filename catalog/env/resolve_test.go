@@ -1,6 +1,8 @@
 package env_test
 
 import (
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/env"
 )
 
@@ -252,5 +255,96 @@ func TestTree(t *testing.T) {
 	want := []string{"fhir", "  db", "  hospital-sso", "  mail-relay", "  (opentelemetry unbound)"}
 	if diff := cmp.Diff(want, lines); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)
+	}
+}
+
+// TestHostCollision reports two services whose tasks would get the same host and object name.
+func TestHostCollision(t *testing.T) {
+	base := exampleCatalog(t)
+	relay := *base.Products["openhealth/smtp-relay"]
+	relay.Builds = slices.Clone(relay.Builds)
+	for i := range relay.Builds {
+		b := &relay.Builds[i]
+		b.Tasks = slices.Clone(b.Tasks)
+		b.Tasks[0].Name = "b-relay" // instance "a" → host "a-b-relay"
+		b.Exposes = slices.Clone(b.Exposes)
+		for j := range b.Exposes {
+			b.Exposes[j].Task = "b-relay"
+		}
+		st := *b.SmokeTest
+		st.Task = "b-relay"
+		b.SmokeTest = &st
+	}
+	c := &catalog.Catalog{Index: base.Index, Publishers: base.Publishers, Products: maps.Clone(base.Products)}
+	relay.ID = "openhealth/relay-b"
+	c.Products[relay.ID] = &relay
+	data := []byte(`[[services]]
+name = "a"
+product = "openhealth/relay-b"
+params = { RELAY_SMARTHOST = "mail.example.org:587", MAIL_FROM_DEFAULT = "x@example.org" }
+
+[[services]]
+name = "a-b"
+product = "openhealth/smtp-relay"
+params = { RELAY_SMARTHOST = "mail.example.org:587", MAIL_FROM_DEFAULT = "x@example.org" }
+`)
+	e, ds := env.Load("mail.toml", data)
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	_, ds = env.Resolve(c, e, nil, env.Options{})
+	want := `mail.toml:7:8: error: task relay of a-b and a task of a are both named a-b-relay: rename one of the services`
+	if len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("got %v, want %s", ds, want)
+	}
+}
+
+// TestNameFromFile names an environment after its file, and asks for a name when that gives none.
+func TestNameFromFile(t *testing.T) {
+	e, ds := env.Load("environments/FHIR Prod.toml", nil)
+	if ds.HasErrors() || e.Name != "fhir-prod" {
+		t.Errorf("name %q, %v; want fhir-prod", e.Name, ds)
+	}
+	_, ds = env.Load("environments/__.toml", nil)
+	if want := `environments/__.toml:1:1: error: the file gives no environment name: set name = "...", a DNS label`; len(ds) != 1 || ds[0].String() != want {
+		t.Errorf("got %v, want %s", ds, want)
+	}
+}
+
+// TestReport gives the resolution as plain data, without secret values.
+func TestReport(t *testing.T) {
+	path, data := readExample(t, "fhir.toml")
+	res, ds := resolve(t, path, data, nil, env.Options{})
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	rep := res.Report()
+	if rep.Environment != "fhir" || rep.Platform != "kubernetes" || len(rep.Services) != 2 || len(rep.Missing) != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	fhir := rep.Services[0]
+	need := fhir.Needs[0]
+	want := env.NeedReport{Interface: "postgresql", Required: true, Provider: "db", Serves: "postgresql-17",
+		Properties: map[string]string{"url": "postgresql://fhir:${DB_POSTGRES_PASSWORD}@db-db:5432/fhir"}}
+	if diff := cmp.Diff(want, need); diff != "" {
+		t.Errorf("fhir's postgresql need (-want +got):\n%s", diff)
+	}
+	var keys []string
+	for _, s := range rep.Secrets {
+		keys = append(keys, s.Key+":"+s.Kind)
+	}
+	if want := []string{"DB_POSTGRES_PASSWORD:generated", "FHIR_DATABASE_URL:derived", "FHIR_SCIM_BEARER_TOKEN:derived", "OIDC_CLIENT_SECRET:given", "SMTP_URL:given"}; !slices.Equal(keys, want) {
+		t.Errorf("secrets %v, want %v", keys, want)
+	}
+
+	// A secret written as text in the environment file is not repeated.
+	text := strings.Replace(string(data), `FHIR_BASE_URL = "https://fhir.hospital.example/fhir"`, `FHIR_BASE_URL = "https://fhir.hospital.example/fhir", SCIM_BEARER_TOKEN = "plain-token-value"`, 1)
+	res, _ = resolve(t, path, []byte(text), nil, env.Options{})
+	out, err := json.Marshal(res.Report())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "plain-token-value") {
+		t.Errorf("the report repeats a secret: %s", out)
 	}
 }

@@ -55,6 +55,8 @@ type Policy struct {
 	RequireSignatures bool     `json:"require_signatures"`
 	OpenLicenses      []string `json:"open_licenses"`
 	MaxImageMiB       int      `json:"max_image_mib"`
+	// StatefulCategories are the categories whose products may keep data on persistent volumes.
+	StatefulCategories []string `json:"stateful_categories,omitempty"`
 }
 
 // Publisher is a publisher and the IDs of its products.
@@ -122,11 +124,11 @@ type Task struct {
 	Memory      int            `json:"memory"`
 	StopTimeout int            `json:"stop_timeout"`
 	Ports       []catalog.Port `json:"ports"`
-	// Volumes are the task's file systems: persistent storage of backing services, or scratch.
-	Volumes []Volume `json:"volumes,omitempty"`
+	Volumes     []Volume       `json:"volumes,omitempty"`
+	FSGroup     *int           `json:"fs_group,omitempty"`
 }
 
-// Volume is a task volume with persistent resolved.
+// Volume is a task's volume with persistent resolved.
 type Volume struct {
 	Path       string `json:"path"`
 	Size       int    `json:"size"` // MiB
@@ -243,9 +245,10 @@ func catalogDoc(in Input, products []Product) Catalog {
 		Catalog:    idx.Catalog,
 		Interfaces: idx.Interfaces,
 		Policy: Policy{
-			RequireSignatures: idx.Policy.SignaturesRequired(),
-			OpenLicenses:      idx.Policy.Licenses(),
-			MaxImageMiB:       idx.Policy.MaxImageMiB,
+			RequireSignatures:  idx.Policy.SignaturesRequired(),
+			OpenLicenses:       idx.Policy.Licenses(),
+			MaxImageMiB:        idx.Policy.MaxImageMiB,
+			StatefulCategories: idx.Policy.StatefulCategories,
 		},
 		Products: products,
 	}
@@ -344,6 +347,7 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 		for _, v := range t.Volumes {
 			task.Volumes = append(task.Volumes, Volume{Path: v.Path, Size: v.Size, Persistent: v.IsPersistent()})
 		}
+		task.FSGroup = t.FSGroup
 		doc.Tasks = append(doc.Tasks, task)
 	}
 	for _, d := range b.Dependencies {

@@ -133,6 +133,7 @@ func decodeBuild(d *Build) (catalog.Build, error) {
 			persistent := v.Persistent
 			task.Volumes = append(task.Volumes, catalog.Volume{Path: v.Path, Size: v.Size, Persistent: &persistent})
 		}
+		task.FSGroup = t.FSGroup
 		b.Tasks = append(b.Tasks, task)
 	}
 	for _, dep := range d.Dependencies {

@@ -178,8 +178,9 @@ type source struct {
 	partOf    string // the app.kubernetes.io/part-of label: base, or the environment's name
 
 	// For a service of an environment: the resolved service and the environment file's path.
-	svc     *env.Resolved
-	envPath string
+	svc        *env.Resolved
+	envPath    string
+	bindingsTo []*env.Bound // the environment's bindings this service provides
 
 	labelSets map[string]map[string]string // labels by component, made once
 }
@@ -491,25 +492,9 @@ func (s *source) configChecksum() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// dnsLabel joins parts with '-' into an RFC 1123 label (lowercase alphanumerics and '-', at most
-// 63 characters). Too long a name keeps its first 54 characters and gets 8 hex digits of its hash,
-// so it stays unique and stable.
-func dnsLabel(parts ...string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(strings.Join(parts, "-")) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	name := strings.Trim(b.String(), "-")
-	if len(name) <= 63 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	return strings.TrimRight(name[:54], "-") + "-" + hex.EncodeToString(sum[:4])
-}
+// dnsLabel joins parts into an RFC 1123 label of at most 63 characters: env.DNSLabel, so that
+// object names and the host names environments bind are the same.
+func dnsLabel(parts ...string) string { return env.DNSLabel(parts...) }
 
 // labelValue makes s a valid Kubernetes label value: at most 63 characters of alphanumerics,
 // '-', '_' and '.', starting and ending with an alphanumeric. SemVer build metadata's '+' becomes

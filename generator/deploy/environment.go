@@ -89,6 +89,11 @@ func envSource(res *env.Resolution, rs *env.Resolved) (*source, error) {
 	}
 	s.base = dnsLabel(rs.Name)
 	s.partOf = res.Env.Name
+	for _, bd := range res.Bindings {
+		if bd.Provider == rs {
+			s.bindingsTo = append(s.bindingsTo, bd)
+		}
+	}
 	s.svc = rs
 	s.envPath = res.Env.Path
 	return s, nil
@@ -98,6 +103,14 @@ func envSource(res *env.Resolution, rs *env.Resolved) (*source, error) {
 // dependency, and where each parameter comes from.
 func (s *source) envSection(c *comment, where func(catalog.Parameter) string) {
 	rs := s.svc
+	var serves []string
+	for _, bd := range s.bindingsTo {
+		serves = append(serves, bd.Consumer.Name+" ("+bd.Dependency.Interface+")")
+	}
+	if len(serves) > 0 {
+		c.line()
+		c.line("Serves, in this environment: ", strings.Join(serves, ", "))
+	}
 	if len(rs.Needs) > 0 {
 		c.line()
 		c.line("Needs, and what provides each in this environment:")
@@ -342,16 +355,33 @@ func secretsFile(res *env.Resolution, format string, secrets map[string]string) 
 		}
 		fmt.Fprintf(&b, "\n# %s", s.Kind)
 		if s.Kind == env.Derived {
-			if v := s.Value.String(); v != "" {
+			switch v := s.Value.String(); {
+			case s.Value.HasSecret():
 				fmt.Fprintf(&b, " from %s", v)
-			} else {
-				b.WriteString(", empty by default")
+			case v == "":
+				b.WriteString(", empty (the parameter's default; to set it, give it { secret = \"NAME\" } in the environment file)")
+			default:
+				b.WriteString(" from the environment file and the catalog")
 			}
 		}
 		if len(s.Usage) > 0 {
 			fmt.Fprintf(&b, "; read by %s", strings.Join(s.Usage, ", "))
 		}
 		fmt.Fprintf(&b, "\n%s=%s\n", s.Key, v)
+	}
+	current := map[string]bool{}
+	for _, s := range res.Secrets {
+		current[s.Key] = true
+	}
+	for _, k := range sortedKeys(secrets) {
+		if current[k] {
+			continue
+		}
+		if strings.ContainsAny(secrets[k], "\n\r") {
+			problems = append(problems, fmt.Sprintf("secret %s: a value must be on one line", k))
+			continue
+		}
+		fmt.Fprintf(&b, "\n# not used by the environment any more; kept so that nothing is lost (a volume may still need it): delete it when you are sure\n%s=%s\n", k, secrets[k])
 	}
 	if len(problems) > 0 {
 		return nil, errors.New(strings.Join(problems, "\n"))
@@ -369,7 +399,8 @@ const generatedLength = 32
 // of the last export, parsed with ParseEnvFile) is kept; a Generated one without a value gets
 // 32 random alphanumerics read from random (crypto/rand.Reader in production); a Given one
 // without a value stays "" for the operator to fill in (MissingSecrets names them); Derived ones
-// are computed from the others every time.
+// are computed from the others every time. Keys of existing that res no longer has are kept too,
+// and the secrets file lists them apart.
 func SecretValues(res *env.Resolution, existing map[string]string, random io.Reader) (map[string]string, error) {
 	out := map[string]string{}
 	for _, s := range res.Secrets {
@@ -391,6 +422,13 @@ func SecretValues(res *env.Resolution, existing map[string]string, random io.Rea
 	for _, s := range res.Secrets {
 		if s.Kind == env.Derived {
 			out[s.Key] = s.Value.Eval(out)
+		}
+	}
+	// Keys no service uses any more are kept: a database's volume still has its password should
+	// the service come back.
+	for k, v := range existing {
+		if _, ok := out[k]; !ok {
+			out[k] = v
 		}
 	}
 	return out, nil

@@ -66,13 +66,19 @@ type podTemplateSpec struct {
 }
 
 type podSpec struct {
-	AutomountServiceAccountToken  bool              `yaml:"automountServiceAccountToken"`
-	RestartPolicy                 string            `yaml:"restartPolicy,omitempty"`
-	TerminationGracePeriodSeconds int               `yaml:"terminationGracePeriodSeconds"`
-	NodeSelector                  map[string]string `yaml:"nodeSelector,omitempty"`
-	Affinity                      *affinity         `yaml:"affinity,omitempty"`
-	Containers                    []container       `yaml:"containers"`
-	Volumes                       []volume          `yaml:"volumes,omitempty"`
+	SecurityContext               *podSecurityContext `yaml:"securityContext,omitempty"`
+	AutomountServiceAccountToken  bool                `yaml:"automountServiceAccountToken"`
+	RestartPolicy                 string              `yaml:"restartPolicy,omitempty"`
+	TerminationGracePeriodSeconds int                 `yaml:"terminationGracePeriodSeconds"`
+	NodeSelector                  map[string]string   `yaml:"nodeSelector,omitempty"`
+	Affinity                      *affinity           `yaml:"affinity,omitempty"`
+	Containers                    []container         `yaml:"containers"`
+	Volumes                       []volume            `yaml:"volumes,omitempty"`
+}
+
+type podSecurityContext struct {
+	FSGroup             int    `yaml:"fsGroup"`
+	FSGroupChangePolicy string `yaml:"fsGroupChangePolicy"`
 }
 
 type affinity struct {
@@ -489,6 +495,11 @@ func (s *source) podSpec(t *catalog.Task, containerName string, command []string
 			VolumeMounts: []volumeMount{{Name: "tmp", MountPath: "/tmp"}},
 		}},
 		Volumes: []volume{{Name: "tmp", EmptyDir: emptyDir{SizeLimit: tmpSizeLimit}}},
+	}
+	// The declared group owns persistent volumes, so the non-root user can write them; only the
+	// volume's root is changed when it is not already right (a large database stays fast to mount).
+	if t.FSGroup != nil && t.HasPersistentVolume() && containerName == t.Name {
+		pod.SecurityContext = &podSecurityContext{FSGroup: *t.FSGroup, FSGroupChangePolicy: "OnRootMismatch"}
 	}
 	// Scratch volumes are emptyDirs; persistent ones come from the StatefulSet's
 	// volumeClaimTemplates, which the smoke test's Job does not have.

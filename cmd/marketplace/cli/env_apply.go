@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -41,13 +42,7 @@ the export would write and the command.`,
 			}
 			missing := deploy.MissingSecrets(x.res, x.secrets)
 			if dryRun {
-				for _, name := range slices.Sorted(func(yield func(string) bool) {
-					for n := range x.files {
-						if !yield(n) {
-							return
-						}
-					}
-				}) {
+				for _, name := range slices.Sorted(maps.Keys(x.files)) {
 					fmt.Fprintf(g.stdout, "would write %s\n", filepath.Join(x.dir, name))
 				}
 				fmt.Fprintf(g.stdout, "would run: %s\n", deploy.QuoteArgs(argv))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -13,14 +14,19 @@ import (
 )
 
 func newEnvDeps(g *globals) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "deps FILE",
+		Use:   "deps FILE [--json]",
 		Short: "Show what each service of an environment needs and what provides it",
 		Long: `deps resolves the environment and prints it as a tree: each service, its build, and under it
 each dependency with the service or external that provides it (and what that one needs in turn).
 A required dependency nothing provides lists the catalog products that could, with their own
 needs; an optional one is shown as not bound. Problems are printed after the tree, and make the
-exit status 1.`,
+exit status 1.
+
+--json prints the resolution instead: each service with its build, parameters (where each value
+comes from; secrets shown as ${KEY}, never their values) and dependencies with their providers,
+the missing dependencies with their candidates, the secrets and the notes.`,
 		Example: `  marketplace env deps environments/fhir.toml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -33,7 +39,13 @@ exit status 1.`,
 				return err
 			}
 			res, ds := env.Resolve(c, f.env, f.lock, env.Options{})
-			if err := writeTree(g.stdout, res); err != nil {
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(res.Report()); err != nil {
+					return err
+				}
+			} else if err := writeTree(g.stdout, res); err != nil {
 				return err
 			}
 			if len(ds) > 0 {
@@ -48,6 +60,7 @@ exit status 1.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the resolution as JSON")
 	return cmd
 }
 
@@ -116,19 +129,26 @@ func writeNeeds(b *strings.Builder, n *env.Node, indent string) {
 				continue
 			}
 			b.WriteString("; catalog products that provide it:\n")
-			writeCandidates(b, e.Missing.Candidates, indent+next)
+			writeCandidates(b, e.Missing.Candidates, indent+next, map[*env.Candidate]bool{})
 		default:
 			b.WriteString(": not bound\n")
 		}
 	}
 }
 
-func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string) {
+// writeCandidates prints candidates with their needs; a candidate already printed (candidates
+// are shared between the interfaces that need them) is printed without them.
+func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string, shown map[*env.Candidate]bool) {
 	for i, c := range cands {
 		branch, next := "├── ", "│   "
 		if i == len(cands)-1 {
 			branch, next = "└── ", "    "
 		}
+		if shown[c] && len(c.Needs) > 0 {
+			fmt.Fprintf(b, "%s%s%s %s (exposes %s; needs shown above)\n", indent, branch, c.Product.ID, c.Build.Version, c.Interface)
+			continue
+		}
+		shown[c] = true
 		fmt.Fprintf(b, "%s%s%s %s (exposes %s)\n", indent, branch, c.Product.ID, c.Build.Version, c.Interface)
 		for j, n := range c.Needs {
 			nb := "├── "
@@ -143,7 +163,7 @@ func writeCandidates(b *strings.Builder, cands []*env.Candidate, indent string) 
 				fmt.Fprintf(b, "%s%sneeds %s (an external)\n", indent+next, nb, n.Interface)
 			default:
 				fmt.Fprintf(b, "%s%sneeds %s:\n", indent+next, nb, n.Interface)
-				writeCandidates(b, n.Candidates, indent+next+nn)
+				writeCandidates(b, n.Candidates, indent+next+nn, shown)
 			}
 		}
 	}

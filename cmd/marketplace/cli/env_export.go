@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,19 +115,19 @@ func (g *globals) exportEnv(path, format, output string, update bool) (*export, 
 	return &export{f: f, res: res, format: format, dir: dir, files: files, secrets: secrets}, nil
 }
 
+// exportList names, in an exported folder, the files the last export wrote, so that the next
+// one can remove those it no longer writes (a service taken out of the environment) and never
+// anything else.
+const exportList = ".marketplace-export"
+
 // write writes the files into the folder, each atomically, secrets.env readable only by its
-// owner, and then the lock.
+// owner; removes the files the previous export wrote that this one does not (never the secrets
+// file, which may hold values the operator wrote); and then writes the lock.
 func (x *export) write() error {
 	if err := os.MkdirAll(x.dir, 0o755); err != nil {
 		return err
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for name := range x.files {
-			if !yield(name) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(x.files))
 	for _, name := range names {
 		mode := os.FileMode(0o644)
 		if name == deploy.SecretsFile {
@@ -135,6 +136,24 @@ func (x *export) write() error {
 		if err := writeAtomic(filepath.Join(x.dir, name), x.files[name], mode); err != nil {
 			return err
 		}
+	}
+	listPath := filepath.Join(x.dir, exportList)
+	if old, err := os.ReadFile(listPath); err == nil {
+		for _, name := range strings.Split(string(old), "\n") {
+			if name == "" || strings.HasPrefix(name, "#") || x.files[name] != nil || name == deploy.SecretsFile ||
+				name != filepath.Base(name) || strings.HasPrefix(name, "..") {
+				continue
+			}
+			if fi, err := os.Lstat(filepath.Join(x.dir, name)); err == nil && fi.Mode().IsRegular() {
+				if err := os.Remove(filepath.Join(x.dir, name)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	list := "# Files written by marketplace env export; the next export removes those it no longer writes.\n" + strings.Join(names, "\n") + "\n"
+	if err := writeAtomic(listPath, []byte(list), 0o644); err != nil {
+		return err
 	}
 	return writeLock(x.f, x.res)
 }

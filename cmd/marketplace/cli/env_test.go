@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hspc/marketplace/catalog/env"
 )
 
 const exampleCatalog = "../../.."
@@ -120,6 +122,14 @@ properties = { url = { secret = "SMTP_URL" }, from = "fhir-noreply@hospital.exam
 	}
 	if !strings.Contains(errOut, "note: fhir: optional dependency opentelemetry is not bound") {
 		t.Errorf("deps notes: %s", errOut)
+	}
+	text, _ = mustRun(t, 0, "env", "deps", file, "--json")
+	var rep env.Report
+	if err := json.Unmarshal([]byte(text), &rep); err != nil {
+		t.Fatalf("deps --json: %v\n%s", err, text)
+	}
+	if len(rep.Services) != 2 || rep.Services[0].Needs[0].Provider != "postgres" || rep.Services[0].Needs[1].Provider != "hospital-sso" {
+		t.Errorf("deps --json: %+v", rep)
 	}
 
 	// Story 4: export the configuration as Kubernetes files.
@@ -279,4 +289,47 @@ func TestEnvProblems(t *testing.T) {
 	}
 	mustRun(t, 2, "env", "deps", filepath.Join(dir, "missing.toml"))
 	mustRun(t, 2, "env", "export", file, "--format", "helm")
+}
+
+// TestEnvExportRemovesWhatItNoLongerWrites takes a service out of an environment: the next export
+// removes its file, and leaves files it did not write alone.
+func TestEnvExportRemovesWhatItNoLongerWrites(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "mail.toml")
+	relay := "[[services]]\nname = \"relay\"\nproduct = \"openhealth/smtp-relay\"\nparams = { RELAY_SMARTHOST = \"mail.example.org:587\", MAIL_FROM_DEFAULT = \"x@example.org\" }\n"
+	db := "\n[[services]]\nname = \"db\"\nproduct = \"openhealth/postgres\"\n"
+	if err := os.WriteFile(file, []byte(relay+db), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	mustRun(t, 0, "env", "export", file, "-o", out)
+	mine := filepath.Join(out, "overlay-notes.txt")
+	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "db.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(relay), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, 0, "env", "export", file, "-o", out)
+	if _, err := os.Stat(filepath.Join(out, "db.yaml")); !os.IsNotExist(err) {
+		t.Errorf("db.yaml is still there after db left the environment: %v", err)
+	}
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("export removed a file it did not write: %v", err)
+	}
+	for _, name := range []string{"relay.yaml", "kustomization.yaml", "secrets.env"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if strings.Contains(readFile(t, filepath.Join(out, "kustomization.yaml")), "db.yaml") {
+		t.Error("the kustomization still lists db.yaml")
+	}
+	// db's generated password is kept, apart, should db come back to its volume.
+	if secrets := readFile(t, filepath.Join(out, "secrets.env")); !strings.Contains(secrets, "# not used by the environment any more") || envValue(t, secrets, "DB_POSTGRES_PASSWORD") == "" {
+		t.Errorf("secrets.env lost db's password:\n%s", secrets)
+	}
 }
