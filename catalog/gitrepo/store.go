@@ -273,3 +273,17 @@ func dirOf(path string) string {
 	}
 	return "."
 }
+
+// HeadBranch returns the branch HEAD points to, "" when HEAD is detached.
+func (r *Repo) HeadBranch() (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	head, err := r.git.Reference(plumbing.HEAD, false)
+	if err != nil {
+		return "", err
+	}
+	if head.Type() != plumbing.SymbolicReference {
+		return "", nil
+	}
+	return head.Target().Short(), nil
+}
