@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/theme"
 )
@@ -16,6 +17,7 @@ func newBuild(g *globals) *cobra.Command {
 		out, ref, themeDir, material, cacheDir, trustedRoot string
 		offline, noVerify                                   bool
 		jobs                                                int
+		upstreams                                           federate.UpstreamOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -26,7 +28,11 @@ failed build leaves the previous output as it was. Pages whose inputs did not ch
 from the previous output. Dates come from Git history.
 
 With --offline, signatures are re-verified from signature material (the catalog's signatures/
-folder, or --material DIR) and no registry is contacted.`,
+folder, or --material DIR) and no registry is contacted, and upstreams are read from the
+upstreams cache only.
+
+Upstreams ([[upstreams]] in index.toml) are read at the commits upstreams.lock pins and merged
+with the local products; each upstream's images verify offline against its own signatures/.`,
 		Example: `  marketplace build --offline -o public
   marketplace build --ref v2026.11 -o public`,
 		Args: cobra.NoArgs,
@@ -38,8 +44,9 @@ folder, or --material DIR) and no registry is contacted.`,
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
-				Log: g.stderr, Progress: g.terminal(),
+				Log: g.stderr, Progress: g.terminal(), Upstreams: upstreams,
 			}
+			opts.Upstreams.Offline = offline
 			if themeDir != "" {
 				if _, err := os.Stat(themeDir); err != nil {
 					return fmt.Errorf("--theme: %w", err)
@@ -77,6 +84,7 @@ folder, or --material DIR) and no registry is contacted.`,
 	f.StringVar(&material, "material", "", "signature material `DIR` (default: the catalog's signatures/ folder)")
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR`")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
+	upstreamFlags(f, &upstreams)
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

@@ -78,6 +78,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newServe(g),
 		newDeploy(g),
 		newMirror(g),
+		newUpstreams(g),
 	)
 	return root
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 )
 
 func newValidate(g *globals) *cobra.Command {
 	var format string
+	var upstreams federate.UpstreamOptions
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check the catalog's TOML files and report every problem at once",
@@ -21,7 +23,11 @@ func newValidate(g *globals) *cobra.Command {
 at once as path:line:col: severity: message (rule N), sorted by file and position.
 
 With PATH arguments (files or folders of the catalog), only problems in those files are shown;
-the whole catalog is still loaded, so cross-file checks stay right. Exit status 1 if any error.`,
+the whole catalog is still loaded, so cross-file checks stay right. Exit status 1 if any error.
+
+Upstreams ([[upstreams]] in index.toml) are read at the commits upstreams.lock pins, checked on
+their own and merged: their problems show with the upstream's name before the path
+(hspc:products/acme/fhir.toml:3:1).`,
 		Example: `  marketplace validate
   marketplace validate products/acme
   marketplace validate --format github   # annotations in a GitHub Actions job`,
@@ -37,7 +43,14 @@ the whole catalog is still loaded, so cross-file checks stay right. Exit status 
 			if err != nil {
 				return err
 			}
-			c, ds := catalog.Check(os.DirFS(root))
+			fsys := os.DirFS(root)
+			c, ds := catalog.Check(fsys)
+			if !ds.HasErrors() {
+				fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams)
+				defer fed.Close()
+				c, ds = fed.Catalog, append(ds, fds...)
+				ds.Sort()
+			}
 			if len(filters) > 0 {
 				ds = slices.DeleteFunc(ds, func(d catalog.Diagnostic) bool { return !underAny(d.Path, filters) })
 			}
@@ -56,6 +69,8 @@ the whole catalog is still loaded, so cross-file checks stay right. Exit status 
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text, github (workflow annotations) or json")
+	cmd.Flags().BoolVar(&upstreams.Offline, "offline", false, "read upstreams from the upstreams cache only; fetch nothing")
+	upstreamFlags(cmd.Flags(), &upstreams)
 	return cmd
 }
 

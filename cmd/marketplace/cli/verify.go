@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/catalog/verify"
 )
 
@@ -18,6 +19,7 @@ func newVerify(g *globals) *cobra.Command {
 		offline                                        bool
 		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
+		upstreams                                      federate.UpstreamOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [PRODUCT...]",
@@ -47,6 +49,14 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 				ds.Write(g.stdout, format)
 				return problemsError{fmt.Sprintf("verify: the catalog has %s; run marketplace validate", plural(ds.Errors(), "error"))}
 			}
+			upstreams.Offline = offline
+			fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams)
+			defer fed.Close()
+			if fds.HasErrors() {
+				fds.Write(g.stdout, format)
+				return problemsError{fmt.Sprintf("verify: the upstreams have %s; run marketplace validate", plural(fds.Errors(), "error"))}
+			}
+			c = fed.Catalog
 			for _, id := range args {
 				if c.Products[id] == nil {
 					return fmt.Errorf("no product %s in the catalog", id)
@@ -55,7 +65,7 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 			if material == "" {
 				material = verify.DefaultMaterial(root)
 			}
-			report, vds := verify.Verify(cmd.Context(), fsys, c, args, verify.Options{
+			report, vds := fed.Verify(cmd.Context(), args, verify.Options{
 				Jobs: jobs, Offline: offline, Material: material, CacheDir: cacheDir,
 				TrustedRoot: trustedRoot, Progress: g.terminal(),
 			})
@@ -94,6 +104,7 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR` (\"\" for none)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&write, "write-material", "", "write the verified material into `DIR` (e.g. signatures)")
+	upstreamFlags(f, &upstreams)
 	return cmd
 }
 
