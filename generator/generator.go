@@ -109,7 +109,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 2b. Federate: read the upstreams at their locked commits and merge them in.
-	fed, fds := federate.Federate(ctx, fsys, local, opts.Upstreams)
+	upstreams := opts.Upstreams
+	if upstreams.Root == "" {
+		upstreams.Root = opts.Root
+	}
+	fed, fds := federate.Federate(ctx, fsys, local, upstreams)
 	defer fed.Close()
 	res.Diagnostics = append(res.Diagnostics, fds...)
 	res.Diagnostics.Sort()

@@ -25,6 +25,27 @@ type UpstreamOptions struct {
 	Offline bool
 	// Now is the fetched date written to the lock; nil means time.Now.
 	Now func() time.Time
+	// Root is the catalog repository's folder: an upstream url that is a relative path is
+	// relative to it, whatever the working directory.
+	Root string
+}
+
+// At returns the options with Root set to root.
+func (o UpstreamOptions) At(root string) UpstreamOptions {
+	o.Root = root
+	return o
+}
+
+// resolve returns the location to fetch an upstream url from: relative local paths are made
+// relative to the catalog root.
+func (o UpstreamOptions) resolve(url string) string {
+	if o.Root == "" || strings.Contains(url, "://") || filepath.IsAbs(url) {
+		return url
+	}
+	if i := strings.Index(url, ":"); i > 0 && !strings.ContainsAny(url[:i], "/.") {
+		return url // scp-like ssh syntax: host:path
+	}
+	return filepath.Join(o.Root, url)
 }
 
 // DefaultCacheDir is the user's cache folder for upstreams.
@@ -71,6 +92,9 @@ type Updated struct {
 // signatures/ material), and rewrites upstreams.lock with their commits. Nothing is written when
 // any upstream fails: the diagnostics say which and why.
 func Update(ctx context.Context, root string, names []string, opts UpstreamOptions) ([]Updated, catalog.Diagnostics, error) {
+	if opts.Root == "" {
+		opts.Root = root
+	}
 	fsys := os.DirFS(root)
 	c, ds := catalog.Load(fsys)
 	if ds.HasErrors() || c.Index == nil {
@@ -105,11 +129,11 @@ func Update(ctx context.Context, root string, names []string, opts UpstreamOptio
 			}
 			continue
 		}
-		repo, _, err := cacheRepo(opts, u.URL)
+		repo, _, err := cacheRepo(opts, opts.resolve(u.URL))
 		if err != nil {
 			return nil, nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
-		f, err := repo.Fetch(ctx, u.URL, u.Ref, stagingFor(u.Name))
+		f, err := repo.Fetch(ctx, opts.resolve(u.URL), u.Ref, stagingFor(u.Name))
 		if err != nil {
 			repo.Close()
 			return nil, nil, fmt.Errorf("upstream %s: %w", u.Name, err)
@@ -131,6 +155,15 @@ func Update(ctx context.Context, root string, names []string, opts UpstreamOptio
 		}
 		done = append(done, up)
 		next.Upstreams = append(next.Upstreams, catalog.LockedUpstream{Name: u.Name, URL: u.URL, Ref: u.Ref, Commit: f.Commit, Fetched: fetched})
+	}
+	if !ds.HasErrors() {
+		// Merge with the new commits before pinning them: an upstream publishing outside its
+		// globs, or a duplicate ID, is refused here rather than at the next build.
+		c, _ := catalog.Check(fsys)
+		opts.Offline = true
+		fed, fds := federateWith(ctx, fsys, c, next, opts)
+		fed.Close()
+		ds = append(ds, fds...)
 	}
 	ds.Sort()
 	if ds.HasErrors() {
@@ -222,13 +255,26 @@ func Federate(ctx context.Context, localFS fs.FS, c *catalog.Catalog, opts Upstr
 	if ds.HasErrors() {
 		return fed, ds
 	}
+	fed, fds := federateWith(ctx, localFS, c, lock, opts)
+	return fed, append(ds, fds...)
+}
+
+// federateWith federates c with its upstreams at the commits of lock, which names them all.
+func federateWith(ctx context.Context, localFS fs.FS, c *catalog.Catalog, lock *catalog.Lock, opts UpstreamOptions) (*Federation, catalog.Diagnostics) {
+	fed := &Federation{Local: c, LocalFS: localFS}
+	var ds catalog.Diagnostics
 	for i, cfg := range c.Index.Upstreams {
 		l := lock.Find(cfg.Name)
+		if l == nil {
+			ds = append(ds, catalog.Diagnostic{Path: catalog.IndexFile, Key: fmt.Sprintf("upstreams[%d].name", i), Severity: catalog.Error,
+				Message: fmt.Sprintf("upstream %q is not in %s: run `marketplace upstreams update %s`", cfg.Name, catalog.LockFile, cfg.Name)})
+			continue
+		}
 		j := slices.IndexFunc(lock.Upstreams, func(x catalog.LockedUpstream) bool { return x.Name == cfg.Name })
 		at := func(format string, args ...any) {
 			ds = append(ds, catalog.Diagnostic{Path: catalog.LockFile, Key: fmt.Sprintf("upstreams[%d].commit", j), Severity: catalog.Error, Message: fmt.Sprintf(format, args...)})
 		}
-		repo, cache, err := cacheRepo(opts, cfg.URL)
+		repo, cache, err := cacheRepo(opts, opts.resolve(cfg.URL))
 		if err != nil {
 			at("upstream %q: cannot open its cache: %v", cfg.Name, err)
 			continue
@@ -240,7 +286,7 @@ func Federate(ctx context.Context, localFS fs.FS, c *catalog.Catalog, opts Upstr
 				repo.Close()
 				continue
 			}
-			if _, err := repo.Fetch(ctx, cfg.URL, cfg.Ref, stagingFor(cfg.Name)); err != nil {
+			if _, err := repo.Fetch(ctx, opts.resolve(cfg.URL), cfg.Ref, stagingFor(cfg.Name)); err != nil {
 				at("upstream %q: locked commit %s is not in the cache, and fetching it failed: %v", cfg.Name, short(l.Commit), err)
 				repo.Close()
 				continue

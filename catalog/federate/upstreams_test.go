@@ -185,17 +185,33 @@ func TestFederationRefusals(t *testing.T) {
 				tt.prepare(t)
 			}
 			h := newHospital(t, tt.upstreams, tt.local...)
-			if _, ds, err := Update(ctx, h.work, nil, h.opts(false)); err != nil || ds.HasErrors() {
-				t.Fatalf("Update: %v %s", err, messages(ds))
+			// update refuses to pin the upstream, and writes no lock.
+			_, ds, err := Update(ctx, h.work, nil, h.opts(false))
+			if err != nil {
+				t.Fatal(err)
 			}
-			fed, ds := h.federate(t, true)
-			fed.Close()
-			got := messages(ds)
-			for _, w := range tt.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("diagnostics lack %q:\n%s", w, got)
+			check := func(what string, ds catalog.Diagnostics) {
+				got := messages(ds)
+				for _, w := range tt.want {
+					if !strings.Contains(got, w) {
+						t.Errorf("%s: diagnostics lack %q:\n%s", what, w, got)
+					}
 				}
 			}
+			check("update", ds)
+			if _, err := os.Stat(filepath.Join(h.work, catalog.LockFile)); !os.IsNotExist(err) {
+				t.Fatalf("a refused update wrote upstreams.lock (%v)", err)
+			}
+			// A lock written by hand is refused by every command that merges.
+			lock := &catalog.Lock{Upstreams: []catalog.LockedUpstream{{Name: "public", URL: a.bare, Commit: a.head(), Fetched: "2026-11-02T09:00:00Z"}}}
+			data, err := lock.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(h.work, catalog.LockFile), data, 0o644)
+			fed, ds := h.federate(t, false)
+			fed.Close()
+			check("federate", ds)
 		})
 	}
 }

@@ -46,7 +46,7 @@ their own and merged: their problems show with the upstream's name before the pa
 			fsys := os.DirFS(root)
 			c, ds := catalog.Check(fsys)
 			if !ds.HasErrors() {
-				fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams)
+				fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams.At(root))
 				defer fed.Close()
 				c, ds = fed.Catalog, append(ds, fds...)
 				ds.Sort()

@@ -50,7 +50,7 @@ Results are cached by digest (digests are immutable), so a warm run sends no req
 				return problemsError{fmt.Sprintf("verify: the catalog has %s; run marketplace validate", plural(ds.Errors(), "error"))}
 			}
 			upstreams.Offline = offline
-			fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams)
+			fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams.At(root))
 			defer fed.Close()
 			if fds.HasErrors() {
 				fds.Write(g.stdout, format)
