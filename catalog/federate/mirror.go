@@ -120,7 +120,12 @@ type CheckError struct {
 }
 
 func (e *CheckError) Error() string {
-	return fmt.Sprintf("commit %s has %d errors; the mirror did not move", short(e.Commit), e.Diagnostics.Errors())
+	n := e.Diagnostics.Errors()
+	errs := "errors"
+	if n == 1 {
+		errs = "error"
+	}
+	return fmt.Sprintf("commit %s has %d %s; the mirror did not move", short(e.Commit), n, errs)
 }
 
 // RewriteError is returned when the source's branch no longer contains the mirror's commit.
@@ -168,7 +173,7 @@ func Clone(ctx context.Context, source, dir string, opts Options) (res *Result, 
 	if err != nil {
 		return nil, err
 	}
-	ds, err := CheckCommit(ctx, repo, f.Commit, "")
+	ds, err := CheckCommit(ctx, repo, f.Commit, short(f.Commit))
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +229,7 @@ func Sync(ctx context.Context, dir string, opts Options) (*Result, error) {
 			}
 			res.Rewritten = true
 		}
-		ds, err := CheckCommit(ctx, repo, f.Commit, "")
+		ds, err := CheckCommit(ctx, repo, f.Commit, short(f.Commit))
 		if err != nil {
 			return nil, err
 		}
@@ -306,6 +311,12 @@ func MirrorStatus(ctx context.Context, dir string, opts Options) (*Status, error
 	}
 	s.Source = rh.Commit
 	newer := rh.Commit != st.Commit
+	if newer && repo.Has(rh.Commit) {
+		// The source is behind the mirror (say last week's bundle): nothing newer there.
+		if behind, err := repo.IsAncestor(rh.Commit, st.Commit); err == nil && behind {
+			newer = false
+		}
+	}
 	s.Newer = &newer
 	return s, nil
 }
@@ -335,7 +346,8 @@ func Export(dir, file string) (*gitrepo.CommitInfo, error) {
 
 // CheckCommit loads, validates and verifies offline the catalog at commit of repo, with the
 // signature material in its own signatures/ folder. Paths in the diagnostics are prefixed with
-// prefix + ":" when prefix is given, naming the upstream or commit they come from.
+// prefix + ":" when prefix is given, naming the upstream or commit they come from, as in
+// "hspc:products/acme/fhir.toml" or "658ca446a164:products/acme/fhir.toml".
 func CheckCommit(ctx context.Context, repo *gitrepo.Repo, commit, prefix string) (catalog.Diagnostics, error) {
 	fsys, _, err := repo.FS(commit)
 	if err != nil {

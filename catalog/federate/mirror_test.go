@@ -107,7 +107,7 @@ func TestMirrorRefusesTamperedMaterial(t *testing.T) {
 	}
 	found := false
 	for _, d := range ce.Diagnostics {
-		if d.Severity == 0 && strings.HasPrefix(d.Path, "products/") && d.Line > 0 && strings.Contains(d.Message, "signature") {
+		if d.Severity == 0 && strings.HasPrefix(d.Path, bad[:12]+":products/") && d.Line > 0 && strings.Contains(d.Message, "signature") {
 			found = true
 		}
 	}

@@ -61,7 +61,7 @@ func newMirrorClone(g *globals) *cobra.Command {
 				return siteMirror.Clone(cmd.Context(), args[0], args[1], root, g.stdout, g.stderr)
 			}
 			res, err := federate.Clone(cmd.Context(), args[0], args[1], federate.Options{Ref: ref})
-			if err := g.mirrorProblems("mirror clone", err); err != nil {
+			if err := g.mirrorProblems("mirror clone "+args[0], err); err != nil {
 				return err
 			}
 			res.Diagnostics.Write(g.stdout, "text")
@@ -97,7 +97,7 @@ func newMirrorSync(g *globals) *cobra.Command {
 				return siteMirror.Sync(cmd.Context(), dir, g.stdout, g.stderr)
 			}
 			res, err := federate.Sync(cmd.Context(), dir, federate.Options{From: from, AllowRewrite: allowRewrite})
-			if err := g.mirrorProblems("mirror sync", err); err != nil {
+			if err := g.mirrorProblems("mirror sync "+dir, err); err != nil {
 				return err
 			}
 			res.Diagnostics.Write(g.stdout, "text")
@@ -149,6 +149,8 @@ func newMirrorStatus(g *globals) *cobra.Command {
 				fmt.Fprintf(w, "source:     unreachable: %s\n", s.SourceErr)
 			case s.Newer != nil && *s.Newer:
 				fmt.Fprintf(w, "up to date: no, the source is at %s: run marketplace mirror sync\n", s.Source)
+			case s.Newer != nil && s.Source != s.State.Commit:
+				fmt.Fprintf(w, "up to date: yes (the source, at %s, has nothing newer)\n", shortHash(s.Source))
 			case s.Newer != nil:
 				fmt.Fprintf(w, "up to date: yes\n")
 			}
