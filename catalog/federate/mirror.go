@@ -229,7 +229,13 @@ func Sync(ctx context.Context, dir string, opts Options) (*Result, error) {
 			}
 			res.Rewritten = true
 		}
-		ds, err := CheckCommit(ctx, repo, f.Commit, short(f.Commit))
+		check := CheckCommit
+		if !res.Rewritten {
+			check = func(ctx context.Context, repo *gitrepo.Repo, commit, prefix string) (catalog.Diagnostics, error) {
+				return checkSync(ctx, repo, st.Commit, commit, prefix)
+			}
+		}
+		ds, err := check(ctx, repo, f.Commit, short(f.Commit))
 		if err != nil {
 			return nil, err
 		}
@@ -395,14 +401,6 @@ func Prefix(ds catalog.Diagnostics, prefix string) catalog.Diagnostics {
 	return ds
 }
 
-func countProducts(repo *gitrepo.Repo, commit string) int {
-	fsys, _, err := repo.FS(commit)
-	if err != nil {
-		return 0
-	}
-	c, _ := catalog.Load(fsys)
-	return len(c.Products)
-}
 
 // makeEmptyDir creates dir, or accepts an existing empty folder; created says which.
 func makeEmptyDir(dir string) (created bool, err error) {

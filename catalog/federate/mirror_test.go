@@ -246,3 +246,39 @@ func TestMirrorKilledSync(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorChecksChangedProducts: a sync whose commit only changes product files checks just
+// those products, and still refuses one that does not validate.
+func TestMirrorChecksChangedProducts(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t)
+	dir := filepath.Join(t.TempDir(), "mirror")
+	first := src.head()
+	if _, err := Clone(ctx, src.bare, dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fhir := src.read("products/acme/fhir.toml")
+	bad := src.commit("break acme/fhir", map[string]string{
+		"products/acme/fhir.toml": strings.Replace(fhir, "memory = ", "memory = -", 1),
+	})
+	_, err := Sync(ctx, dir, Options{})
+	var ce *CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Sync of an invalid product: err = %v", err)
+	}
+	got := messages(ce.Diagnostics)
+	if !strings.Contains(got, bad[:12]+":products/acme/fhir.toml:") || !strings.Contains(got, "memory") {
+		t.Fatalf("diagnostics:\n%s", got)
+	}
+	if st, _ := ReadState(dir); st.Commit != first {
+		t.Fatalf("the mirror moved to %s", st.Commit)
+	}
+	if got, ok := changedProducts([]string{"products/acme/fhir.toml", "products/acme/fhir/logo.svg"}); !ok || len(got) != 1 || !got["acme/fhir"] {
+		t.Fatalf("changedProducts = %v, %v", got, ok)
+	}
+	for _, p := range []string{"index.toml", "products/acme/publisher.toml", "products/acme/cosign.pub", "signatures/sha256-x.json"} {
+		if _, ok := changedProducts([]string{"products/acme/fhir.toml", p}); ok {
+			t.Errorf("changedProducts with %s: incremental, want a full check", p)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // The functions here keep fetched catalogs in bare repositories — a mirror, or the cache of an
@@ -286,4 +287,49 @@ func (r *Repo) HeadBranch() (string, error) {
 		return "", nil
 	}
 	return head.Target().Short(), nil
+}
+
+// ChangedPaths returns the slash paths of the files that differ between the catalog trees of
+// commits old and new: added, removed or modified. Subtrees with equal hashes are skipped, so
+// the cost follows the size of the change, not of the catalog.
+func (r *Repo) ChangedPaths(old, new string) ([]string, error) {
+	oc, err := r.resolve(old)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := r.resolve(new)
+	if err != nil {
+		return nil, err
+	}
+	ot, err := r.catalogTree(oc)
+	if err != nil {
+		return nil, err
+	}
+	nt, err := r.catalogTree(nc)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, err := object.GetTree(r.git.Storer, ot)
+	if err != nil {
+		return nil, err
+	}
+	b, err := object.GetTree(r.git.Storer, nt)
+	if err != nil {
+		return nil, err
+	}
+	changes, err := object.DiffTree(a, b)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, c := range changes {
+		for _, name := range []string{c.From.Name, c.To.Name} {
+			if name != "" && (len(paths) == 0 || paths[len(paths)-1] != name) {
+				paths = append(paths, name)
+			}
+		}
+	}
+	return paths, nil
 }
