@@ -401,7 +401,6 @@ func Prefix(ds catalog.Diagnostics, prefix string) catalog.Diagnostics {
 	return ds
 }
 
-
 // makeEmptyDir creates dir, or accepts an existing empty folder; created says which.
 func makeEmptyDir(dir string) (created bool, err error) {
 	entries, err := os.ReadDir(dir)
