@@ -54,6 +54,7 @@ func TestSchemasMatchModel(t *testing.T) {
 		{name: "index", file: indexSchema, model: reflect.TypeFor[catalog.Index]()},
 		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher]()},
 		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product]()},
+		{name: "upstreams.lock", file: "upstreams-lock.schema.json", model: reflect.TypeFor[catalog.Lock]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,7 +315,7 @@ func requiredOf(node map[string]any) []string {
 	return out
 }
 
-// compileSchemas compiles the three schemas from schema.FS, by file name. Formats are asserted
+// compileSchemas compiles the four schemas from schema.FS, by file name. Formats are asserted
 // (draft 2020-12 only annotates them by default) so that "date" and "uri" are checked as editors do.
 func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()
@@ -324,8 +325,8 @@ func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 3 {
-		t.Fatalf("schema.FS holds %v, want the three schema files", names)
+	if len(names) != 4 {
+		t.Fatalf("schema.FS holds %v, want the four schema files", names)
 	}
 	ids := map[string]string{}
 	for _, name := range names {
