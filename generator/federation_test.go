@@ -113,7 +113,7 @@ func TestBuildFederated(t *testing.T) {
 	files := readTree(t, out)
 
 	var doc struct {
-		Upstreams []struct{ Name, URL, Commit string }
+		Upstreams  []struct{ Name, URL, Commit string }
 		Publishers []struct {
 			ID     string
 			Origin struct{ Name, Commit string }
@@ -167,7 +167,7 @@ func TestBuildFederated(t *testing.T) {
 		"products/riverside-lab/lab-results/index.html":  `Upstream <strong>riverside</strong> <code class="break">../mirrors/riverside</code> at commit`,
 		"publishers/acme/index.html":                     `Upstream <strong>hspc</strong>`,
 		"products/stmary-it/bed-board/index.html":        `<span class="origin">This catalog</span>`,
-		"feed.json":                                      `"origin": {`,
+		"feed.json": `"origin": {`,
 		// An upstream product's logo comes from the upstream's tree.
 		"products/riverside-lab/lab-results/logo.svg": `<svg`,
 	} {
