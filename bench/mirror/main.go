@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/hspc/marketplace/bench/internal/measure"
@@ -27,6 +28,7 @@ import (
 func main() {
 	products := flag.Int("products", 10000, "products in the synthetic upstream")
 	maxSync := flag.Duration("max-sync", 2*time.Second, "target wall time of the one-commit sync")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the one-commit sync to `FILE`")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -79,7 +81,13 @@ func main() {
 	check(err)
 	check(os.WriteFile(file, bytes.Replace(data, []byte(`summary = "`), []byte(`summary = "Changed: `), 1), 0o644))
 	git(src, "commit", "-q", "-am", "change one product")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+	}
 	one := measure.Run(func() { res, err = federate.Sync(ctx, mirror, federate.Options{}) })
+	pprof.StopCPUProfile()
 	check(err)
 	fmt.Printf("sync (1 commit) %s..%s: %s\n", res.Old[:12], res.State.Commit[:12], one)
 
