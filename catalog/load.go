@@ -119,6 +119,18 @@ func load(fsys fs.FS, r *report) *Catalog {
 			}
 		}
 	}
+	// Everything loaded from one repository is local to it; merging catalogs (package federate)
+	// gives upstream products their own origin.
+	local := Origin{Name: LocalOrigin}
+	if c.Index != nil {
+		local.URL = c.Index.Catalog.BaseURL
+	}
+	for _, p := range c.Publishers {
+		p.Origin = local
+	}
+	for _, p := range c.Products {
+		p.Origin = local
+	}
 	return c
 }
 

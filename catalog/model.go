@@ -154,6 +154,7 @@ type Publisher struct {
 	Contact     string   `toml:"contact" json:"contact,omitempty"`
 	Maintainers []string `toml:"maintainers" json:"maintainers,omitempty"`
 	Signers     []Signer `toml:"signers" json:"signers,omitempty"`
+	Origin      Origin   `toml:"-" json:"origin"` // set when catalogs are merged (package federate)
 }
 
 // Signer is one identity whose cosign signatures the publisher accepts: a public key file, or a
@@ -184,6 +185,7 @@ type Product struct {
 	Screenshots []Screenshot `toml:"screenshots" json:"screenshots,omitempty"`
 	Identity    Identity     `toml:"identity" json:"identity"`
 	Builds      []Build      `toml:"builds" json:"builds"`
+	Origin      Origin       `toml:"-" json:"origin"` // set when catalogs are merged (package federate)
 }
 
 // Screenshot is an image of the product with a caption.

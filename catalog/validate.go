@@ -196,6 +196,8 @@ func (v *validator) index(idx *Index) {
 			v.r.errorf(f, key+".name", 0, "upstream name is required")
 		case !IDPattern.MatchString(u.Name):
 			v.r.errorf(f, key+".name", 0, "upstream name %q must match %s", u.Name, IDPattern)
+		case u.Name == LocalOrigin:
+			v.r.errorf(f, key+".name", 0, "upstream name %q is reserved for the catalog's own products; choose another", u.Name)
 		case names[u.Name]:
 			v.r.errorf(f, key+".name", 0, "duplicate upstream name %q", u.Name)
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/catalog/gitrepo"
 	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/catalog/verify"
@@ -50,6 +51,9 @@ type Options struct {
 	Progress io.Writer
 	// Hooks add output that is not made of pages, after rendering.
 	Hooks []write.Hook
+	// Upstreams says where the upstreams of index.toml are cached and whether they may be
+	// fetched; they are read at the commits upstreams.lock pins.
+	Upstreams federate.UpstreamOptions
 	// NoSearch leaves out the search stage (search.bleve/ and api/v1/search.json): for
 	// benchmarks that measure the rest of the pipeline.
 	NoSearch bool
@@ -110,14 +114,32 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	res.History = history
 
 	// 2. Load and validate: nothing is written for an invalid catalog.
-	c, ds := catalog.Check(fsys)
-	res.Catalog, res.Diagnostics = c, ds
+	local, ds := catalog.Check(fsys)
+	res.Catalog, res.Diagnostics = local, ds
 	if ds.HasErrors() {
 		return res, fmt.Errorf("%w: %d errors", ErrInvalid, ds.Errors())
 	}
 
+	// 2b. Federate: read the upstreams at their locked commits and merge them in.
+	upstreams := opts.Upstreams
+	if upstreams.Root == "" {
+		upstreams.Root = opts.Root
+	}
+	fed, fds := federate.Federate(ctx, fsys, local, upstreams)
+	defer fed.Close()
+	res.Diagnostics = append(res.Diagnostics, fds...)
+	res.Diagnostics.Sort()
+	if fds.HasErrors() {
+		return res, fmt.Errorf("%w: %d errors in the upstreams", ErrInvalid, fds.Errors())
+	}
+	c := fed.Catalog
+	res.Catalog = c
+	history = fed.History(history)
+	res.History = history
+	files := fed.Files()
+
 	// 3. Verify images and signatures.
-	images, material, vds := verifyImages(ctx, fsys, c, opts)
+	images, material, vds := verifyImages(ctx, fed, opts)
 	res.Images = images
 	res.Diagnostics = append(res.Diagnostics, vds...)
 	res.Diagnostics.Sort()
@@ -126,7 +148,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 4. Render every output page.
-	pages, err := render(c, history, images, material, fsys, opts.Theme, !opts.NoSearch, opts.RegistryMap)
+	pages, err := render(c, history, images, material, files, opts.Theme, !opts.NoSearch, opts.RegistryMap)
 	if err != nil {
 		return res, err
 	}
@@ -201,7 +223,7 @@ func source(opts Options, logf func(string, ...any)) (fsys fs.FS, h *catalog.His
 }
 
 // verifyImages runs catalog/verify and turns its report into statuses and material pages.
-func verifyImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, opts Options) (map[string]catalog.ImageStatus, []page.Page, catalog.Diagnostics) {
+func verifyImages(ctx context.Context, fed *federate.Federation, opts Options) (map[string]catalog.ImageStatus, []page.Page, catalog.Diagnostics) {
 	images := map[string]catalog.ImageStatus{}
 	if opts.Verify == VerifySkip {
 		return images, nil, nil
@@ -210,7 +232,7 @@ func verifyImages(ctx context.Context, fsys fs.FS, c *catalog.Catalog, opts Opti
 	if materialDir == "" {
 		materialDir = verify.DefaultMaterial(opts.Root)
 	}
-	report, ds := verify.Verify(ctx, fsys, c, nil, verify.Options{
+	report, ds := fed.Verify(ctx, nil, verify.Options{
 		Jobs:        opts.Jobs,
 		Offline:     opts.Verify == VerifyOffline,
 		CacheDir:    opts.CacheDir,

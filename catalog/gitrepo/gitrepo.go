@@ -47,6 +47,10 @@ func Open(dir string) (*Repo, error) {
 	}
 	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
+		// A bare repository is found only at its own path.
+		repo, err = git.PlainOpen(abs)
+	}
+	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, fmt.Errorf("opening %s: %w", dir, ErrNotRepository)
 	}
 	if err != nil {

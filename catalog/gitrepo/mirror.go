@@ -30,7 +30,7 @@ var useBuiltinFileTransport = sync.OnceFunc(func() {
 type localLoader struct{}
 
 func (localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
-	repo, err := git.PlainOpen(ep.Path)
+	repo, err := git.PlainOpenWithOptions(ep.Path, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return nil, transport.ErrRepositoryNotFound
 	}

@@ -1,7 +1,7 @@
-// Package schema holds the JSON Schemas (draft 2020-12) of the catalog's three file kinds and
-// of environment files (environment.schema.json, for `marketplace env`):
-// index.schema.json for index.toml, publisher.schema.json for products/<publisher>/publisher.toml
-// and product.schema.json for products/<publisher>/<product>.toml.
+// Package schema holds the JSON Schemas (draft 2020-12) of the catalog's file kinds:
+// index.schema.json for index.toml, publisher.schema.json for products/<publisher>/publisher.toml,
+// product.schema.json for products/<publisher>/<product>.toml, upstreams-lock.schema.json for
+// upstreams.lock, and environment.schema.json for environment files (`marketplace env`).
 //
 // The schemas serve editors: Taplo and VS Code's "Even Better TOML" use them for completion,
 // hover documentation and checking as an ISV types (see .taplo.toml at the repository root).

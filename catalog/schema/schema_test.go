@@ -59,6 +59,7 @@ func TestSchemasMatchModel(t *testing.T) {
 		{name: "publisher", file: publisherSchema, model: reflect.TypeFor[catalog.Publisher](), limits: catalog.PublisherFile},
 		{name: "product", file: productSchema, model: reflect.TypeFor[catalog.Product](), limits: "product"},
 		{name: "environment", file: envSchema, model: reflect.TypeFor[env.Environment]()},
+		{name: "upstreams.lock", file: "upstreams-lock.schema.json", model: reflect.TypeFor[catalog.Lock]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,7 +384,7 @@ func requiredOf(node map[string]any) []string {
 	return out
 }
 
-// compileSchemas compiles the three schemas from schema.FS, by file name. Formats are asserted
+// compileSchemas compiles the four schemas from schema.FS, by file name. Formats are asserted
 // (draft 2020-12 only annotates them by default) so that "date" and "uri" are checked as editors do.
 func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()

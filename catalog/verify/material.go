@@ -162,13 +162,19 @@ func (m *Material) WriteFile(dir string) error {
 	return os.Rename(f.Name(), filepath.Join(dir, FileName(m.Digest)))
 }
 
-// readMaterial reads the material for digest from dir; it returns nil and no error when there
-// is none.
-func readMaterial(dir, digest string) (*Material, error) {
-	if dir == "" {
+// readMaterial reads the material for digest from fsys, or from the folder dir when fsys is nil;
+// it returns nil and no error when there is none.
+func readMaterial(fsys fs.FS, dir, digest string) (*Material, error) {
+	var data []byte
+	var err error
+	switch {
+	case fsys != nil:
+		data, err = fs.ReadFile(fsys, FileName(digest))
+	case dir == "":
 		return nil, nil
+	default:
+		data, err = os.ReadFile(filepath.Join(dir, FileName(digest)))
 	}
-	data, err := os.ReadFile(filepath.Join(dir, FileName(digest)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

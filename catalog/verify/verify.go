@@ -41,6 +41,10 @@ type Options struct {
 	// Material is a folder of sha256-<hex>.json files as WriteMaterial writes them, such as the
 	// catalog repository's signatures/: offline, what is verified; online, a read-only cache.
 	Material string
+	// MaterialFS, when set, is read instead of the Material folder: the signatures/ of a catalog
+	// read from Git objects (an upstream at its locked commit). Material then only names it in
+	// messages.
+	MaterialFS fs.FS
 	// TrustedRoot is the path of a Sigstore trusted_root.json, needed to check keyless signers.
 	TrustedRoot string
 	// Transport sends the registry requests; nil means go-containerregistry's default.
@@ -344,9 +348,10 @@ func (v *run) do(ctx context.Context, j *job) outcome {
 	var sigs []Signature
 	for _, src := range []struct {
 		dir       string
+		fsys      fs.FS
 		authority bool
-	}{{v.opts.Material, v.opts.Offline}, {v.opts.CacheDir, false}} {
-		m, err := readMaterial(src.dir, j.digest)
+	}{{v.opts.Material, v.opts.MaterialFS, v.opts.Offline}, {v.opts.CacheDir, nil, false}} {
+		m, err := readMaterial(src.fsys, src.dir, j.digest)
 		if err != nil && src.authority {
 			return fail(v.sigSev, "cannot read the verification material: %v", err)
 		}
@@ -368,7 +373,7 @@ func (v *run) do(ctx context.Context, j *job) outcome {
 
 	if v.opts.Offline {
 		if len(known) == 0 {
-			if v.opts.Material == "" && v.opts.CacheDir == "" {
+			if v.opts.Material == "" && v.opts.MaterialFS == nil && v.opts.CacheDir == "" {
 				return fail(v.sigSev, "no verification material: offline verification needs a material folder")
 			}
 			return fail(v.sigSev, "no verification material for this digest in %s; verify online to record it",

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"time"
@@ -38,6 +39,7 @@ type Catalog struct {
 	Schema     int                 `json:"schema"`
 	Catalog    catalog.CatalogInfo `json:"catalog"`
 	Source     *Source             `json:"source,omitempty"`
+	Upstreams  []catalog.Origin    `json:"upstreams,omitempty"` // the upstreams merged in, at their commits
 	Policy     Policy              `json:"policy"`
 	Interfaces []catalog.Interface `json:"interfaces"`
 	Publishers []Publisher         `json:"publishers"`
@@ -71,6 +73,7 @@ type Publisher struct {
 type Product struct {
 	ID            string           `json:"id"`
 	Publisher     string           `json:"publisher"`
+	Origin        catalog.Origin   `json:"origin"` // the catalog it comes from: local or an upstream
 	Name          string           `json:"name"`
 	Summary       string           `json:"summary"`
 	Description   string           `json:"description,omitempty"`
@@ -255,6 +258,7 @@ func catalogDoc(in Input, products []Product) Catalog {
 	if doc.Policy.MaxImageMiB == 0 {
 		doc.Policy.MaxImageMiB = catalog.DefaultMaxImageMiB
 	}
+	doc.Upstreams = upstreamOrigins(c)
 	if doc.Interfaces == nil {
 		doc.Interfaces = []catalog.Interface{}
 	}
@@ -282,7 +286,7 @@ func catalogDoc(in Input, products []Product) Catalog {
 
 func productDoc(in Input, p *catalog.Product) Product {
 	doc := Product{
-		ID: p.ID, Publisher: p.Publisher, Name: p.Name, Summary: p.Summary, Description: p.Description,
+		ID: p.ID, Publisher: p.Publisher, Origin: p.Origin, Name: p.Name, Summary: p.Summary, Description: p.Description,
 		Homepage: p.Homepage, Support: p.Support, Source: p.Source, License: p.License,
 		LicenseStatus: "evaluation",
 		Categories:    nonNil(p.Categories), Tags: nonNil(p.Tags), Identity: p.Identity,
@@ -380,4 +384,19 @@ func timePtr(t time.Time) *time.Time {
 	}
 	t = t.UTC()
 	return &t
+}
+
+// upstreamOrigins lists the origins of the upstream publishers, by name.
+func upstreamOrigins(c *catalog.Catalog) []catalog.Origin {
+	seen := map[string]catalog.Origin{}
+	for _, p := range c.Publishers {
+		if !p.Origin.IsLocal() {
+			seen[p.Origin.Name] = p.Origin
+		}
+	}
+	var out []catalog.Origin
+	for _, name := range slices.Sorted(maps.Keys(seen)) {
+		out = append(out, seen[name])
+	}
+	return out
 }

@@ -50,12 +50,13 @@ type Item struct {
 
 // Extension carries machine-readable facts of an item.
 type Extension struct {
-	Event   string `json:"event"` // "product_added" or "build_published"
-	Product string `json:"product"`
-	Version string `json:"version,omitempty"`
-	Image   string `json:"image,omitempty"`
-	Digest  string `json:"digest,omitempty"`
-	API     string `json:"api"` // the product's JSON, relative to the output root
+	Event   string         `json:"event"` // "product_added" or "build_published"
+	Product string         `json:"product"`
+	Origin  catalog.Origin `json:"origin"` // the catalog the product comes from
+	Version string         `json:"version,omitempty"`
+	Image   string         `json:"image,omitempty"`
+	Digest  string         `json:"digest,omitempty"`
+	API     string         `json:"api"` // the product's JSON, relative to the output root
 }
 
 // Page returns feed.json for the catalog. Items without a date (no Git history and no released
@@ -98,7 +99,7 @@ func Build(c *catalog.Catalog, h *catalog.History) Feed {
 				Summary:       p.Summary,
 				DatePublished: ph.Added.UTC(),
 				Tags:          p.Categories,
-				Marketplace:   &Extension{Event: "product_added", Product: id, API: api},
+				Marketplace:   &Extension{Event: "product_added", Product: id, Origin: p.Origin, API: api},
 			})
 		}
 		for i := range p.Builds {
@@ -119,7 +120,7 @@ func Build(c *catalog.Catalog, h *catalog.History) Feed {
 				Summary:       p.Summary,
 				DatePublished: when.UTC(),
 				Tags:          p.Categories,
-				Marketplace: &Extension{Event: "build_published", Product: id, Version: b.Version,
+				Marketplace: &Extension{Event: "build_published", Product: id, Origin: p.Origin, Version: b.Version,
 					Image: b.Image, Digest: b.Digest(), API: api},
 			})
 		}

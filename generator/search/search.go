@@ -28,6 +28,7 @@
 package search
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -80,6 +81,7 @@ var Facets = []string{
 	"scim",           // "yes" or "no"
 	"signature",      // state of the latest build's image: verified, unsigned, failed, unchecked
 	"publisher",      // publisher ID
+	"origin",         // the catalog the product comes from: "local" or an upstream's name
 }
 
 // Other fields: keyword fields searchable with field:value but not faceted, and the stored
@@ -105,7 +107,7 @@ const (
 	fuzzyWeight2   = 0.35 // weight of a term two edits away
 	maxFuzzy       = 5    // closest (then most frequent) corrections kept
 	maxExpansions  = 64   // most terms an explicit wildcard, regexp or fuzzy clause expands to
-	indexVersion   = 1    // bump when documents or the mapping change meaning: forces a full reindex
+	indexVersion   = 2    // bump when documents or the mapping change meaning: forces a full reindex
 	manifestSchema = 1    // version of the compact index's format
 )
 
@@ -130,6 +132,7 @@ type document struct {
 	Latest        string   `json:"latest"`
 	Versions      []string `json:"version"`
 	Logo          string   `json:"logo,omitempty"` // its path in the output
+	Origin        string   `json:"origin"`
 }
 
 // text returns the values of a text field.
@@ -176,6 +179,8 @@ func (d *document) facet(field string) []string {
 		return one(d.Signature)
 	case "publisher":
 		return one(d.Publisher)
+	case "origin":
+		return one(d.Origin)
 	case fieldVersion:
 		return d.Versions
 	case fieldLatest:
@@ -208,7 +213,7 @@ func newDocument(c *catalog.Catalog, p *catalog.Product, images map[string]catal
 		Publisher: p.Publisher, PublisherName: p.Publisher,
 		Category: sortedSet(p.Categories), Tag: sortedSet(p.Tags), License: p.License,
 		LicenseStatus: "evaluation", SSO: sortedSet(p.Identity.SSO), SCIM: "no",
-		Signature: catalog.ImageUnchecked,
+		Signature: catalog.ImageUnchecked, Origin: cmp.Or(p.Origin.Name, catalog.LocalOrigin),
 	}
 	if pub := c.Publishers[p.Publisher]; pub != nil && pub.Name != "" {
 		d.PublisherName = pub.Name
@@ -312,5 +317,11 @@ func facetLabels(in Input) map[string]map[string]string {
 			pubs[id] = p.Name
 		}
 	}
-	return map[string]map[string]string{"exposes": ifaces, "needs": ifaces, "publisher": pubs}
+	origins := map[string]string{catalog.LocalOrigin: "This catalog"}
+	for _, p := range c.Publishers {
+		if !p.Origin.IsLocal() {
+			origins[p.Origin.Name] = "Upstream " + p.Origin.Name
+		}
+	}
+	return map[string]map[string]string{"exposes": ifaces, "needs": ifaces, "publisher": pubs, "origin": origins}
 }

@@ -140,6 +140,7 @@ func (g *generator) productsPage() page.Page {
 
 type productView struct {
 	Card        card
+	Origin      originView
 	Description string
 	Homepage    link
 	Support     link
@@ -227,6 +228,7 @@ type binding struct {
 func (g *generator) productPage(p *catalog.Product) page.Page {
 	v := productView{
 		Card:        g.cards[p.ID],
+		Origin:      originOf(p.Origin),
 		Description: p.Description,
 		Homepage:    linkOf(p.Homepage),
 		Support:     linkOf(p.Support),
@@ -387,12 +389,14 @@ type publisherView struct {
 	Maintainers []string
 	Signers     []catalog.Signer
 	Products    []card
+	Origin      originView
 }
 
 func (g *generator) publisherPage(pub *catalog.Publisher) page.Page {
 	v := publisherView{
 		ID: pub.ID, Name: cmp.Or(pub.Name, pub.ID), URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
 		Maintainers: pub.Maintainers, Signers: pub.Signers, Products: g.cardsOf(g.pubProds[pub.ID]),
+		Origin: originOf(pub.Origin),
 	}
 	return g.newPage(path.Join("publishers", pub.ID, "index.html"), "publisher", v.Name,
 		"Products published by "+v.Name+".", "publishers", v)
@@ -549,4 +553,20 @@ func rootPath(base string) string {
 		return "/"
 	}
 	return strings.TrimSuffix(u.EscapedPath(), "/") + "/"
+}
+
+// originView says where a product or publisher comes from: this catalog, or an upstream at a
+// commit.
+type originView struct {
+	Local  bool
+	Name   string
+	URL    string
+	Commit string
+	Short  string // the commit's first 12 characters
+}
+
+func originOf(o catalog.Origin) originView {
+	v := originView{Local: o.IsLocal(), Name: cmp.Or(o.Name, catalog.LocalOrigin), URL: o.URL, Commit: o.Commit}
+	v.Short = o.Commit[:min(12, len(o.Commit))]
+	return v
 }

@@ -926,7 +926,7 @@
   var TITLES = {
     category: 'Category', license_status: 'License', exposes: 'Provides', publisher: 'Publisher',
     tag: 'Tag', license: 'SPDX license', needs: 'Needs', sso: 'Single sign-on', scim: 'SCIM provisioning',
-    signature: 'Signature'
+    signature: 'Signature', origin: 'Origin'
   };
   var VALUE_LABELS = {
     license_status: { open: 'Open license', evaluation: 'Evaluation (freemium)' },
@@ -959,7 +959,7 @@
       var vals = params.getAll(groups[f].ui);
       if (vals.length) state.filters[f] = vals;
     });
-    ['tag', 'license', 'needs', 'sso', 'scim', 'signature', 'exposes', 'publisher', 'category', 'license_status'].forEach(function (f) {
+    ['tag', 'license', 'needs', 'sso', 'scim', 'signature', 'exposes', 'publisher', 'category', 'license_status', 'origin'].forEach(function (f) {
       if (groups[f]) return;
       var vals = params.getAll(f === 'license' ? 'spdx' : f);
       if (vals.length) state.filters[f] = vals;

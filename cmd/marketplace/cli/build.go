@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/catalog/trust"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/theme"
@@ -18,6 +19,7 @@ func newBuild(g *globals) *cobra.Command {
 		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap string
 		offline, noVerify                                                          bool
 		jobs                                                                       int
+		upstreams                                                                  federate.UpstreamOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -28,7 +30,11 @@ failed build leaves the previous output as it was. Pages whose inputs did not ch
 from the previous output. Dates come from Git history.
 
 With --offline, signatures are re-verified from signature material (the catalog's signatures/
-folder, or --material DIR) and no registry is contacted.`,
+folder, or --material DIR) and no registry is contacted, and upstreams are read from the
+upstreams cache only.
+
+Upstreams ([[upstreams]] in index.toml) are read at the commits upstreams.lock pins and merged
+with the local products; each upstream's images verify offline against its own signatures/.`,
 		Example: `  marketplace build --offline -o public
   marketplace build --ref v2026.11 -o public
   marketplace build --offline -o public --sign keys`,
@@ -41,7 +47,7 @@ folder, or --material DIR) and no registry is contacted.`,
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: g.path(out), Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
-				Log: g.stderr, Progress: g.terminal(),
+				Log: g.stderr, Progress: g.terminal(), Upstreams: upstreams,
 			}
 			if registryMap != "" {
 				m, err := catalog.ReadRegistryMap(registryMap)
@@ -57,6 +63,7 @@ folder, or --material DIR) and no registry is contacted.`,
 				}
 				opts.Sign = keys
 			}
+			opts.Upstreams.Offline = offline
 			if themeDir != "" {
 				if _, err := os.Stat(themeDir); err != nil {
 					return fmt.Errorf("--theme: %w", err)
@@ -99,6 +106,7 @@ folder, or --material DIR) and no registry is contacted.`,
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&signKeys, "sign", "", "sign the output with TUF metadata using the key `DIR` made by marketplace trust init")
 	f.StringVar(&registryMap, "registry-map", "", "deploy manifests pull from the private registry that registry map `FILE` (marketplace mirror images) names")
+	upstreamFlags(f, &upstreams)
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

@@ -84,6 +84,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newTrust(g),
 		newSign(g),
 		newMirror(g),
+		newUpstreams(g),
 	)
 	return root
 }

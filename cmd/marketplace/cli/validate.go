@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/catalog/gitrepo"
 	"github.com/hspc/marketplace/catalog/review"
 	"github.com/hspc/marketplace/catalog/verify"
@@ -20,6 +21,7 @@ import (
 
 func newValidate(g *globals) *cobra.Command {
 	var format, base, author, ref, cacheDir, material string
+	var upstreams federate.UpstreamOptions
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check the catalog's TOML files and report every problem at once",
@@ -36,7 +38,11 @@ it), and, with --author HANDLE, checks that the author may change every file: pr
 belongs to that publisher's maintainers as of REV, everything else to the catalog owners (index.toml
 [catalog] owners). --format markdown writes the pull-request summary.
 
-A committed .github/CODEOWNERS must match what marketplace codeowners writes.`,
+A committed .github/CODEOWNERS must match what marketplace codeowners writes.
+
+Upstreams ([[upstreams]] in index.toml) are read at the commits upstreams.lock pins, checked on
+their own and merged: their problems show with the upstream's name before the path
+(hspc:products/acme/fhir.toml:3:1).`,
 		Example: `  marketplace validate
   marketplace validate products/acme
   marketplace validate --format github   # annotations in a GitHub Actions job
@@ -66,8 +72,14 @@ A committed .github/CODEOWNERS must match what marketplace codeowners writes.`,
 			if err != nil {
 				return err
 			}
-			c, ds := catalog.Check(os.DirFS(root))
-			ds = append(ds, review.CheckCodeOwners(os.DirFS(root), c)...)
+			fsys := os.DirFS(root)
+			c, ds := catalog.Check(fsys)
+			ds = append(ds, review.CheckCodeOwners(fsys, c)...)
+			if !ds.HasErrors() {
+				fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams.At(root))
+				defer fed.Close()
+				c, ds = fed.Catalog, append(ds, fds...)
+			}
 			ds.Sort()
 			if len(filters) > 0 {
 				ds = slices.DeleteFunc(ds, func(d catalog.Diagnostic) bool { return !underAny(d.Path, filters) })
@@ -93,6 +105,8 @@ A committed .github/CODEOWNERS must match what marketplace codeowners writes.`,
 	f.StringVar(&ref, "ref", "", "with --base: review revision `REV` instead of the work tree")
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "with --base: verification cache `DIR`, read offline for the new builds' signatures")
 	f.StringVar(&material, "material", "", "with --base: signature material `DIR` (default: the catalog's signatures/ folder)")
+	f.BoolVar(&upstreams.Offline, "offline", false, "read upstreams from the upstreams cache only; fetch nothing")
+	upstreamFlags(f, &upstreams)
 	return cmd
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/federate"
 	"github.com/hspc/marketplace/catalog/gitrepo"
 	"github.com/hspc/marketplace/catalog/review"
 	"github.com/hspc/marketplace/catalog/verify"
@@ -22,6 +23,7 @@ func newVerify(g *globals) *cobra.Command {
 		offline                                        bool
 		jobs                                           int
 		format, material, cacheDir, trustedRoot, write string
+		upstreams                                      federate.UpstreamOptions
 		changedSince, ref                              string
 	)
 	cmd := &cobra.Command{
@@ -68,6 +70,14 @@ work tree.`,
 				ds.Write(g.stdout, format)
 				return problemsError{fmt.Sprintf("verify: the catalog has %s; run marketplace validate", plural(ds.Errors(), "error"))}
 			}
+			upstreams.Offline = offline
+			fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams.At(root))
+			defer fed.Close()
+			if fds.HasErrors() {
+				fds.Write(g.stdout, format)
+				return problemsError{fmt.Sprintf("verify: the upstreams have %s; run marketplace validate", plural(fds.Errors(), "error"))}
+			}
+			c = fed.Catalog
 			for _, id := range args {
 				if c.Products[id] == nil {
 					return fmt.Errorf("no product %s in the catalog", id)
@@ -88,7 +98,7 @@ work tree.`,
 			if material == "" {
 				material = verify.DefaultMaterial(root)
 			}
-			report, vds := verify.Verify(cmd.Context(), fsys, c, args, verify.Options{
+			report, vds := fed.Verify(cmd.Context(), args, verify.Options{
 				Jobs: jobs, Offline: offline, Material: material, CacheDir: cacheDir,
 				TrustedRoot: trustedRoot, Progress: g.terminal(),
 			})
@@ -127,6 +137,7 @@ work tree.`,
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR` (\"\" for none)")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
 	f.StringVar(&write, "write-material", "", "write the verified material into `DIR` (e.g. signatures)")
+	upstreamFlags(f, &upstreams)
 	f.StringVar(&changedSince, "changed-since", "", "verify only the products whose files changed since the merge base with `REV`")
 	f.StringVar(&ref, "ref", "", "verify the catalog at Git revision `REV` instead of the work tree")
 	return cmd
