@@ -190,10 +190,11 @@ func TestContributingQuotesCorpus(t *testing.T) {
 			}
 		}
 	}
-	// The pull-request review's diagnostics depend on Git history; its scenario tests assert them
-	// word for word, so a message those tests spell out counts as produced.
+	// The pull-request review's diagnostics depend on Git history, and a few of the environment
+	// resolver's on catalogs made in code; their tests assert them word for word, so a message
+	// those tests spell out counts as produced.
 	var reviewTests []byte
-	for _, file := range []string{"review/review_test.go", "../cmd/marketplace/cli/review_test.go"} {
+	for _, file := range []string{"review/review_test.go", "../cmd/marketplace/cli/review_test.go", "env/resolve_test.go"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

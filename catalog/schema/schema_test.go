@@ -384,7 +384,7 @@ func requiredOf(node map[string]any) []string {
 	return out
 }
 
-// compileSchemas compiles the four schemas from schema.FS, by file name. Formats are asserted
+// compileSchemas compiles the five schemas from schema.FS, by file name. Formats are asserted
 // (draft 2020-12 only annotates them by default) so that "date" and "uri" are checked as editors do.
 func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	t.Helper()
@@ -394,8 +394,8 @@ func compileSchemas(t *testing.T) map[string]*jsonschema.Schema {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != 4 {
-		t.Fatalf("schema.FS holds %v, want the four schema files", names)
+	if len(names) != 5 {
+		t.Fatalf("schema.FS holds %v, want the five schema files (index, publisher, product, upstreams.lock, environment)", names)
 	}
 	ids := map[string]string{}
 	for _, name := range names {

@@ -26,8 +26,6 @@ type SiteMirror interface {
 // (mirror_site.go).
 var siteMirror SiteMirror = newSiteMirror()
 
-var errNoSiteMirror = errors.New("site mirrors: not built in")
-
 func newMirror(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",
@@ -62,9 +60,6 @@ func newMirrorClone(g *globals) *cobra.Command {
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if root != "" {
-				if siteMirror == nil {
-					return errNoSiteMirror
-				}
 				return siteMirror.Clone(cmd.Context(), args[0], args[1], root, g.stdout, g.stderr)
 			}
 			res, err := federate.Clone(cmd.Context(), args[0], args[1], federate.Options{Ref: ref})
@@ -98,9 +93,6 @@ func newMirrorSync(g *globals) *cobra.Command {
 				return err
 			}
 			if st.Kind == federate.KindSite {
-				if siteMirror == nil {
-					return errNoSiteMirror
-				}
 				return siteMirror.Sync(cmd.Context(), dir, g.stdout, g.stderr)
 			}
 			res, err := federate.Sync(cmd.Context(), dir, federate.Options{From: from, AllowRewrite: allowRewrite})
