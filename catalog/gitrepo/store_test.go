@@ -103,7 +103,7 @@ func TestBundleFromGit(t *testing.T) {
 		t.Fatalf("git clone of the repository: HEAD %s, want %s", got, second)
 	}
 	out := filepath.Join(t.TempDir(), "out.bundle")
-	if err := r.WriteBundleFile(out, "main", second); err != nil {
+	if err := r.WriteBundleFile(out, "main", second, ""); err != nil {
 		t.Fatal(err)
 	}
 	gitCLI(t, clone, "bundle", "verify", out)
