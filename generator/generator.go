@@ -2,9 +2,9 @@
 // into the static site, the JSON API and feed, deployment manifests, badges and signature
 // material that consumers, platform agents and mirrors use.
 //
-// The stages run in the order Build lists them — Source → Load and validate → Verify → Render
-// → Write (with the search Index built into the same output) — each a typed input to a typed
-// output, testable alone.
+// The stages run in the order Build lists them — Source → Load and validate → Federate (merge
+// the upstreams at their locked commits) → Verify → Render → Write (with the search Index built
+// into the same output) — each a typed input to a typed output, testable alone.
 package generator
 
 import (

@@ -54,7 +54,7 @@ func main() {
 	fmt.Printf("clone (path)  %d products, %d warnings: %s\n", res.Products, len(res.Diagnostics), clone)
 
 	bundle := filepath.Join(tmp, "upstream.bundle")
-	export := measure.Run(func() { _, err = federate.Export(mirror, bundle) })
+	export := measure.Run(func() { _, err = federate.Export(mirror, bundle, "") })
 	check(err)
 	info, err := os.Stat(bundle)
 	check(err)

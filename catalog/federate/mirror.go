@@ -149,6 +149,7 @@ type Result struct {
 	Products    int
 	Diagnostics catalog.Diagnostics // warnings of the checked commit
 	Rewritten   bool                // an allowed history rewrite was followed
+	Behind      string              // the source's commit when it is behind the mirror (nothing done)
 }
 
 // Clone makes a mirror of the catalog at source in dir, which must not exist or be empty: it
@@ -216,6 +217,13 @@ func Sync(ctx context.Context, dir string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Old: st.Commit}
+	if f.Commit != st.Commit && repo.Has(st.Commit) {
+		// A source behind the mirror (last week's bundle again) has nothing new: stay.
+		if behind, err := repo.IsAncestor(f.Commit, st.Commit); err == nil && behind {
+			res.Behind = f.Commit
+			f.Commit = st.Commit
+		}
+	}
 	if f.Commit != st.Commit {
 		ff, err := repo.IsAncestor(st.Commit, f.Commit)
 		if err != nil {
@@ -327,8 +335,10 @@ func MirrorStatus(ctx context.Context, dir string, opts Options) (*Status, error
 	return s, nil
 }
 
-// Export writes a Git bundle of the mirror in dir (or of any catalog repository's HEAD) to file.
-func Export(dir, file string) (*gitrepo.CommitInfo, error) {
+// Export writes a Git bundle of the mirror in dir (or of any catalog repository's HEAD) to file:
+// the whole history, or with since (a commit the receiving mirror has, such as the commit its
+// `mirror status` shows) only what came after it.
+func Export(dir, file, since string) (*gitrepo.CommitInfo, error) {
 	repo, err := gitrepo.Open(dir)
 	if err != nil {
 		return nil, err
@@ -344,7 +354,7 @@ func Export(dir, file string) (*gitrepo.CommitInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := repo.WriteBundleFile(file, branch, info.Hash); err != nil {
+	if err := repo.WriteBundleFile(file, branch, info.Hash, since); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", file, err)
 	}
 	return info, nil

@@ -174,7 +174,7 @@ func TestMirrorBundles(t *testing.T) {
 		t.Fatalf("Sync --from bundle: %+v, %v", res, err)
 	}
 	out := filepath.Join(t.TempDir(), "export.bundle")
-	info, err := Export(dir, out)
+	info, err := Export(dir, out, "")
 	if err != nil || info.Hash != next {
 		t.Fatalf("Export: %+v, %v", info, err)
 	}
@@ -280,5 +280,58 @@ func TestMirrorChecksChangedProducts(t *testing.T) {
 		if _, ok := changedProducts([]string{"products/acme/fhir.toml", p}); ok {
 			t.Errorf("changedProducts with %s: incremental, want a full check", p)
 		}
+	}
+}
+
+// TestMirrorIncrementalExport: an incremental bundle from export --since syncs a mirror at the
+// base commit, git reads it too, and a bundle the mirror already has imports nothing.
+func TestMirrorIncrementalExport(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "acme", "hspc")
+	first := src.head()
+	upstreamMirror := filepath.Join(t.TempDir(), "outside")
+	if _, err := Clone(ctx, src.bare, upstreamMirror, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(t.TempDir(), "full.bundle")
+	if _, err := Export(upstreamMirror, full, ""); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(t.TempDir(), "inside")
+	if _, err := Clone(ctx, full, inside, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fhir := src.read("products/acme/fhir.toml")
+	next := src.commit("next", map[string]string{"products/acme/fhir.toml": fhir + "\n# next\n"})
+	if _, err := Sync(ctx, upstreamMirror, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	inc := filepath.Join(t.TempDir(), "inc.bundle")
+	if _, err := Export(upstreamMirror, inc, first); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(inc)
+	ff, _ := os.Stat(full)
+	if fi.Size() >= ff.Size()/4 {
+		t.Errorf("incremental bundle is %d bytes, the full one %d", fi.Size(), ff.Size())
+	}
+	res, err := Sync(ctx, inside, Options{From: inc})
+	if err != nil || res.State.Commit != next {
+		t.Fatalf("Sync from the incremental bundle: %+v, %v", res, err)
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(t, t.TempDir(), "clone", "-q", full, clone)
+	git(t, clone, "bundle", "verify", inc)
+	git(t, clone, "pull", "-q", inc, "main")
+	if got := git(t, clone, "rev-parse", "HEAD"); got != next {
+		t.Fatalf("git pull of the incremental bundle: HEAD %s, want %s", got, next)
+	}
+	// Last week's bundle again: nothing to import, nothing moves.
+	res, err = Sync(ctx, inside, Options{From: full})
+	if err != nil || res.State.Commit != next || res.Behind != first {
+		t.Fatalf("Sync from an older bundle: %+v, %v; want to stay at %s", res, err, next)
+	}
+	if _, err := Export(upstreamMirror, filepath.Join(t.TempDir(), "x.bundle"), strings.Repeat("0", 40)); err == nil {
+		t.Fatal("Export --since an unknown commit succeeded")
 	}
 }

@@ -147,6 +147,9 @@ func unbundle(s storer.Storer, path string) (*bundleHeader, error) {
 	if len(h.refs) == 0 {
 		return nil, errors.New("the bundle names no references")
 	}
+	if hasAll(s, h.refs) {
+		return h, nil // nothing new: last week's bundle again
+	}
 	if err := packfile.UpdateObjectStorage(s, r); err != nil {
 		return nil, fmt.Errorf("reading the bundle's packfile: %w", err)
 	}
@@ -158,15 +161,33 @@ func unbundle(s storer.Storer, path string) (*bundleHeader, error) {
 	return h, nil
 }
 
+// hasAll reports whether s holds every object the references name.
+func hasAll(s storer.Storer, refs []*plumbing.Reference) bool {
+	for _, r := range refs {
+		if s.HasEncodedObject(r.Hash()) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // writeBundle writes a v2 bundle of every object reachable from commit, naming it as branch and
-// as HEAD, so that `git clone FILE` checks the branch out.
-func writeBundle(w io.Writer, s storer.Storer, branch plumbing.ReferenceName, commit plumbing.Hash) error {
-	hashes, err := revlist.Objects(s, []plumbing.Hash{commit}, nil)
+// as HEAD, so that `git clone FILE` checks the branch out. With a base commit, the bundle is
+// incremental: it leaves out what base has and names base as its prerequisite.
+func writeBundle(w io.Writer, s storer.Storer, branch plumbing.ReferenceName, commit, base plumbing.Hash) error {
+	var ignore []plumbing.Hash
+	if !base.IsZero() {
+		ignore = append(ignore, base)
+	}
+	hashes, err := revlist.Objects(s, []plumbing.Hash{commit}, ignore)
 	if err != nil {
 		return fmt.Errorf("listing the objects of %s: %w", commit, err)
 	}
 	var header bytes.Buffer
 	header.WriteString(bundleV2)
+	if !base.IsZero() {
+		fmt.Fprintf(&header, "-%s\n", base)
+	}
 	fmt.Fprintf(&header, "%s %s\n", commit, branch)
 	fmt.Fprintf(&header, "%s %s\n", commit, plumbing.HEAD)
 	header.WriteString("\n")

@@ -232,23 +232,44 @@ func (r *Repo) Commit(rev string) (*CommitInfo, error) {
 	return &CommitInfo{Hash: c.Hash.String(), Date: c.Committer.When.UTC(), Subject: subject}, nil
 }
 
-// WriteBundle writes a Git bundle (v2, as `git bundle create` writes it) of commit and its whole
-// history, naming it as branch and HEAD: `git clone FILE` and Fetch both read it.
-func (r *Repo) WriteBundle(w io.Writer, branch, commit string) error {
+// WriteBundle writes a Git bundle (v2, as `git bundle create` writes it) of commit and its
+// history, naming it as branch and HEAD: `git clone FILE` and Fetch both read it. With base ("" for
+// none), a commit commit descends from, the bundle holds only what base lacks and needs base to
+// be imported, as `git bundle create FILE branch ^base` writes it.
+func (r *Repo) WriteBundle(w io.Writer, branch, commit, base string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return writeBundle(w, r.git.Storer, plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit))
+	var b plumbing.Hash
+	if base != "" {
+		h, err := r.git.ResolveRevision(plumbing.Revision(base))
+		if err != nil {
+			return fmt.Errorf("resolving %s: %w", base, err)
+		}
+		b = *h
+		bc, err := r.git.CommitObject(b)
+		if err != nil {
+			return fmt.Errorf("reading commit %s: %w", base, err)
+		}
+		cc, err := r.git.CommitObject(plumbing.NewHash(commit))
+		if err != nil {
+			return fmt.Errorf("reading commit %s: %w", commit, err)
+		}
+		if ok, err := bc.IsAncestor(cc); err != nil || !ok {
+			return fmt.Errorf("%s is not an ancestor of %s: an incremental bundle must build on a commit the receiver has", base, commit)
+		}
+	}
+	return writeBundle(w, r.git.Storer, plumbing.NewBranchReferenceName(branch), plumbing.NewHash(commit), b)
 }
 
 // WriteBundleFile writes the bundle to path atomically: a temporary file beside it, renamed
 // into place once complete, so that a failed export leaves no half-written bundle.
-func (r *Repo) WriteBundleFile(path, branch, commit string) error {
+func (r *Repo) WriteBundleFile(path, branch, commit, base string) error {
 	f, err := os.CreateTemp(dirOf(path), ".bundle-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	if err := r.WriteBundle(f, branch, commit); err != nil {
+	if err := r.WriteBundle(f, branch, commit, base); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err

@@ -2,6 +2,8 @@ package gitrepo
 
 import (
 	"context"
+	"net/http/cgi"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,7 +105,7 @@ func TestBundleFromGit(t *testing.T) {
 		t.Fatalf("git clone of the repository: HEAD %s, want %s", got, second)
 	}
 	out := filepath.Join(t.TempDir(), "out.bundle")
-	if err := r.WriteBundleFile(out, "main", second); err != nil {
+	if err := r.WriteBundleFile(out, "main", second, ""); err != nil {
 		t.Fatal(err)
 	}
 	gitCLI(t, clone, "bundle", "verify", out)
@@ -175,5 +177,54 @@ func TestFetchURL(t *testing.T) {
 			t.Fatalf("Fetch of a missing branch: err = %v", err)
 		}
 		r.Close()
+	}
+}
+
+// TestFetchHTTP fetches over Git's smart HTTP protocol from git http-backend, the server the git
+// program ships, behind an httptest server: the connected marketplace's case.
+func TestFetchHTTP(t *testing.T) {
+	ctx := context.Background()
+	src := gitWorkTree(t, map[string]string{"index.toml": "[catalog]\n"})
+	head := gitCLI(t, src, "rev-parse", "HEAD")
+	root := t.TempDir()
+	gitCLI(t, root, "clone", "-q", "--bare", src, filepath.Join(root, "catalog.git"))
+	backend := filepath.Join(gitCLI(t, root, "--exec-path"), "git-http-backend")
+	srv := httptest.NewServer(&cgi.Handler{Path: backend, Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}})
+	defer srv.Close()
+	url := srv.URL + "/catalog.git"
+
+	r, err := InitBare(filepath.Join(t.TempDir(), "m.git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f, err := r.Fetch(ctx, url, "", "refs/marketplace/staging")
+	if err != nil || f.Commit != head || f.Branch != "main" {
+		t.Fatalf("Fetch(%s) = %+v, %v; want %s on main", url, f, err, head)
+	}
+	if rh, err := RemoteHead(ctx, url, ""); err != nil || rh.Commit != head {
+		t.Fatalf("RemoteHead(%s) = %+v, %v", url, rh, err)
+	}
+}
+
+func TestBundleV3(t *testing.T) {
+	src := gitWorkTree(t, map[string]string{"index.toml": "[catalog]\n"})
+	head := gitCLI(t, src, "rev-parse", "HEAD")
+	b := filepath.Join(t.TempDir(), "v3.bundle")
+	gitCLI(t, src, "bundle", "create", "-q", "--version=3", b, "--all")
+	data, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), bundleV3+"@object-format=sha1\n") {
+		t.Fatalf("git wrote %q, want a v3 bundle with a capability", data[:40])
+	}
+	r, err := InitBare(filepath.Join(t.TempDir(), "m.git"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if f, err := r.Fetch(context.Background(), b, "", "refs/x"); err != nil || f.Commit != head {
+		t.Fatalf("Fetch of a v3 bundle = %+v, %v", f, err)
 	}
 }

@@ -101,6 +101,8 @@ func newMirrorSync(g *globals) *cobra.Command {
 			}
 			res.Diagnostics.Write(g.stdout, "text")
 			switch {
+			case res.Behind != "":
+				fmt.Fprintf(g.stderr, "%s: the source is at %s, behind the mirror: nothing to do, staying at %s\n", dir, shortHash(res.Behind), shortHash(res.State.Commit))
 			case res.Old == res.State.Commit:
 				fmt.Fprintf(g.stderr, "%s: up to date at %s (%d products)\n", dir, shortHash(res.State.Commit), res.Products)
 			case res.Rewritten:
@@ -162,21 +164,32 @@ func newMirrorStatus(g *globals) *cobra.Command {
 }
 
 func newMirrorExport(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var since string
+	cmd := &cobra.Command{
 		Use:   "export DIR FILE",
 		Short: "Write a Git bundle of the mirror (or catalog repository) in DIR to FILE, for removable media",
+		Long: `export writes a Git bundle of the mirror's commit and its history, naming it as its branch
+and HEAD. With --since COMMIT (the commit the receiving mirror is at, which its mirror status
+shows), the bundle holds only what came after it, as git bundle create FILE main ^COMMIT writes.`,
 		Example: `  marketplace mirror export /srv/mirrors/hspc /media/usb/hspc.bundle
-  git clone /media/usb/hspc.bundle hspc   # any Git reads it`,
+  marketplace mirror export /srv/mirrors/hspc /media/usb/hspc.bundle --since 95c6ee1c8a85
+  git clone /media/usb/hspc.bundle hspc   # any Git reads a full bundle`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			info, err := federate.Export(args[0], args[1])
+			info, err := federate.Export(args[0], args[1], since)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stderr, "wrote %s: %s (%s) and its history\n", args[1], shortHash(info.Hash), info.Date.Format(time.DateOnly))
+			what := "and its history"
+			if since != "" {
+				what = "since " + since
+			}
+			fmt.Fprintf(g.stderr, "wrote %s: %s (%s) %s\n", args[1], shortHash(info.Hash), info.Date.Format(time.DateOnly), what)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&since, "since", "", "write an incremental bundle of what came after `COMMIT`")
+	return cmd
 }
 
 // mirrorProblems prints a failed check's diagnostics and turns input problems into exit 1.
