@@ -257,10 +257,11 @@ func Resolve(cat *catalog.Catalog, envPath string, envData []byte) (*env.Resolut
 // service resolved to.
 const LockFile = "environment.lock"
 
-// Render renders the resolved environment for its platform, with a template for its secrets
-// (values never leave the platform), and the lock of what it resolved to.
+// Render renders the resolved environment for its platform as a GitOps folder: no secret
+// value is in it (the platform provides the environment's Secret with the keys secrets.keys
+// lists), and the lock of what it resolved to.
 func Render(res *env.Resolution) (map[string][]byte, error) {
-	files, err := deploy.Environment(res, res.Env.PlatformOrDefault(), nil)
+	files, err := deploy.GitOpsEnvironment(res, res.Env.PlatformOrDefault())
 	if err != nil {
 		return nil, err
 	}

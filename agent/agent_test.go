@@ -172,13 +172,23 @@ func TestAgentGitOps(t *testing.T) {
 	}
 	clone := filepath.Join(tmp, "clone")
 	gitCLI(t, tmp, "clone", "-q", "-b", "main", bare, clone)
-	for _, f := range []string{"kustomization.yaml", "fhir.yaml", "db.yaml", ".gitignore", LockFile} {
+	for _, f := range []string{"kustomization.yaml", "fhir.yaml", "db.yaml", "secrets.keys", LockFile} {
 		if _, err := os.Stat(filepath.Join(clone, "clusters/prod/fhir", f)); err != nil {
 			t.Errorf("the GitOps repository lacks %s: %v", f, err)
 		}
 	}
 	if _, err := os.Stat(filepath.Join(clone, "clusters/prod/fhir", "secrets.env")); err == nil {
 		t.Error("secrets.env reached the GitOps repository")
+	}
+	kust, _ := os.ReadFile(filepath.Join(clone, "clusters/prod/fhir", "kustomization.yaml"))
+	if bytes.Contains(kust, []byte("secretGenerator")) {
+		t.Errorf("the GitOps kustomization generates a Secret from a file it does not have:\n%s", kust)
+	}
+	keys, _ := os.ReadFile(filepath.Join(clone, "clusters/prod/fhir", "secrets.keys"))
+	for _, k := range []string{"POSTGRES_PASSWORD\t# generated", "OIDC_CLIENT_SECRET\t# given", "DATABASE_URL"} {
+		if !bytes.Contains(keys, []byte(k)) {
+			t.Errorf("secrets.keys lacks %q:\n%s", k, keys)
+		}
 	}
 	lock, _ := os.ReadFile(filepath.Join(clone, "clusters/prod/fhir", LockFile))
 	if !bytes.Contains(lock, []byte(`version = '5.1.0'`)) {
