@@ -914,8 +914,13 @@
           var input = el('input', { id: id, type: 'text', 'data-property': prop, autocomplete: 'off' });
           input.value = v ? (v.secret !== undefined ? v.secret : v.text) : '';
           var secret = el('input', { type: 'checkbox', 'data-secret': prop, 'aria-label': prop + ' is a secret reference' });
-          secret.checked = v ? v.secret !== undefined : /secret|password|token/.test(prop);
+          x.secretProps = x.secretProps || {};
+          if (!Object.prototype.hasOwnProperty.call(x.secretProps, prop)) {
+            x.secretProps[prop] = v ? v.secret !== undefined : /secret|password|token/.test(prop);
+          }
+          secret.checked = x.secretProps[prop];
           function save() {
+            x.secretProps[prop] = secret.checked;
             var val = input.value.trim();
             if (val === '') delete x.properties[prop];
             else x.properties[prop] = secret.checked ? { secret: envNameFor(val) } : { text: input.value };
