@@ -458,3 +458,108 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return data
 }
+
+// TestBuilderAdditionsMatchGo compares the builder's "Add" (with and without "with its
+// dependencies") with `marketplace env add [--with-deps]` (env.Additions) for every example
+// product, into an empty environment and into one that already binds OpenID Connect and a
+// database, on the example catalog and on the changed copy with a pre-release.
+func TestBuilderAdditionsMatchGo(t *testing.T) {
+	ctx := builderScript(t)
+	type result struct {
+		Services []struct{ Name, Product, Version string } `json:"services"`
+		Notes    []string                                 `json:"notes"`
+		Error    string                                   `json:"error"`
+	}
+	for _, changed := range []bool{false, true} {
+		c := checkedCatalog(t)
+		if changed {
+			pg := c.Products["openhealth/postgres"]
+			rc := pg.Builds[0]
+			rc.Version = "18.0.0-rc.1"
+			pg.Builds = append(pg.Builds, rc)
+		}
+		starts := []*env.Environment{
+			{},
+			{Services: []env.Service{svc("db", "openhealth/postgres", "^17")}, Externals: []env.External{sso}},
+		}
+		type addition struct {
+			Start    int    `json:"start"`
+			Product  string `json:"product"`
+			Version  string `json:"version"`
+			WithDeps bool   `json:"withDeps"`
+		}
+		var adds []addition
+		var want []result
+		for si, start := range starts {
+			for _, id := range append(c.SortedProductIDs(), "acme/nothing") {
+				for _, version := range []string{"", "^1", "^x"} {
+					for _, deps := range []bool{false, true} {
+						adds = append(adds, addition{si, id, version, deps})
+						var r result
+						added, notes, err := env.Additions(c, start, id, version, deps)
+						if err != nil {
+							r.Error = "error"
+						}
+						for _, s := range added {
+							r.Services = append(r.Services, struct{ Name, Product, Version string }{s.Name, s.Product, s.Version})
+						}
+						r.Notes = notes
+						want = append(want, r)
+					}
+				}
+			}
+		}
+		index, err := api.BuilderPage(c).Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := map[string]json.RawMessage{}
+		for _, p := range api.Pages(api.Input{Catalog: c}) {
+			if id, ok := strings.CutPrefix(p.Path, "api/v1/products/"); ok {
+				data, err := p.Render()
+				if err != nil {
+					t.Fatal(err)
+				}
+				docs[strings.TrimSuffix(id, ".json")] = data
+			}
+		}
+		var jsStarts []any
+		for _, s := range starts {
+			jsStarts = append(jsStarts, jsEnv(s))
+		}
+		arg := mustJSON(t, map[string]any{"index": json.RawMessage(index), "docs": docs, "starts": jsStarts, "adds": adds})
+		var out string
+		err = chromedp.Run(ctx, chromedp.Evaluate(`(function (a) {
+			var c = new HSPBuilder.Catalog(a.index);
+			c.docs = a.docs;
+			return JSON.stringify(a.adds.map(function (x) {
+				try {
+					var r = HSPBuilder.additions(c, a.starts[x.start], x.product, x.version, x.withDeps);
+					return { services: r.services.map(function (s) { return { Name: s.name, Product: s.product, Version: s.version }; }), notes: r.notes, error: '' };
+				} catch (e) {
+					return { services: [], notes: [], error: 'error' };
+				}
+			}));
+		})(`+string(arg)+`)`, &out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []result
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d results for %d additions", len(got), len(want))
+		}
+		withServices := 0
+		for i := range want {
+			if len(want[i].Services) > 1 {
+				withServices++
+			}
+			if d := cmp.Diff(want[i], got[i], cmpopts.EquateEmpty()); d != "" {
+				t.Errorf("changed=%v add %+v: the builder differs from env.Additions (-go +js):\n%s", changed, adds[i], d)
+			}
+		}
+		t.Logf("changed=%v: %d additions compared, %d of them added dependencies too", changed, len(want), withServices)
+	}
+}

@@ -681,10 +681,90 @@
     return out.join('\n') + '\n';
   }
 
+  // ---- Adding services, as `marketplace env add` does (catalog/env/edit.go).
+
+  // caretOf returns "^MAJOR" of a version ("^0.MINOR" below 1), or the version itself.
+  function caretOf(version) {
+    var v = parseVersion(version);
+    if (!v) return version;
+    return v.major === 0 ? '^0.' + v.minor : '^' + v.major;
+  }
+
+  function instanceName(s) { return s.name || slugOf(s.product); }
+
+  function freeName(env, productID) {
+    var slug = slugOf(productID), name = slug;
+    function taken(n) {
+      return (env.services || []).some(function (s) { return instanceName(s) === n; }) ||
+        (env.externals || []).some(function (x) { return x.name === n; });
+    }
+    for (var i = 2; taken(name); i++) name = slug + '-' + i;
+    return name;
+  }
+
+  // checkAddition returns the version `env add` records for product at version ("" for the
+  // newest release: "^MAJOR" of it), or throws why the product or version cannot be added.
+  function checkAddition(cat, product, version) {
+    var p = cat.products[product];
+    if (!p) throw new Error('no product ' + product + ' in the catalog');
+    if (!version) return p.versions.length ? caretOf(p.versions[0]) : '';
+    var groups;
+    try {
+      groups = parseConstraint(version);
+    } catch (e) {
+      throw new Error('version ' + JSON.stringify(version) + ' is neither a version nor a SemVer constraint ("5.1.0", "^5", "~5.0", ">= 5.0, < 6"): ' + e.message);
+    }
+    if (!p.versions.some(function (s) { var v = parseVersion(s); return v && checkConstraint(groups, v); })) {
+      throw new Error('no build of ' + product + ' matches ' + JSON.stringify(version) + ' (versions: ' + p.versions.join(', ') + ')');
+    }
+    return version;
+  }
+
+  // nextDependency is one round of `env add --with-deps`: the first required dependency of env
+  // nothing provides and exactly one catalog product could (returned as the service to add),
+  // after noting in notes the ones no product or several products could provide.
+  function nextDependency(cat, env, noted, notes) {
+    var res = resolve(cat, env);
+    for (var i = 0; i < res.missing.length; i++) {
+      var m = res.missing[i], id = m.dependency.interface;
+      if (noted[id]) continue;
+      if (m.candidates.length === 1) {
+        var c = m.candidates[0];
+        return { name: freeName(env, c.product), product: c.product, version: caretOf(c.version), params: {} };
+      }
+      if (m.candidates.length === 0) {
+        notes.push(m.consumer.name + ' needs ' + id + ', which no product of the catalog provides: declare it as an [[externals]] entry');
+      } else {
+        notes.push(m.consumer.name + ' needs ' + id + ', which ' + m.candidates.map(function (c) { return c.product; }).join(' and ') +
+          ' provide: add one (marketplace env add FILE PRODUCT --with-deps) or declare an [[externals]] entry');
+      }
+      noted[id] = true;
+    }
+    return null;
+  }
+
+  // additions returns what `marketplace env add` would append to env, without changing env:
+  // { services, notes }. The documents of every product it may reach must be in cat.docs (the
+  // page loads them one by one instead; see addService).
+  function additions(cat, env, product, version, withDeps) {
+    var work = { services: (env.services || []).slice(), externals: env.externals || [], bindings: env.bindings || [] };
+    var added = [], notes = [], noted = {};
+    var s = { name: freeName(work, product), product: product, version: checkAddition(cat, product, version), params: {} };
+    work.services.push(s);
+    added.push(s);
+    for (var round = 0; withDeps && round < 100; round++) {
+      var next = nextDependency(cat, work, noted, notes);
+      if (!next) break;
+      work.services.push(next);
+      added.push(next);
+    }
+    return { services: added, notes: notes };
+  }
+
   var api = {
     parseVersion: parseVersion, compareVersions: compareVersions, parseConstraint: parseConstraint,
     checkConstraint: checkConstraint, Catalog: Catalog, resolve: resolve, summarize: summarize,
-    toTOML: toTOML, describeCandidate: describeCandidate
+    toTOML: toTOML, describeCandidate: describeCandidate, additions: additions, caretOf: caretOf
   };
   window.HSPBuilder = api;
 
@@ -729,28 +809,43 @@
       });
     }
 
-    function freeName(want) {
-      var taken = {};
-      env.services.forEach(function (s) { taken[s.name] = true; });
-      env.externals.forEach(function (x) { taken[x.name] = true; });
-      if (!taken[want]) return want;
-      for (var i = 2; ; i++) if (!taken[want + '-' + i]) return want + '-' + i;
-    }
-
     // addService adds a build of product id; version is a version or constraint, "" for the
     // newest release.
-    function addService(id, version, name) {
-      if (!cat.products[id]) return Promise.reject(new Error('no product ' + id + ' in the catalog'));
+    // addService adds a build of product id as `marketplace env add` does: version is a version
+    // or constraint, "" for "^MAJOR" of the newest release; withDeps adds, transitively, the one
+    // product that can provide each unmet required dependency.
+    function addService(id, version, withDeps) {
+      var recorded;
+      try {
+        recorded = checkAddition(cat, id, version);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      var notes = [], noted = {};
+      function more() {
+        if (!withDeps) return Promise.resolve();
+        var next = nextDependency(cat, env, noted, notes);
+        if (!next) return Promise.resolve();
+        return loadProduct(next.product).then(function () {
+          env.services.push(next);
+          update();
+          return more();
+        });
+      }
       return loadProduct(id).then(function () {
-        var s = { name: freeName(name || slugOf(id)), product: id, version: version || '', params: {} };
+        var s = { name: freeName(env, id), product: id, version: recorded, params: {} };
         env.services.push(s);
         update();
-        return s;
+        return more().then(function () {
+          status.className = 'builder-status';
+          status.textContent = notes.join(' ');
+          return s;
+        });
       });
     }
 
-    function addExternal(iface, forService) {
-      var x = { name: freeName(dnsLabel(forService ? forService + '-' + iface : iface)), interface: iface, properties: {} };
+    function addExternal(iface) {
+      var x = { name: freeName(env, 'external/' + iface), interface: iface, properties: {} };
       env.externals.push(x);
       update();
       return x;
@@ -792,7 +887,7 @@
 
     function candidateItem(s, need, c) {
       var add = el('button', { type: 'button', class: 'button small', 'data-add': c.product, text: 'Add ' + c.name });
-      add.addEventListener('click', function () { addService(c.product, '').catch(fail); });
+      add.addEventListener('click', function () { addService(c.product, '', false).catch(fail); });
       return el('li', { class: 'candidate' }, [add, ' ', el('span', { class: 'muted', text: describeCandidate(c) })]);
     }
 
@@ -827,7 +922,7 @@
           var ul = el('ul', { class: 'candidates' });
           bd.missing.candidates.forEach(function (c) { ul.appendChild(candidateItem(s, bd, c)); });
           var ext = el('button', { type: 'button', class: 'button small', 'data-external': d.interface, text: 'Bind an external ' + d.interface + ' service' });
-          ext.addEventListener('click', function () { addExternal(d.interface, ''); });
+          ext.addEventListener('click', function () { addExternal(d.interface); });
           ul.appendChild(el('li', { class: 'candidate' }, [ext, ' ', el('span', { class: 'muted', text: 'one the hospital already runs' })]));
           li.appendChild(ul);
           break;
@@ -963,7 +1058,7 @@
         var match = cat.products[id] || cat.index.products.find(function (p) { return p.name.toLowerCase() === id.toLowerCase(); });
         if (!match) { fail('No product ' + JSON.stringify(id) + ' in the catalog: pick one from the list.'); return; }
         status.textContent = '';
-        addService(match.id, version.value.trim()).then(function () { input.value = ''; version.value = ''; }).catch(fail);
+        addService(match.id, version.value.trim(), $('builder-with-deps').checked).then(function () { input.value = ''; version.value = ''; }).catch(fail);
       });
       [['builder-name', 'name'], ['builder-platform', 'platform'], ['builder-namespace', 'namespace']].forEach(function (f) {
         var e = $(f[0]);
@@ -979,7 +1074,7 @@
       update();
       var add = new URLSearchParams(location.search).getAll('add');
       return add.reduce(function (p, id) {
-        return p.then(function () { return addService(id, ''); });
+        return p.then(function () { return addService(id, '', false); });
       }, Promise.resolve());
     }).then(function () {
       root.setAttribute('data-ready', 'true');
