@@ -467,8 +467,8 @@ func TestBuilderAdditionsMatchGo(t *testing.T) {
 	ctx := builderScript(t)
 	type result struct {
 		Services []struct{ Name, Product, Version string } `json:"services"`
-		Notes    []string                                 `json:"notes"`
-		Error    string                                   `json:"error"`
+		Notes    []string                                  `json:"notes"`
+		Error    string                                    `json:"error"`
 	}
 	for _, changed := range []bool{false, true} {
 		c := checkedCatalog(t)
