@@ -2,11 +2,16 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"os"
 	"slices"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
 )
 
 // TestBuilderDocument checks api/v1/builder.json against its schema and the example catalog.
@@ -54,4 +59,51 @@ func TestBuilderDocument(t *testing.T) {
 	if bytes.Contains(data, []byte("\n")) {
 		t.Errorf("builder.json is not compact")
 	}
+}
+
+// BenchmarkBuilderDocument renders builder.json for a synthetic 10 000-product catalog and
+// reports its size next to catalog.json's, plain and gzipped: what the environment builder
+// downloads before any product is added, against what it would download using catalog.json.
+func BenchmarkBuilderDocument(b *testing.B) {
+	dir := b.TempDir()
+	if err := synthetic.Write(dir, synthetic.Options{Products: 10000}); err != nil {
+		b.Fatal(err)
+	}
+	c, ds := catalog.Check(os.DirFS(dir))
+	if ds.HasErrors() {
+		b.Fatalf("synthetic catalog: %d errors", ds.Errors())
+	}
+	var full bytes.Buffer
+	for _, p := range Pages(Input{Catalog: c}) {
+		if p.Path == CatalogPath {
+			if err := p.Stream(&full); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var data []byte
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := BuilderPage(c).Bytes()
+		if err != nil {
+			b.Fatal(err)
+		}
+		data = d
+	}
+	b.ReportMetric(float64(len(data)), "builder-bytes")
+	b.ReportMetric(float64(gzipped(b, data)), "builder-gzip-bytes")
+	b.ReportMetric(float64(full.Len()), "catalog-bytes")
+	b.ReportMetric(float64(gzipped(b, full.Bytes())), "catalog-gzip-bytes")
+}
+
+func gzipped(b *testing.B, data []byte) int {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(data); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Len()
 }
