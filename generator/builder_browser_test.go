@@ -18,6 +18,7 @@ import (
 
 	"github.com/hspc/marketplace/catalog/env"
 	"github.com/hspc/marketplace/generator/internal/browsertest"
+	"github.com/hspc/marketplace/generator/serve"
 )
 
 // TestEnvironmentBuilderInBrowser walks the seed's FHIR use case through the built site's
@@ -27,18 +28,33 @@ import (
 // smtp as required and unmet, with the catalog's candidates and an external option; add
 // PostgreSQL, bind the hospital's OpenID Connect provider and SMTP relay as externals, set a
 // parameter, then read the environment file the page offers for download and check that
-// catalog/env loads and resolves it without an error, bound as chosen.
+// catalog/env loads and resolves it without an error, bound as chosen. It runs on a static
+// host and under `marketplace serve` (with whatever headers serve sets).
 func TestEnvironmentBuilderInBrowser(t *testing.T) {
-	ctx := browsertest.Start(t)
 	out := filepath.Join(t.TempDir(), "public")
-	if res, err := Build(context.Background(), Options{Root: "..", Out: out, Verify: VerifyOffline, NoSearch: true}); err != nil {
+	if res, err := Build(context.Background(), Options{Root: "..", Out: out, Verify: VerifyOffline}); err != nil {
 		t.Fatalf("build: %v %v", err, res.Diagnostics)
 	}
-	files := http.FileServer(http.Dir(out))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "script-src 'self'; object-src 'none'; base-uri 'none'")
-		files.ServeHTTP(w, r)
-	}))
+	t.Run("static host", func(t *testing.T) {
+		files := http.FileServer(http.Dir(out))
+		builderFlow(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", "script-src 'self'; object-src 'none'; base-uri 'none'")
+			files.ServeHTTP(w, r)
+		}))
+	})
+	t.Run("marketplace serve", func(t *testing.T) {
+		s, err := serve.New(out, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		builderFlow(t, s.Handler())
+	})
+}
+
+func builderFlow(t *testing.T, h http.Handler) {
+	ctx := browsertest.Start(t)
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	var mu sync.Mutex
