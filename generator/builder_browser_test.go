@@ -220,6 +220,11 @@ func builderFlow(t *testing.T, h http.Handler) {
 		chromedp.Text(pgNeed, &ambiguous, chromedp.ByQuery),
 		chromedp.Click(pgNeed+` button[data-provider="postgres-2"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#builder[data-errors="0"]`, chromedp.ByQuery),
+		// Renaming the chosen provider renames it in the binding too.
+		chromedp.Evaluate(`document.querySelector('input[data-rename="postgres-2"]').select()`, nil),
+		typeInto(`input[data-rename="postgres-2"]`, "db2"),
+		chromedp.WaitVisible(`#builder-services li[data-service="db2"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#builder[data-errors="0"]`, chromedp.ByQuery),
 		chromedp.Text("#builder-toml", &toml, chromedp.ByQuery),
 		shot("builder-bound"),
 	)
@@ -238,8 +243,8 @@ func builderFlow(t *testing.T, h http.Handler) {
 		t.Fatalf("catalog/env does not resolve the builder's file with the binding: %v\n%s", ds, toml)
 	}
 	for _, b := range res.Bindings {
-		if b.Consumer.Name == "fhir" && b.Dependency.Interface == "postgresql" && b.ProviderName() != "postgres-2" {
-			t.Errorf("fhir's postgresql bound to %s, want postgres-2 as chosen", b.ProviderName())
+		if b.Consumer.Name == "fhir" && b.Dependency.Interface == "postgresql" && b.ProviderName() != "db2" {
+			t.Errorf("fhir's postgresql bound to %s, want db2 (postgres-2 as chosen, renamed)", b.ProviderName())
 		}
 	}
 

@@ -857,6 +857,21 @@
       env.bindings = env.bindings.filter(function (b) { return b.service !== name && b.provider !== name; });
     }
 
+    // renameTo renames a service or external, and the bindings that name it.
+    function renameTo(item, list, name) {
+      var old = item.name;
+      if (name === old) return;
+      if (!ID_RE.test(name)) { fail('Name ' + JSON.stringify(name) + ' must be a DNS label: lowercase letters, digits and inner hyphens, at most 63.'); update(); return; }
+      if (env.services.concat(env.externals).some(function (x) { return x.name === name; })) { fail('The name ' + name + ' is already used.'); update(); return; }
+      item.name = name;
+      env.bindings.forEach(function (b) {
+        if (b.service === old) b.service = name;
+        if (b.provider === old) b.provider = name;
+      });
+      status.textContent = '';
+      update();
+    }
+
     function setBinding(service, iface, provider) {
       env.bindings = env.bindings.filter(function (b) { return !(b.service === service && b.interface === iface); });
       if (provider) env.bindings.push({ service: service, interface: iface, provider: provider });
@@ -966,6 +981,10 @@
         var head = el('div', { class: 'builder-service-head' }, [
           el('h3', {}, [el('span', { text: spec.name }), ' ', el('span', { class: 'muted', text: (doc ? doc.name : spec.product) + (s ? ' ' + s.build.version : '') })])
         ]);
+        var rename = el('input', { type: 'text', class: 'mono', size: '12', 'aria-label': 'Instance name of ' + spec.name, 'data-rename': spec.name });
+        rename.value = spec.name;
+        rename.addEventListener('change', function () { renameTo(spec, env.services, rename.value.trim()); });
+        head.appendChild(el('label', { class: 'builder-version' }, ['Name ', rename]));
         var ver = el('input', { type: 'text', class: 'mono', size: '10', 'aria-label': 'Version or constraint of ' + spec.name, placeholder: 'newest', value: spec.version });
         ver.value = spec.version;
         ver.addEventListener('change', function () { spec.version = ver.value.trim(); update(); });
@@ -1002,8 +1021,12 @@
         var card = el('li', { class: 'panel builder-external', 'data-external': x.name });
         var rm = el('button', { type: 'button', class: 'button small', text: 'Remove' });
         rm.addEventListener('click', function () { removeNamed(env.externals, x.name); update(); });
+        var rename = el('input', { type: 'text', class: 'mono', size: '12', 'aria-label': 'Name of external ' + x.name, 'data-rename': x.name });
+        rename.value = x.name;
+        rename.addEventListener('change', function () { renameTo(x, env.externals, rename.value.trim()); });
         card.appendChild(el('div', { class: 'builder-service-head' }, [
-          el('h3', {}, [el('span', { text: x.name }), ' ', el('span', { class: 'muted', text: 'external ' + (iface.name || x.interface) })]), rm]));
+          el('h3', {}, [el('span', { text: x.name }), ' ', el('span', { class: 'muted', text: 'external ' + (iface.name || x.interface) })]),
+          el('label', { class: 'builder-version' }, ['Name ', rename]), rm]));
         (iface.properties || []).forEach(function (prop) {
           var id = 'x-' + x.name + '-' + prop, v = x.properties[prop];
           var input = el('input', { id: id, type: 'text', 'data-property': prop, autocomplete: 'off' });
@@ -1074,7 +1097,7 @@
       update();
       var add = new URLSearchParams(location.search).getAll('add');
       return add.reduce(function (p, id) {
-        return p.then(function () { return addService(id, '', false); });
+        return p.then(function () { return addService(id, '', false).catch(fail); });
       }, Promise.resolve());
     }).then(function () {
       root.setAttribute('data-ready', 'true');
