@@ -102,12 +102,13 @@ func builderFlow(t *testing.T, h http.Handler) {
 	typeInto := func(sel, text string) chromedp.Action {
 		return chromedp.SendKeys(sel, text+"\t", chromedp.ByQuery)
 	}
-	var builderURL, pgState, oidcState, smtpState string
+	var addHref, builderURL, pgState, oidcState, smtpState string
 	var pgOffers, oidcOffers, smtpOffers, oidcExternal, smtpExternal int
 	err := chromedp.Run(ctx,
 		network.Enable(),
 		chromedp.Navigate(srv.URL+"/products/acme/fhir/index.html"),
 		chromedp.WaitVisible("main h1", chromedp.ByQuery),
+		chromedp.AttributeValue(`a[href*="builder/index.html?add="]`, "href", &addHref, nil, chromedp.ByQuery),
 		chromedp.Click(`a[href*="builder/index.html?add="]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#builder[data-ready="true"]`, chromedp.ByQuery),
 		chromedp.Location(&builderURL),
@@ -125,8 +126,11 @@ func builderFlow(t *testing.T, h http.Handler) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(builderURL, "/builder/") || !strings.Contains(builderURL, "add=acme") {
-		t.Errorf("the product page's button led to %s", builderURL)
+	if addHref != "../../../builder/index.html?add=acme%2ffhir" {
+		t.Errorf("the product page's button links to %q", addHref)
+	}
+	if !strings.HasSuffix(builderURL, "/builder/") {
+		t.Errorf("the builder is at %s; want the ?add= query dropped once added, so that a reload does not add again", builderURL)
 	}
 	if pgState != "missing" || oidcState != "missing" || smtpState != "missing" {
 		t.Errorf("needs of fhir alone: postgresql %s, oidc %s, smtp %s; want all missing", pgState, oidcState, smtpState)
@@ -246,6 +250,35 @@ func builderFlow(t *testing.T, h http.Handler) {
 		if b.Consumer.Name == "fhir" && b.Dependency.Interface == "postgresql" && b.ProviderName() != "db2" {
 			t.Errorf("fhir's postgresql bound to %s, want db2 (postgres-2 as chosen, renamed)", b.ProviderName())
 		}
+	}
+
+	// The environment outlives the page: a reload shows the same file, and "Add to an
+	// environment" on another product's page adds to it; "Start over" empties it.
+	var reloaded, services string
+	var after int
+	err = run(t, ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`#builder[data-ready="true"]`, chromedp.ByQuery),
+		chromedp.Text("#builder-toml", &reloaded, chromedp.ByQuery),
+		chromedp.Navigate(srv.URL+"/products/hspc/smart-demo/index.html"),
+		chromedp.Click(`a[href*="builder/index.html?add="]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#builder[data-ready="true"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#builder-services li[data-service="smart-demo"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#builder-services > li')).map(function (li) { return li.dataset.service; }).join(' ')`, &services),
+		chromedp.Click("#builder-reset", chromedp.ByQuery),
+		chromedp.Evaluate(count("#builder-services > li"), &after),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reloaded != toml {
+		t.Errorf("after a reload the builder shows\n%s\nwant\n%s", reloaded, toml)
+	}
+	if services != "fhir postgres db2 smart-demo" {
+		t.Errorf("services after adding smart-demo from its page: %q", services)
+	}
+	if after != 0 {
+		t.Errorf("%d services after Start over", after)
 	}
 
 	mu.Lock()

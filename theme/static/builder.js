@@ -881,6 +881,7 @@
     function update() {
       result = resolve(cat, env);
       render();
+      save();
     }
 
     function render() {
@@ -1090,12 +1091,70 @@
       });
     }
 
+    // The environment is kept in the browser's localStorage, so that "Add to an environment"
+    // on several product pages builds one environment. It holds no secret: only references.
+    var STORE = 'hsp-marketplace-environment';
+
+    function save() {
+      try {
+        localStorage.setItem(STORE, JSON.stringify({ version: 1, env: env }));
+      } catch (e) { /* storage off or full: the page still works */ }
+    }
+
+    function restore() {
+      var saved;
+      try {
+        saved = JSON.parse(localStorage.getItem(STORE) || 'null');
+      } catch (e) {
+        saved = null;
+      }
+      if (!saved || saved.version !== 1 || !saved.env || !Array.isArray(saved.env.services)) return Promise.resolve();
+      var e = saved.env, dropped = [];
+      ['name', 'platform', 'namespace'].forEach(function (k) { if (typeof e[k] === 'string') env[k] = e[k]; });
+      var services = e.services.filter(function (s) {
+        var ok = s && typeof s.product === 'string' && cat.products[s.product] && typeof s.name === 'string';
+        if (!ok && s && s.product) dropped.push(s.product);
+        return ok;
+      });
+      return Promise.all(services.map(function (s) { return loadProduct(s.product); })).then(function () {
+        services.forEach(function (s) { env.services.push({ name: s.name, product: s.product, version: String(s.version || ''), params: s.params || {} }); });
+        (Array.isArray(e.externals) ? e.externals : []).forEach(function (x) {
+          if (x && typeof x.name === 'string' && typeof x.interface === 'string') env.externals.push({ name: x.name, interface: x.interface, properties: x.properties || {}, secretProps: x.secretProps || {} });
+        });
+        (Array.isArray(e.bindings) ? e.bindings : []).forEach(function (b) {
+          if (b && typeof b.service === 'string') env.bindings.push({ service: b.service, interface: String(b.interface || ''), provider: String(b.provider || '') });
+        });
+        if (dropped.length) fail('No longer in the catalog, left out: ' + dropped.join(', '));
+      });
+    }
+
+    function startOver() {
+      env.services.length = 0;
+      env.externals.length = 0;
+      env.bindings.length = 0;
+      env.name = 'environment';
+      env.platform = 'kubernetes';
+      env.namespace = '';
+      [['builder-name', 'name'], ['builder-platform', 'platform'], ['builder-namespace', 'namespace']].forEach(function (f) { $(f[0]).value = env[f[1]]; });
+      status.textContent = '';
+      update();
+    }
+
     ready = getJSON(base + 'api/v1/builder.json').then(function (index) {
       cat = new Catalog(index);
       api.catalog = cat;
+      return restore();
+    }).then(function () {
       setupForm();
+      $('builder-reset').addEventListener('click', startOver);
       update();
-      var add = new URLSearchParams(location.search).getAll('add');
+      var params = new URLSearchParams(location.search), add = params.getAll('add');
+      if (add.length && history.replaceState) {
+        // A reload must not add the product again.
+        params.delete('add');
+        var rest = params.toString();
+        history.replaceState(null, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+      }
       return add.reduce(function (p, id) {
         return p.then(function () { return addService(id, '', false).catch(fail); });
       }, Promise.resolve());
