@@ -1028,6 +1028,14 @@
         card.appendChild(el('div', { class: 'builder-service-head' }, [
           el('h3', {}, [el('span', { text: x.name }), ' ', el('span', { class: 'muted', text: 'external ' + (iface.name || x.interface) })]),
           el('label', { class: 'builder-version' }, ['Name ', rename]), rm]));
+        var used = {};
+        result.bindings.forEach(function (b) {
+          if (b.external !== x) return;
+          Object.keys(b.dependency.bind || {}).forEach(function (param) {
+            var prop = b.dependency.bind[param];
+            (used[prop] = used[prop] || []).push(b.consumer.name + ' ' + param);
+          });
+        });
         (iface.properties || []).forEach(function (prop) {
           var id = 'x-' + x.name + '-' + prop, v = x.properties[prop];
           var input = el('input', { id: id, type: 'text', 'data-property': prop, autocomplete: 'off' });
@@ -1047,7 +1055,8 @@
           }
           input.addEventListener('change', save);
           secret.addEventListener('change', save);
-          card.appendChild(el('div', { class: 'param-row' }, [el('label', { for: id }, [el('code', { text: prop })]), input,
+          card.appendChild(el('div', { class: 'param-row' + (used[prop] && !v ? ' param-missing' : '') }, [
+            el('label', { for: id }, [el('code', { text: prop }), used[prop] ? el('span', { class: 'muted', text: ' for ' + used[prop].join(', ') }) : '']), input,
             el('label', { class: 'muted' }, [secret, ' secret reference'])]));
         });
         list.appendChild(card);
