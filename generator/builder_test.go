@@ -348,6 +348,7 @@ func TestBuilderResolverMatchesGo(t *testing.T) {
 				Bindings: []env.Binding{{Service: "fhir", Interface: "postgresql", Provider: "rds"}}}},
 			{"wrong bindings", &env.Environment{Services: []env.Service{fhir, db}, Externals: []env.External{sso, mail},
 				Bindings: []env.Binding{{Service: "fhir", Interface: "smtp", Provider: "db"}, {Service: "db", Interface: "oidc", Provider: "sso"}, {Service: "fhir", Interface: "oidc", Provider: "mail"}}}},
+			{"bound value against the parameter's pattern", &env.Environment{Services: []env.Service{fhir, db}, Externals: []env.External{ext("sso", "oidc", "issuer", "sso.example", "client_id", "x", "client_secret", "secret:S"), mail}}},
 			{"external lacks a bound property", &env.Environment{Services: []env.Service{fhir, db}, Externals: []env.External{ext("sso", "oidc", "issuer", "https://sso.example"), mail}}},
 			{"unknown external interface and property", &env.Environment{Services: []env.Service{fhir, db}, Externals: []env.External{sso, mail, ext("x", "nope"), ext("y", "smtp", "colour", "red")}}},
 			{"parameters: unknown, pattern", &env.Environment{Services: []env.Service{svc("fhir", "acme/fhir", "^5", "FHIR_BASE_URL", "ftp://x", "NOPE", "1"), db}, Externals: []env.External{sso, mail}}},

@@ -526,26 +526,29 @@
     return m;
   }
 
-  // property returns the value of a provider's property as text, secrets shown as ${KEY}, or
-  // throws why there is none.
+  // property returns the value of a provider's property, { value, secret }: the text with
+  // secrets shown as ${KEY}, and whether it holds a secret; or throws why there is none.
   Resolver.prototype.property = function (bd, prop) {
     var x = bd.external;
     if (x) {
       var v = (x.properties || {})[prop];
       if (v === undefined) throw new Error('external ' + x.name + ' does not set it; add it to its properties');
-      return v.secret !== undefined ? '${' + v.secret + '}' : v.text;
+      return v.secret !== undefined ? { value: '${' + v.secret + '}', secret: true } : { value: v.text, secret: false };
     }
     var p = bd.provider, e = bd.exposure, bi = builtins(p, e);
     var tmpl = (e.properties || {})[prop];
     if (tmpl !== undefined) {
-      return tmpl.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, function (all, name) {
+      var secret = false;
+      var value = tmpl.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, function (all, name) {
         if (name === undefined) return '$';
         if (Object.prototype.hasOwnProperty.call(bi, name) && !ENV_NAME_RE.test(name)) return bi[name];
         if (!p.params || !Object.prototype.hasOwnProperty.call(p.params, name)) throw new Error('its template names ${' + name + '}, which has no value yet');
+        secret = secret || p.params[name].secret;
         return p.params[name].value;
       });
+      return { value: value, secret: secret };
     }
-    if (Object.prototype.hasOwnProperty.call(bi, prop)) return bi[prop];
+    if (Object.prototype.hasOwnProperty.call(bi, prop)) return { value: bi[prop], secret: false };
     throw new Error(p.product.id + ' ' + p.build.version + ' does not say how to reach it (its exposure of ' + e.interface + ' has no properties.' + prop + '; the platform supplies only ' + sortedKeys(bi).join(', ') + ')');
   };
 
@@ -560,20 +563,22 @@
     });
     var params = {};
     (b.parameters || []).forEach(function (prm) {
-      var p = { name: prm.name, source: 'unset', value: '' };
+      var p = { name: prm.name, source: 'unset', value: '', secret: false };
       var v = (s.spec.params || {})[prm.name];
       var hasDefault = Object.prototype.hasOwnProperty.call(prm, 'default');
       if (v && v.secret !== undefined) {
-        p.value = '${' + v.secret + '}'; p.source = 'set';
+        p.value = '${' + v.secret + '}'; p.source = 'set'; p.secret = true;
       } else if (v) {
         p.value = v.text; p.source = 'set';
       } else if (boundBy[prm.name]) {
         var bd = boundBy[prm.name], prop = bd.dependency.bind[prm.name];
         try {
-          p.value = self.property(bd, prop);
+          var pv = self.property(bd, prop);
+          p.value = pv.value;
+          p.secret = pv.secret;
           p.source = 'bound';
           p.from = providerName(bd);
-          if (p.value.indexOf('${') < 0 && prm.pattern && !matches(prm.pattern, p.value)) {
+          if (!p.secret && prm.pattern && !matches(prm.pattern, p.value)) {
             self.error('param', at, prm.name + ': ' + (prm.secret ? 'the bound value' : JSON.stringify(p.value)) + ' from ' + providerName(bd) + ' does not match the parameter\'s pattern ' + prm.pattern);
           }
         } catch (err) {
@@ -582,7 +587,7 @@
       } else if (hasDefault && (prm.default !== '' || !prm.required)) {
         p.value = prm.default; p.source = 'default';
       } else if (prm.required && prm.secret) {
-        p.value = '${' + envNameFor(s.name) + '_' + prm.name + '}'; p.source = 'generated';
+        p.value = '${' + envNameFor(s.name) + '_' + prm.name + '}'; p.source = 'generated'; p.secret = true;
       } else if (prm.required && unmet[prm.name]) {
         p.source = 'unmet';
       } else if (prm.required) {
