@@ -46,7 +46,13 @@ type builderSummary struct {
 	} `json:"missing"`
 	Notes  []string `json:"notes"`
 	Errors []string `json:"errors"` // kinds, sorted
+	// Messages are the messages of the errors whose wording builder.js copies (ambiguous,
+	// missing, cycle, binding, property), sorted.
+	Messages []string `json:"messages"`
 }
+
+// sameWords are the kinds of error whose messages builder.js words as catalog/env does.
+var sameWords = map[string]bool{"ambiguous": true, "missing": true, "cycle": true, "binding": true, "property": true}
 
 type builderCandidate struct {
 	Product   string `json:"product"`
@@ -122,7 +128,11 @@ func goSummary(t *testing.T, c *catalog.Catalog, e *env.Environment) builderSumm
 			}
 		}
 		s.Errors = append(s.Errors, kind)
+		if sameWords[kind] {
+			s.Messages = append(s.Messages, d.Message)
+		}
 	}
+	slices.Sort(s.Messages)
 	// Load rejects a version that is no constraint; an environment built in code skips Load,
 	// and the builder reports it while resolving.
 	for _, sv := range e.Services {

@@ -619,6 +619,9 @@
     return r.res;
   }
 
+  // The kinds of error worded exactly as catalog/env words them (the Go test compares them).
+  var SAME_WORDS = { ambiguous: true, missing: true, cycle: true, binding: true, property: true };
+
   // summarize reduces a result to plain data, the form the Go test compares.
   function summarize(res) {
     function cand(c) {
@@ -631,7 +634,8 @@
       bindings: res.bindings.map(function (b) { return { consumer: b.consumer.name, interface: b.dependency.interface, provider: providerName(b) }; }),
       missing: res.missing.map(function (m) { return { consumer: m.consumer.name, interface: m.interface, candidates: m.candidates.map(cand) }; }),
       notes: res.notes.slice(),
-      errors: res.errors.map(function (e) { return e.kind; }).sort()
+      errors: res.errors.map(function (e) { return e.kind; }).sort(),
+      messages: res.errors.filter(function (e) { return SAME_WORDS[e.kind]; }).map(function (e) { return e.message; }).sort()
     };
   }
 
