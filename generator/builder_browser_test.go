@@ -281,6 +281,31 @@ func builderFlow(t *testing.T, h http.Handler) {
 		t.Errorf("%d services after Start over", after)
 	}
 
+	// "with its dependencies" adds what `marketplace env add --with-deps` adds.
+	var withDeps string
+	err = run(t, ctx,
+		typeInto("#builder-product", "acme/fhir"),
+		chromedp.Click("#builder-with-deps", chromedp.ByQuery),
+		chromedp.Click(`#builder-add button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#builder[data-busy="false"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#builder-services > li')).map(function (li) { return li.dataset.service; }).join(' ')`, &withDeps),
+		shot("builder-with-deps"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added, _, err := env.Additions(checkedCatalog(t), &env.Environment{}, "acme/fhir", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range added {
+		names = append(names, s.Name)
+	}
+	if want := strings.Join(names, " "); withDeps != want || len(names) < 2 {
+		t.Errorf("with its dependencies added %q; env add --with-deps adds %q", withDeps, want)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {

@@ -831,6 +831,7 @@
         return Promise.reject(err);
       }
       var notes = [], noted = {};
+      busy(1);
       function more() {
         if (!withDeps) return Promise.resolve();
         var next = nextDependency(cat, env, noted, notes);
@@ -850,7 +851,14 @@
           status.textContent = notes.join(' ');
           return s;
         });
-      });
+      }).then(function (s) { busy(-1); return s; }, function (err) { busy(-1); throw err; });
+    }
+
+    // busy counts additions under way; #builder's data-busy says whether any is.
+    var pending = 0;
+    function busy(d) {
+      pending += d;
+      root.setAttribute('data-busy', pending > 0 ? 'true' : 'false');
     }
 
     function addExternal(iface) {
@@ -1163,6 +1171,7 @@
       api.catalog = cat;
       return restore();
     }).then(function () {
+      busy(0);
       setupForm();
       $('builder-reset').addEventListener('click', startOver);
       update();
