@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -59,6 +60,9 @@ func builderFlow(t *testing.T, h http.Handler) {
 
 	var mu sync.Mutex
 	var problems []string
+	var suggested string
+	saved := make(chan string, 1)
+	downloads := t.TempDir()
 	report := func(format string, args ...any) {
 		mu.Lock()
 		problems = append(problems, fmt.Sprintf(format, args...))
@@ -79,6 +83,17 @@ func builderFlow(t *testing.T, h http.Handler) {
 		case *network.EventLoadingFailed:
 			if !ev.Canceled {
 				report("request failed: %s", ev.ErrorText)
+			}
+		case *browser.EventDownloadWillBegin:
+			mu.Lock()
+			suggested = ev.SuggestedFilename
+			mu.Unlock()
+		case *browser.EventDownloadProgress:
+			if ev.State == browser.DownloadProgressStateCompleted {
+				select {
+				case saved <- ev.GUID:
+				default:
+				}
 			}
 		}
 	})
@@ -167,19 +182,32 @@ func builderFlow(t *testing.T, h http.Handler) {
 		shot("builder-resolved"),
 		chromedp.Text("#builder-summary", &summary, chromedp.ByQuery),
 		chromedp.Text("#builder-toml", &toml, chromedp.ByQuery),
-		chromedp.AttributeValue("#builder-download", "download", &download, nil, chromedp.ByQuery),
-		chromedp.Evaluate(`fetch(document.getElementById('builder-download').href).then(function (r) { return r.text(); })`, &downloaded,
-			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
 		chromedp.Text("#builder-problems", &errs, chromedp.ByQuery),
+		// Download the file as a person would: click the link, and let the browser save it.
+		browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllowAndName).WithDownloadPath(downloads).WithEventsEnabled(true),
+		chromedp.Click("#builder-download", chromedp.ByQuery),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
+	select {
+	case guid := <-saved:
+		data, err := os.ReadFile(filepath.Join(downloads, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		downloaded = string(data)
+	case <-time.After(30 * time.Second):
+		t.Fatal("clicking Download saved no file")
+	}
+	mu.Lock()
+	download = suggested
+	mu.Unlock()
 	if download != "environment.toml" {
-		t.Errorf("download name %q", download)
+		t.Errorf("the browser saves the file as %q", download)
 	}
 	if downloaded != toml {
-		t.Errorf("the download differs from the file shown:\n%s\n---\n%s", downloaded, toml)
+		t.Errorf("the downloaded file differs from the file shown:\n%s\n---\n%s", downloaded, toml)
 	}
 	if !strings.HasPrefix(summary, "Resolves") {
 		t.Errorf("summary %q; problems: %s", summary, errs)
