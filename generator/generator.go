@@ -281,6 +281,7 @@ func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.Im
 	}
 	pages := sitePages
 	pages = append(pages, api.Pages(api.Input{Catalog: c, History: h, Images: images})...)
+	pages = append(pages, api.BuilderPage(c))
 	pages = append(pages, feed.Page(c, h))
 	pages = append(pages, badge.Pages(c, images)...)
 	deployed, _ := deploy.MapImages(c, registryMap)

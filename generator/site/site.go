@@ -202,7 +202,7 @@ func uniq(list []string) []string {
 func (g *generator) htmlPages() []page.Page {
 	var out []page.Page
 	out = append(out, g.homePage(), g.productsPage(), g.publishersPage(), g.interfacesPage(),
-		g.categoriesPage(), g.searchPage(), g.notFoundPage())
+		g.categoriesPage(), g.searchPage(), g.notFoundPage(), g.builderPage())
 	// Product pages are most of the site and independent of each other: plan them in parallel.
 	// They only read the generator; its memos are filled before (see newGenerator).
 	products := make([]page.Page, len(g.products))

@@ -22,7 +22,7 @@ var sharedTemplates = []string{"templates/base.html", "templates/partials.html"}
 // The page kinds: each renders templates/<kind>.html's "content" inside base.html's "base".
 var kinds = []string{
 	"home", "products", "product", "publishers", "publisher", "interfaces", "interface",
-	"categories", "category", "search", "404",
+	"categories", "category", "search", "404", "builder",
 }
 
 // loadedTheme is a parsed theme: one template set per kind of page, the hash of the files each

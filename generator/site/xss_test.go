@@ -145,8 +145,11 @@ image = "ghcr.io/evil/app@sha256:66666666666666666666666666666666666666666666666
 }
 
 // q returns s as a TOML basic string.
-// searchScript is the one script of the site, the theme's search.js under its hashed name.
+// searchScript is the search page's script, the theme's search.js under its hashed name.
 var searchScript = regexp.MustCompile(`^\.\./static/search\.[0-9a-f]{10}\.js$`)
+
+// builderScript is the environment builder's script, the theme's builder.js under its hashed name.
+var builderScript = regexp.MustCompile(`^\.\./static/builder\.[0-9a-f]{10}\.js$`)
 
 func q(s string) string { return strconv.Quote(s) }
 
@@ -194,7 +197,7 @@ func TestXSS(t *testing.T) {
 }
 
 // checkSafeHTML parses a page as a browser would and fails on any script element (but the search
-// page's own), event handler attribute, or URL attribute with a script or data scheme.
+// and builder pages' own), event handler attribute, or URL attribute with a script or data scheme.
 func checkSafeHTML(t *testing.T, p string, data []byte) {
 	t.Helper()
 	z := html.NewTokenizer(bytes.NewReader(data))
@@ -209,7 +212,9 @@ func checkSafeHTML(t *testing.T, p string, data []byte) {
 		tok := z.Token()
 		switch tok.Data {
 		case "script":
-			if p != "search/index.html" || len(tok.Attr) != 2 || tok.Attr[0].Key != "src" || !searchScript.MatchString(tok.Attr[0].Val) || tok.Attr[1].Key != "defer" {
+			search := p == "search/index.html" && len(tok.Attr) == 2 && tok.Attr[0].Key == "src" && searchScript.MatchString(tok.Attr[0].Val)
+			builder := p == BuilderPath && len(tok.Attr) == 2 && tok.Attr[0].Key == "src" && builderScript.MatchString(tok.Attr[0].Val)
+			if !(search || builder) || tok.Attr[1].Key != "defer" {
 				t.Errorf("%s: a <script> element: %s", p, tok)
 			}
 		case "iframe", "object", "embed", "base", "meta":
