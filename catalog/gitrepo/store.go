@@ -42,6 +42,9 @@ func (r *Repo) Fetch(ctx context.Context, source, ref, staging string) (*Fetched
 	useBuiltinFileTransport()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if err := r.removeOrphanIndexes(); err != nil {
+		return nil, fmt.Errorf("fetching %s: %w", source, err)
+	}
 	var f *Fetched
 	if IsBundle(source) {
 		h, err := unbundle(r.git.Storer, source)
@@ -74,6 +77,40 @@ func (r *Repo) Fetch(ctx context.Context, source, ref, staging string) (*Fetched
 		return nil, fmt.Errorf("fetching %s: setting %s: %w", source, staging, err)
 	}
 	return f, nil
+}
+
+// removeOrphanIndexes removes the pack indexes (objects/pack/pack-*.idx) whose pack is missing.
+// go-git writes a fetched pack's index in place, then renames the pack into place, and keeps an
+// index that already exists: a fetch killed in between leaves an index, often truncated, that the
+// next fetch of the same pack keeps beside the pack, and git then refuses the repository ("index
+// file ... is too small"). An index without its pack is read by neither go-git nor git.
+func (r *Repo) removeOrphanIndexes() error {
+	if r.storage == nil {
+		return nil
+	}
+	fsys := r.storage.Filesystem()
+	dir := fsys.Join("objects", "pack")
+	entries, err := fsys.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing the packs: %w", err)
+	}
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	for _, e := range entries {
+		base, ok := strings.CutSuffix(e.Name(), ".idx")
+		if !ok || !strings.HasPrefix(base, "pack-") || names[base+".pack"] {
+			continue
+		}
+		if err := fsys.Remove(fsys.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("removing the index of a pack a killed fetch left unfinished: %w", err)
+		}
+	}
+	return nil
 }
 
 // RemoteHead returns the commit at the tip of branch ref of source ("" for its default branch)

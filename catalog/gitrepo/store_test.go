@@ -228,3 +228,66 @@ func TestBundleV3(t *testing.T) {
 		t.Fatalf("Fetch of a v3 bundle = %+v, %v", f, err)
 	}
 }
+
+// TestFetchAfterKilledFetch: a fetch killed after go-git wrote the pack's index but before it
+// renamed the pack into place leaves the index, truncated, without its pack. The next fetch of
+// the same pack writes a whole index, and git reads the repository.
+func TestFetchAfterKilledFetch(t *testing.T) {
+	ctx := context.Background()
+	src := gitWorkTree(t, map[string]string{"index.toml": "[catalog]\n", "products/acme/publisher.toml": publisherTOML})
+	packs := func(dir string) []string {
+		names, err := filepath.Glob(filepath.Join(dir, "objects", "pack", "pack-*.idx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	fetch := func(dir string) {
+		r, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := r.Fetch(ctx, src, "", "refs/marketplace/staging"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	whole := filepath.Join(t.TempDir(), "whole.git")
+	r, err := InitBare(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	fetch(whole)
+	idx := packs(whole)
+	if len(idx) != 1 {
+		t.Fatalf("packs after one fetch: %v", idx)
+	}
+	good, err := os.ReadFile(idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The same fetch, killed while it wrote the index: the first bytes of it, and no pack.
+	killed := filepath.Join(t.TempDir(), "killed.git")
+	if r, err = InitBare(killed); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	left := filepath.Join(killed, "objects", "pack", filepath.Base(idx[0]))
+	if err := os.MkdirAll(filepath.Dir(left), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, good[:8], 0o444); err != nil {
+		t.Fatal(err)
+	}
+	fetch(killed)
+	if got := packs(killed); len(got) != 1 || filepath.Base(got[0]) != filepath.Base(idx[0]) {
+		t.Fatalf("packs after the next fetch: %v, want the same pack as %v", got, idx)
+	}
+	if got, err := os.ReadFile(left); err != nil || string(got) != string(good) {
+		t.Fatalf("the index after the next fetch: %d bytes (%v), want the whole %d", len(got), err, len(good))
+	}
+	gitCLI(t, killed, "fsck", "--no-progress", "refs/marketplace/staging")
+}
