@@ -44,7 +44,7 @@ type LockedUpstream struct {
 	Fetched string `toml:"fetched"` // when the commit was first fetched, RFC 3339 in UTC
 	// Snapshot is the timestamp version of the upstream's signed site the commit was verified
 	// against (0 when the upstream has no site): a later update refuses an older one.
-	Snapshot int64 `toml:"snapshot,omitempty"`
+	Snapshot int `toml:"snapshot,omitempty"`
 }
 
 // Find returns the entry of the upstream called name, or nil.

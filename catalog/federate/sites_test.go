@@ -1,0 +1,207 @@
+package federate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/trust"
+)
+
+// publishSite writes the signed output of the upstream catalog in s (its catalog.json, as
+// the generator writes it: product IDs and their builds' digests) to site, and signs it with
+// the key folder keys, continuing the versions of the previous output in site.
+func publishSite(t *testing.T, s *source, site, keys string, now time.Time) *trust.Signed {
+	t.Helper()
+	c, ds := catalog.Check(os.DirFS(s.work))
+	if ds.HasErrors() {
+		t.Fatalf("the upstream catalog has errors: %v", ds)
+	}
+	type build struct {
+		Version string `json:"version"`
+		Image   string `json:"image"`
+		Digest  string `json:"digest"`
+	}
+	type product struct {
+		ID     string  `json:"id"`
+		Builds []build `json:"builds"`
+	}
+	var doc struct {
+		Products []product `json:"products"`
+	}
+	for _, id := range c.SortedProductIDs() {
+		p := product{ID: id}
+		for _, b := range c.Products[id].Builds {
+			p.Builds = append(p.Builds, build{b.Version, b.Image, b.Digest()})
+		}
+		doc.Products = append(doc.Products, p)
+	}
+	data, _ := json.Marshal(doc)
+	os.MkdirAll(filepath.Join(site, "api", "v1"), 0o755)
+	if err := os.WriteFile(filepath.Join(site, "api", "v1", "catalog.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, err := trust.LoadKeys(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := trust.Sign(site, site, k, trust.SignOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// signedUpstream is an upstream catalog with a published, signed site served over HTTP, and
+// a hospital that federates it with site and root set.
+type signedUpstream struct {
+	up   *source
+	keys string
+	site string
+	srv  *httptest.Server
+	h    *hospital
+}
+
+func newSignedUpstream(t *testing.T) *signedUpstream {
+	t.Helper()
+	s := &signedUpstream{up: newSource(t, "acme", "hspc"), keys: filepath.Join(t.TempDir(), "keys"), site: t.TempDir()}
+	if _, err := trust.Init(s.keys, trust.KeyOptions{Keys: 1}); err != nil {
+		t.Fatal(err)
+	}
+	publishSite(t, s.up, s.site, s.keys, time.Now())
+	s.srv = httptest.NewServer(http.FileServer(http.Dir(s.site)))
+	t.Cleanup(s.srv.Close)
+	root, err := os.ReadFile(filepath.Join(s.keys, "root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.h = newHospital(t, "")
+	idx := s.h.read("index.toml")
+	s.h.commit("a signed upstream", map[string]string{
+		"index.toml":                  idx + upstreamTOML("partner", s.up.bare, "acme", "hspc") + fmt.Sprintf("site = %q\nroot = \"upstreams/partner-root.json\"\n", s.srv.URL+"/"),
+		"upstreams/partner-root.json": string(root),
+	})
+	return s
+}
+
+func (s *signedUpstream) update(t *testing.T) ([]Updated, string) {
+	t.Helper()
+	done, ds, err := Update(context.Background(), s.h.work, nil, s.h.opts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return done, messages(ds)
+}
+
+func (s *signedUpstream) lock(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(s.h.work, catalog.LockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestSignedUpstreamMatches(t *testing.T) {
+	s := newSignedUpstream(t)
+	done, msgs := s.update(t)
+	if msgs != "" || len(done) != 1 || done[0].New != s.up.head() || done[0].Snapshot != 1 {
+		t.Fatalf("update of an upstream its signed site vouches for: %+v\n%s", done, msgs)
+	}
+	if lock := s.lock(t); !strings.Contains(lock, "snapshot = 1") || !strings.Contains(lock, s.up.head()) {
+		t.Fatalf("upstreams.lock does not record the verified snapshot:\n%s", lock)
+	}
+	// Offline: the site's output carried in on media, checked at an explicit reference time.
+	media := filepath.Join(t.TempDir(), "partner")
+	copyTree(t, s.site, media)
+	opts := s.h.opts(false)
+	opts.Sites = map[string]string{"partner": media}
+	opts.TrustTime = time.Now().Add(24 * time.Hour)
+	if _, ds, err := Update(context.Background(), s.h.work, nil, opts); err != nil || ds.HasErrors() {
+		t.Fatalf("update from media: %v\n%s", err, messages(ds))
+	}
+	opts.TrustTime = time.Now().Add(30 * 24 * time.Hour)
+	_, ds, err := Update(context.Background(), s.h.work, nil, opts)
+	if err != nil || !strings.Contains(messages(ds), "refused (freeze)") || !strings.Contains(messages(ds), "index.toml:") {
+		t.Fatalf("update from media a month later: %v\n%s", err, messages(ds))
+	}
+}
+
+func TestSignedUpstreamRefusesUnsignedProduct(t *testing.T) {
+	s := newSignedUpstream(t)
+	if _, msgs := s.update(t); msgs != "" {
+		t.Fatal(msgs)
+	}
+	before := s.lock(t)
+	// The upstream's Git repository gains a product that its published site has not signed.
+	s.up.commit("a product not published yet", map[string]string{"products/acme/fhir-next.toml": s.up.read("products/acme/fhir.toml")})
+	_, msgs := s.update(t)
+	want := `partner:products/acme/fhir-next.toml:1:1: error: upstream partner: product acme/fhir-next is not in its signed catalog (timestamp v1): its Git commit carries a product its signed site does not`
+	if !strings.Contains(msgs, want) {
+		t.Fatalf("update of a commit with an unsigned product:\n%s\nwant %s", msgs, want)
+	}
+	if after := s.lock(t); after != before {
+		t.Fatalf("a refused update changed upstreams.lock:\n%s", after)
+	}
+	// Once the upstream publishes it, the commit is pinned.
+	publishSite(t, s.up, s.site, s.keys, time.Now())
+	done, msgs := s.update(t)
+	if msgs != "" || done[0].Snapshot != 2 || !strings.Contains(s.lock(t), "snapshot = 2") {
+		t.Fatalf("update once published: %+v\n%s", done, msgs)
+	}
+}
+
+func TestSignedUpstreamRefusesTamperedSite(t *testing.T) {
+	s := newSignedUpstream(t)
+	// The signed catalog.json is changed on the server after signing.
+	files, _ := filepath.Glob(filepath.Join(s.site, trust.MetadataDir, "targets", "api", "v1", "*.catalog.json"))
+	if len(files) == 0 {
+		t.Fatal("no signed catalog.json in the site")
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		os.WriteFile(f, []byte(strings.Replace(string(data), "acme/fhir", "acme/evil", 1)), 0o644)
+	}
+	_, msgs := s.update(t)
+	if !strings.Contains(msgs, `index.toml:`) || !strings.Contains(msgs, `upstream "partner": signed site `+s.srv.URL+"/: refused (tampered)") {
+		t.Fatalf("update from a tampered site:\n%s", msgs)
+	}
+	if _, err := os.Stat(filepath.Join(s.h.work, catalog.LockFile)); err == nil {
+		t.Fatal("a refused update wrote upstreams.lock")
+	}
+}
+
+func TestSignedUpstreamRefusesRollback(t *testing.T) {
+	s := newSignedUpstream(t)
+	old := t.TempDir()
+	copyTree(t, s.site, old)
+	publishSite(t, s.up, s.site, s.keys, time.Now())
+	if done, msgs := s.update(t); msgs != "" || done[0].Snapshot != 2 {
+		t.Fatalf("%+v\n%s", done, msgs)
+	}
+	// Last week's site is replayed: the trusted state in the cache refuses it...
+	os.RemoveAll(s.site)
+	copyTree(t, old, s.site)
+	_, msgs := s.update(t)
+	if !strings.Contains(msgs, "refused (rollback)") {
+		t.Fatalf("update from a replayed site:\n%s", msgs)
+	}
+	// ...and so does upstreams.lock when the cache is new (a fresh clone, another machine).
+	s.h.cache = t.TempDir()
+	_, msgs = s.update(t)
+	want := `upstream "partner": signed site ` + s.srv.URL + `/: refused (rollback): upstream partner offers an older signed site than the one verified before: its timestamp is v1, upstreams.lock recorded v2`
+	if !strings.Contains(msgs, want) || !strings.Contains(msgs, "upstreams.lock:") {
+		t.Fatalf("update from a replayed site with a new cache:\n%s\nwant %s", msgs, want)
+	}
+	if !strings.Contains(s.lock(t), "snapshot = 2") {
+		t.Fatalf("a refused update changed upstreams.lock:\n%s", s.lock(t))
+	}
+}
