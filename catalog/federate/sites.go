@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 
 	"github.com/hspc/marketplace/catalog"
@@ -16,12 +17,16 @@ import (
 func (o UpstreamOptions) site(cfg catalog.Upstream) string {
 	s := cfg.Site
 	if m, ok := o.Sites[cfg.Name]; ok {
-		return m
-	}
-	if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
+		s = m // relative to the working directory, as given on the command line
+	} else if strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") {
 		return s
+	} else {
+		s = o.resolve(s)
 	}
-	return o.resolve(s)
+	if abs, err := filepath.Abs(s); err == nil {
+		s = abs // go-tuf joins URLs: a folder must be absolute
+	}
+	return s
 }
 
 // verifySite verifies the signed site of upstream cfg (the i-th of index.toml) through TUF,

@@ -19,7 +19,8 @@ import (
 // publishSite writes the signed output of the upstream catalog in s (its catalog.json, as
 // the generator writes it: product IDs and their builds' digests) to site, and signs it with
 // the key folder keys, continuing the versions of the previous output in site.
-func publishSite(t *testing.T, s *source, site, keys string, now time.Time) *trust.Signed {
+// Digests in omit are left out, as when the Git repository is ahead of the published site.
+func publishSite(t *testing.T, s *source, site, keys string, now time.Time, omit ...string) *trust.Signed {
 	t.Helper()
 	c, ds := catalog.Check(os.DirFS(s.work))
 	if ds.HasErrors() {
@@ -40,6 +41,9 @@ func publishSite(t *testing.T, s *source, site, keys string, now time.Time) *tru
 	for _, id := range c.SortedProductIDs() {
 		p := product{ID: id}
 		for _, b := range c.Products[id].Builds {
+			if contains(omit, b.Digest()) {
+				continue
+			}
 			p.Builds = append(p.Builds, build{b.Version, b.Image, b.Digest()})
 		}
 		doc.Products = append(doc.Products, p)
@@ -198,10 +202,25 @@ func TestSignedUpstreamRefusesRollback(t *testing.T) {
 	s.h.cache = t.TempDir()
 	_, msgs = s.update(t)
 	want := `upstream "partner": signed site ` + s.srv.URL + `/: refused (rollback): upstream partner offers an older signed site than the one verified before: its timestamp is v1, upstreams.lock recorded v2`
-	if !strings.Contains(msgs, want) || !strings.Contains(msgs, "upstreams.lock:") {
+	if !strings.Contains(msgs, "upstreams.lock:9:12: error: "+want) {
 		t.Fatalf("update from a replayed site with a new cache:\n%s\nwant %s", msgs, want)
 	}
 	if !strings.Contains(s.lock(t), "snapshot = 2") {
 		t.Fatalf("a refused update changed upstreams.lock:\n%s", s.lock(t))
+	}
+}
+
+func TestSignedUpstreamRefusesUnsignedImage(t *testing.T) {
+	s := newSignedUpstream(t)
+	// The site was signed before the last build of acme/fhir was added in Git.
+	c, _ := catalog.Load(os.DirFS(s.up.work))
+	builds := c.Products["acme/fhir"].Builds
+	last := builds[len(builds)-1]
+	publishSite(t, s.up, s.site, s.keys, time.Now(), last.Digest())
+	_, msgs := s.update(t)
+	line, col := catalog.KeyPosition(os.DirFS(s.up.work), "products/acme/fhir.toml", fmt.Sprintf("builds[%d].image", len(builds)-1))
+	want := fmt.Sprintf("partner:products/acme/fhir.toml:%d:%d: error: upstream partner: product acme/fhir image %s is not in its signed catalog (timestamp v2): its Git commit carries an image its signed site does not; wait until the upstream publishes it, or ask its operators", line, col, last.Digest())
+	if !strings.Contains(msgs, want) || strings.Count(msgs, "error:") != 1 {
+		t.Fatalf("update of a commit with an unsigned image:\n%s\nwant %s", msgs, want)
 	}
 }
