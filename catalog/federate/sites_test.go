@@ -123,6 +123,23 @@ func TestSignedUpstreamMatches(t *testing.T) {
 	if lock := s.lock(t); !strings.Contains(lock, "snapshot = 1") || !strings.Contains(lock, s.up.head()) {
 		t.Fatalf("upstreams.lock does not record the verified snapshot:\n%s", lock)
 	}
+	// A cold cache fetches the locked commit, and verifies the signed site again.
+	ctx := context.Background()
+	fsys := os.DirFS(s.h.work)
+	c, _ := catalog.Check(fsys)
+	cold := s.h.opts(false)
+	cold.CacheDir = t.TempDir()
+	fed, ds := Federate(ctx, fsys, c, cold)
+	fed.Close()
+	if ds.HasErrors() {
+		t.Fatalf("Federate with a cold cache: %s", messages(ds))
+	}
+	cold.CacheDir, cold.TrustTime = t.TempDir(), time.Now().Add(30*24*time.Hour)
+	fed, ds = Federate(ctx, fsys, c, cold)
+	fed.Close()
+	if got := messages(ds); !strings.Contains(got, `error: upstream "partner": signed site `+s.srv.URL+"/: refused (freeze)") {
+		t.Fatalf("Federate with a cold cache, a month later: %s", got)
+	}
 	// Offline: the site's output carried in on media, checked at an explicit reference time.
 	media := filepath.Join(t.TempDir(), "partner")
 	copyTree(t, s.site, media)

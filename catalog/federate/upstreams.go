@@ -301,7 +301,9 @@ func federateWith(ctx context.Context, localFS fs.FS, c *catalog.Catalog, lock *
 			at("upstream %q: cannot open its cache: %v", cfg.Name, err)
 			continue
 		}
+		fetched := false
 		if !repo.Has(l.Commit) {
+			fetched = true
 			if opts.Offline {
 				at("upstream %q: locked commit %s is not in the cache %s and --offline forbids fetching it; import it with `marketplace upstreams update %s` while %s is readable (a mirror folder, or a bundle file given as its url)",
 					cfg.Name, short(l.Commit), cache, cfg.Name, cfg.URL)
@@ -324,6 +326,12 @@ func federateWith(ctx context.Context, localFS fs.FS, c *catalog.Catalog, lock *
 			at("upstream %q: reading commit %s: %v", cfg.Name, short(l.Commit), err)
 			repo.Close()
 			continue
+		}
+		if fetched && cfg.Site != "" && cfg.Root != "" {
+			// Fetched from the network: its signed site still vouches for the locked commit, and
+			// is no older than the one upstreams update verified.
+			_, vds := verifySite(ctx, localFS, i, cfg, int64(l.Snapshot), fmt.Sprintf("upstreams[%d]", j), fsys, opts)
+			ds = append(ds, vds...)
 		}
 		uc, uds := catalog.Check(fsys)
 		ds = append(ds, Prefix(uds, cfg.Name)...)
