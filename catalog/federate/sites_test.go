@@ -241,3 +241,21 @@ func TestSignedUpstreamRefusesUnsignedImage(t *testing.T) {
 		t.Fatalf("update of a commit with an unsigned image:\n%s\nwant %s", msgs, want)
 	}
 }
+
+func TestSignedUpstreamRefusesOtherKeys(t *testing.T) {
+	s := newSignedUpstream(t)
+	// The catalog is configured with another publisher's root than the one that signed the site.
+	other := filepath.Join(t.TempDir(), "keys")
+	if _, err := trust.Init(other, trust.KeyOptions{Keys: 1}); err != nil {
+		t.Fatal(err)
+	}
+	root, _ := os.ReadFile(filepath.Join(other, "root.json"))
+	s.h.commit("another root", map[string]string{"upstreams/partner-root.json": string(root)})
+	_, msgs := s.update(t)
+	if !strings.Contains(msgs, `upstream "partner": signed site `+s.srv.URL+"/: refused (wrong key)") {
+		t.Fatalf("update with another root:\n%s", msgs)
+	}
+	if _, err := os.Stat(filepath.Join(s.h.work, catalog.LockFile)); err == nil {
+		t.Fatal("a refused update wrote upstreams.lock")
+	}
+}
