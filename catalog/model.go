@@ -143,6 +143,12 @@ type Upstream struct {
 	URL        string   `toml:"url" json:"url"`
 	Ref        string   `toml:"ref" json:"ref,omitempty"`
 	Publishers []string `toml:"publishers" json:"publishers"` // globs of publisher IDs it may publish
+	// Site is the upstream's published, signed output (an http(s) URL, or a folder such as one
+	// carried in on media; relative to the catalog). With Root, `upstreams update` verifies it
+	// through TUF and pins only a commit whose products and digests it signed.
+	Site string `toml:"site" json:"site,omitempty"`
+	// Root is the upstream publisher's TUF root.json: a file of this catalog repository.
+	Root string `toml:"root" json:"root,omitempty"`
 }
 
 // Publisher is products/<publisher>/publisher.toml.

@@ -42,6 +42,9 @@ type LockedUpstream struct {
 	Ref     string `toml:"ref,omitempty"`
 	Commit  string `toml:"commit"`
 	Fetched string `toml:"fetched"` // when the commit was first fetched, RFC 3339 in UTC
+	// Snapshot is the timestamp version of the upstream's signed site the commit was verified
+	// against (0 when the upstream has no site): a later update refuses an older one.
+	Snapshot int `toml:"snapshot,omitempty"`
 }
 
 // Find returns the entry of the upstream called name, or nil.

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -213,6 +214,42 @@ func (v *validator) index(idx *Index) {
 				v.r.errorf(f, fmt.Sprintf("%s.publishers[%d]", key, j), 0, "%q is not a valid publisher glob", g)
 			}
 		}
+		v.upstreamTrust(key, u)
+	}
+}
+
+// upstreamTrust checks an upstream's signed site and the TUF root it is verified with: both
+// or neither, the site an http(s) URL or a folder, the root a TUF root.json of this catalog.
+func (v *validator) upstreamTrust(key string, u Upstream) {
+	f := IndexFile
+	switch {
+	case u.Site != "" && u.Root == "":
+		v.r.errorf(f, key+".site", 0, "upstream %q has a site but no root: add root = \"upstreams/%s-root.json\", the root.json its publisher hands out, committed in this catalog", u.Name, u.Name)
+	case u.Site == "" && u.Root != "":
+		v.r.errorf(f, key+".root", 0, "upstream %q has a root but no site: add site, the URL (or a folder, such as one on media) of its published, signed output", u.Name)
+	}
+	if u.Site != "" && strings.Contains(u.Site, "://") && !isWebURL(u.Site) {
+		v.r.errorf(f, key+".site", 0, "site %q must be an http(s) URL or a folder", u.Site)
+	}
+	if u.Root == "" {
+		return
+	}
+	if !fs.ValidPath(u.Root) {
+		v.r.errorf(f, key+".root", 0, "root %q must be a relative path to a file of this catalog, such as \"upstreams/%s-root.json\"", u.Root, u.Name)
+		return
+	}
+	data, err := fs.ReadFile(v.fsys, u.Root)
+	if err != nil {
+		v.r.errorf(f, key+".root", 0, "root %q cannot be read: %v", u.Root, unwrapPathError(err))
+		return
+	}
+	var root struct {
+		Signed struct {
+			Type string `json:"_type"`
+		} `json:"signed"`
+	}
+	if json.Unmarshal(data, &root) != nil || root.Signed.Type != "root" {
+		v.r.errorf(f, key+".root", 0, "root %q is not a TUF root.json (its signed._type must be \"root\"): use the root.json that `marketplace trust init` wrote for the upstream", u.Root)
 	}
 }
 

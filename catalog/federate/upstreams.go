@@ -28,6 +28,12 @@ type UpstreamOptions struct {
 	// Root is the catalog repository's folder: an upstream url that is a relative path is
 	// relative to it, whatever the working directory.
 	Root string
+	// Sites maps an upstream's name to where its signed site is read instead of index.toml's
+	// site: a folder carried in on media.
+	Sites map[string]string
+	// TrustTime is the reference time the signed sites' expiry is checked against; zero means
+	// now. Offline, give the date from a clock you trust.
+	TrustTime time.Time
 }
 
 // At returns the options with Root set to root.
@@ -84,6 +90,7 @@ type Updated struct {
 	Name        string
 	Old, New    string // commits; Old is "" when it was not locked
 	Products    int
+	Snapshot    int64 // the timestamp version of its signed site verified; 0 without a site
 	Diagnostics catalog.Diagnostics
 }
 
@@ -121,7 +128,7 @@ func Update(ctx context.Context, root string, names []string, opts UpstreamOptio
 	}
 	next := &catalog.Lock{}
 	var done []Updated
-	for _, u := range c.Index.Upstreams {
+	for i, u := range c.Index.Upstreams {
 		old := lock.Find(u.Name)
 		if len(names) > 0 && !slices.Contains(names, u.Name) {
 			if old != nil {
@@ -140,12 +147,27 @@ func Update(ctx context.Context, root string, names []string, opts UpstreamOptio
 		}
 		uds, err := CheckCommit(ctx, repo, f.Commit, u.Name)
 		products := countProducts(repo, f.Commit)
+		var verified int64
+		if err == nil && u.Site != "" && u.Root != "" && !uds.HasErrors() {
+			// The commit is pinned only when the upstream's signed site vouches for what it carries.
+			var upFS fs.FS
+			if upFS, _, err = repo.FS(f.Commit); err == nil {
+				var recorded int64
+				if old != nil {
+					recorded = int64(old.Snapshot)
+				}
+				var vds catalog.Diagnostics
+				lockKey := fmt.Sprintf("upstreams[%d]", slices.IndexFunc(lock.Upstreams, func(x catalog.LockedUpstream) bool { return x.Name == u.Name }))
+				verified, vds = verifySite(ctx, fsys, i, u, recorded, lockKey, upFS, opts)
+				uds = append(uds, vds...)
+			}
+		}
 		repo.Close()
 		if err != nil {
 			return nil, nil, fmt.Errorf("upstream %s: %w", u.Name, err)
 		}
 		ds = append(ds, uds...)
-		up := Updated{Name: u.Name, New: f.Commit, Products: products, Diagnostics: uds}
+		up := Updated{Name: u.Name, New: f.Commit, Products: products, Snapshot: verified, Diagnostics: uds}
 		fetched := now().UTC().Format(time.RFC3339)
 		if old != nil {
 			up.Old = old.Commit
@@ -154,7 +176,7 @@ func Update(ctx context.Context, root string, names []string, opts UpstreamOptio
 			}
 		}
 		done = append(done, up)
-		next.Upstreams = append(next.Upstreams, catalog.LockedUpstream{Name: u.Name, URL: u.URL, Ref: u.Ref, Commit: f.Commit, Fetched: fetched})
+		next.Upstreams = append(next.Upstreams, catalog.LockedUpstream{Name: u.Name, URL: u.URL, Ref: u.Ref, Commit: f.Commit, Fetched: fetched, Snapshot: int(verified)})
 	}
 	if !ds.HasErrors() {
 		// Merge with the new commits before pinning them: an upstream publishing outside its
@@ -279,7 +301,9 @@ func federateWith(ctx context.Context, localFS fs.FS, c *catalog.Catalog, lock *
 			at("upstream %q: cannot open its cache: %v", cfg.Name, err)
 			continue
 		}
+		fetched := false
 		if !repo.Has(l.Commit) {
+			fetched = true
 			if opts.Offline {
 				at("upstream %q: locked commit %s is not in the cache %s and --offline forbids fetching it; import it with `marketplace upstreams update %s` while %s is readable (a mirror folder, or a bundle file given as its url)",
 					cfg.Name, short(l.Commit), cache, cfg.Name, cfg.URL)
@@ -302,6 +326,12 @@ func federateWith(ctx context.Context, localFS fs.FS, c *catalog.Catalog, lock *
 			at("upstream %q: reading commit %s: %v", cfg.Name, short(l.Commit), err)
 			repo.Close()
 			continue
+		}
+		if fetched && cfg.Site != "" && cfg.Root != "" {
+			// Fetched from the network: its signed site still vouches for the locked commit, and
+			// is no older than the one upstreams update verified.
+			_, vds := verifySite(ctx, localFS, i, cfg, int64(l.Snapshot), fmt.Sprintf("upstreams[%d]", j), fsys, opts)
+			ds = append(ds, vds...)
 		}
 		uc, uds := catalog.Check(fsys)
 		ds = append(ds, Prefix(uds, cfg.Name)...)

@@ -108,3 +108,19 @@ func (s *UpstreamSnapshot) CheckMerged(upstream string, merged map[string][]stri
 func UpstreamStateDir(cacheDir, name string) string {
 	return filepath.Join(cacheDir, "upstreams", name, "tuf")
 }
+
+// CheckRecorded refuses a snapshot older than the timestamp version recorded when the
+// upstream was last verified (a private marketplace keeps it in upstreams.lock, committed
+// with its catalog): a replayed site is then refused as a rollback even by a client whose
+// trusted state is new (a fresh clone, an emptied cache).
+func (s *UpstreamSnapshot) CheckRecorded(upstream string, recorded int64) error {
+	if s.Timestamp >= recorded {
+		return nil
+	}
+	return &Refusal{
+		Kind: Rollback,
+		Err:  fmt.Errorf("its timestamp is v%d, upstreams.lock recorded v%d", s.Timestamp, recorded),
+		What: fmt.Sprintf("upstream %s offers an older signed site than the one verified before", upstream),
+		Do:   "an old output is being replayed or its mirror went back in time: do not use it; check the site or use another mirror",
+	}
+}

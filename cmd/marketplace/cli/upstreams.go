@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -19,7 +20,11 @@ func newUpstreams(g *globals) *cobra.Command {
 }
 
 func newUpstreamsUpdate(g *globals) *cobra.Command {
-	var cache string
+	var (
+		cache string
+		sites map[string]string
+		at    string
+	)
 	cmd := &cobra.Command{
 		Use:   "update [NAME...]",
 		Short: "Fetch upstreams (all, or those named), check them and write upstreams.lock",
@@ -27,15 +32,28 @@ func newUpstreamsUpdate(g *globals) *cobra.Command {
 folder, or a bundle file) into the upstreams cache, checks the fetched commit on its own (load,
 validate, verify offline with the upstream's own signatures/ material), and writes the commits to
 upstreams.lock, which is committed with the catalog: validate, verify and build then read every
-upstream at exactly that commit. Nothing is written when an upstream has errors.`,
+upstream at exactly that commit. Nothing is written when an upstream has errors.
+
+An upstream with site and root in index.toml publishes a signed output: update verifies it
+through TUF (rollback, freeze, tampering and other keys are refused) and pins only a commit whose
+products and image digests it signed; upstreams.lock records the timestamp version verified, and
+a later update refuses an older one. Offline, --site NAME=FOLDER reads the output carried in on
+media and --at TIME (RFC 3339) checks expiry at that time instead of the clock.`,
 		Example: `  marketplace upstreams update
-  marketplace upstreams update hspc`,
+  marketplace upstreams update hspc
+  marketplace upstreams update partner --site partner=/media/usb/partner --at 2026-11-26T12:00:00Z`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, err := g.catalogRoot()
 			if err != nil {
 				return err
 			}
-			done, ds, err := federate.Update(cmd.Context(), root, args, federate.UpstreamOptions{CacheDir: cache})
+			opts := federate.UpstreamOptions{CacheDir: cache, Sites: sites}
+			if at != "" {
+				if opts.TrustTime, err = time.Parse(time.RFC3339, at); err != nil {
+					return fmt.Errorf("--at: %w", err)
+				}
+			}
+			done, ds, err := federate.Update(cmd.Context(), root, args, opts)
 			if err != nil {
 				return err
 			}
@@ -44,6 +62,9 @@ upstream at exactly that commit. Nothing is written when an upstream has errors.
 				return problemsError{fmt.Sprintf("upstreams update: %s; upstreams.lock not written", plural(ds.Errors(), "error"))}
 			}
 			for _, u := range done {
+				if u.Snapshot > 0 {
+					fmt.Fprintf(g.stderr, "%s: verified against its signed site (timestamp v%d)\n", u.Name, u.Snapshot)
+				}
 				switch {
 				case u.Old == u.New:
 					fmt.Fprintf(g.stderr, "%s: unchanged at %s (%d products)\n", u.Name, shortHash(u.New), u.Products)
@@ -58,6 +79,8 @@ upstream at exactly that commit. Nothing is written when an upstream has errors.
 		},
 	}
 	cmd.Flags().StringVar(&cache, "upstreams-cache", federate.DefaultCacheDir(), "upstreams cache `DIR`")
+	cmd.Flags().StringToStringVar(&sites, "site", nil, "read upstream NAME's signed site from `NAME=FOLDER` (its output carried in on media) instead of index.toml's site")
+	cmd.Flags().StringVar(&at, "at", "", "check the signed sites' expiry at `TIME` (RFC 3339) instead of the clock")
 	return cmd
 }
 
