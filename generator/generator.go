@@ -89,6 +89,11 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{}
 
+	// 0. The output: refused before any work when it is not a folder a build may replace.
+	if _, err := write.Check(opts.Out, opts.Root); err != nil {
+		return res, err
+	}
+
 	// 1. Source: the files at the revision, and what Git says about their history.
 	fsys, history, closeSource, err := source(opts, logf)
 	if err != nil {
@@ -125,7 +130,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if !opts.NoSearch {
 		hooks = append(hooks, search.Hook(search.Input{Catalog: c, Images: images}))
 	}
-	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: hooks})
+	res.Stats, err = write.Write(ctx, opts.Out, pages, write.Options{Jobs: opts.Jobs, Hooks: hooks, Protect: []string{opts.Root}})
 	if err != nil {
 		return res, fmt.Errorf("writing %s: %w", opts.Out, err)
 	}

@@ -9,10 +9,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,25 +40,47 @@ type Hook func(ctx context.Context, dir, prev string) error
 type Options struct {
 	Jobs  int    // parallel renderers; default GOMAXPROCS
 	Hooks []Hook // run after the pages are written, before the swap
+	// Protect lists folders the output must never be or contain (the catalog repository).
+	Protect []string
 }
 
 type manifest struct {
 	Version int               `json:"version"`
-	Keys    map[string]string `json:"keys"` // page path → key
+	Keys    map[string]string `json:"keys"`            // page path → key
+	Extra   []string          `json:"extra,omitempty"` // files the hooks wrote, sorted
 }
+
+// LockName and tmpPrefix name the files a build keeps beside the output folder base.
+func lockName(base string) string  { return "." + base + ".lock" }
+func tmpPrefix(base string) string { return "." + base + ".tmp-" }
 
 // Write renders pages into a new folder and swaps it into place at dir.
 func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (Stats, error) {
 	if err := checkPaths(pages); err != nil {
 		return Stats{}, err
 	}
-	dir = filepath.Clean(dir)
-	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	target, err := Check(dir, opts.Protect...)
+	if err != nil {
+		return Stats{}, err
+	}
+	parent, base := filepath.Dir(target), filepath.Base(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return Stats{}, err
 	}
+	unlock, err := lock(filepath.Join(parent, lockName(base)), dir)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer unlock()
+	// Check again under the lock: the folder may have changed while we waited for nothing.
+	if again, err := Check(dir, opts.Protect...); err != nil {
+		return Stats{}, err
+	} else if again != target {
+		return Stats{}, fmt.Errorf("%s changed while the build started (now %s)", dir, again)
+	}
+	// Holding the lock, every temporary folder beside the output is a dead build's.
 	removeStale(parent, base)
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	tmp, err := os.MkdirTemp(parent, tmpPrefix(base))
 	if err != nil {
 		return Stats{}, err
 	}
@@ -70,7 +94,7 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 		return Stats{}, err
 	}
 
-	prevDir, prev := readManifest(dir)
+	prevDir, prev := readManifest(target)
 	stats, keys, err := writePages(ctx, tmp, prevDir, prev, pages, opts.Jobs)
 	if err != nil {
 		return stats, err
@@ -80,21 +104,91 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 			return stats, err
 		}
 	}
-	data, err := json.MarshalIndent(manifest{Version: 1, Keys: keys}, "", " ")
+	extra, err := hookFiles(tmp, pages)
+	if err != nil {
+		return stats, err
+	}
+	data, err := json.MarshalIndent(manifest{Version: 1, Keys: keys, Extra: extra}, "", " ")
 	if err != nil {
 		return stats, err
 	}
 	if err := os.WriteFile(filepath.Join(tmp, ManifestFile), append(data, '\n'), 0o644); err != nil {
 		return stats, err
 	}
+	if err := checkWhole(tmp, keys, extra); err != nil {
+		return stats, err
+	}
+	if err := killpoint(ctx, "swap"); err != nil {
+		return stats, err
+	}
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	if err := swap(tmp, dir); err != nil {
+	if err := swap(tmp, target); err != nil {
 		return stats, fmt.Errorf("replacing %s: %w", dir, err)
 	}
 	ok = true
+	// The old output now sits in tmp; it is removed even when the build is being interrupted,
+	// since the new output is in place already.
+	killpoint(ctx, "cleanup")
+	if err := os.RemoveAll(tmp); err != nil {
+		return stats, fmt.Errorf("removing the previous output: %w", err)
+	}
 	return stats, nil
+}
+
+// hookFiles lists the files the hooks wrote into tmp: everything under top-level entries that
+// no page path starts with.
+func hookFiles(tmp string, pages []page.Page) ([]string, error) {
+	tops := map[string]bool{ManifestFile: true}
+	for _, p := range pages {
+		top, _, _ := strings.Cut(p.Path, "/")
+		tops[top] = true
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if tops[e.Name()] {
+			continue
+		}
+		err := filepath.WalkDir(filepath.Join(tmp, e.Name()), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(tmp, p)
+			files = append(files, filepath.ToSlash(rel))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// checkWhole makes sure every file of the manifest is in the tree before it is published.
+func checkWhole(tree string, keys map[string]string, extra []string) error {
+	var missing []string
+	check := func(rel string) {
+		if _, err := os.Lstat(filepath.Join(tree, filepath.FromSlash(rel))); err != nil {
+			missing = append(missing, rel)
+		}
+	}
+	for p := range keys {
+		check(p)
+	}
+	for _, p := range extra {
+		check(p)
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("the new output is incomplete (%d files missing, first %s); nothing published", len(missing), missing[0])
+	}
+	return nil
 }
 
 // checkPaths rejects page paths that would escape the output or collide.
@@ -183,7 +277,10 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 		})
 	}
 	keys := make(map[string]string, len(pages))
-	for _, p := range pages {
+	for i, p := range pages {
+		if i == len(pages)/2 && killpoint(ctx, "render") != nil {
+			break
+		}
 		keys[p.Path] = p.Key
 		select {
 		case work <- p:
@@ -239,15 +336,15 @@ func reuse(src, dst string) error {
 	return os.WriteFile(dst, data, 0o644)
 }
 
-// removeStale deletes temporary folders that killed builds left beside the output. One build
-// per output folder at a time is assumed.
+// removeStale deletes temporary folders that killed builds left beside the output. It runs
+// under the output's lock, so their owners are gone.
 func removeStale(parent, base string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "."+base+".tmp-") || strings.HasPrefix(e.Name(), "."+base+".old-") {
+		if strings.HasPrefix(e.Name(), tmpPrefix(base)) || strings.HasPrefix(e.Name(), "."+base+".old-") {
 			os.RemoveAll(filepath.Join(parent, e.Name()))
 		}
 	}

@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hspc/marketplace/generator/page"
 )
@@ -110,70 +106,4 @@ func TestRejectsBadPaths(t *testing.T) {
 	if _, err := Write(context.Background(), filepath.Join(t.TempDir(), "o"), dup, Options{}); err == nil {
 		t.Error("duplicate path accepted")
 	}
-}
-
-// TestKilledBuildLeavesOutputUntouched kills a real build process half way through (SIGKILL: no
-// deferred cleanup runs) and checks the previous output is whole, then that the next build
-// clears the dead build's leftovers.
-func TestKilledBuildLeavesOutputUntouched(t *testing.T) {
-	if os.Getenv("WRITE_TEST_CHILD") != "" {
-		return
-	}
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := Write(context.Background(), out, pages("v1", 10), Options{}); err != nil {
-		t.Fatal(err)
-	}
-	before := readAll(t, out)
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSlowBuildChild$")
-	cmd.Env = append(os.Environ(), "WRITE_TEST_CHILD="+out)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The child prints "started" once it is rendering into its temporary folder.
-	buf := make([]byte, 7)
-	if _, err := stdout.Read(buf); err != nil || string(buf) != "started" {
-		t.Fatalf("child said %q, %v", buf, err)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-
-	if after := readAll(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Fatalf("output changed by a killed build")
-	}
-	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 2 {
-		t.Fatalf("want the output and the dead build's temporary folder, got %v", entries)
-	}
-	if _, err := Write(context.Background(), out, pages("v3", 4), Options{}); err != nil {
-		t.Fatal(err)
-	}
-	entries, _ = os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
-		t.Errorf("leftovers after the next build: %v", entries)
-	}
-}
-
-// TestSlowBuildChild is the build that TestKilledBuildLeavesOutputUntouched kills.
-func TestSlowBuildChild(t *testing.T) {
-	out := os.Getenv("WRITE_TEST_CHILD")
-	if out == "" {
-		t.Skip("run by TestKilledBuildLeavesOutputUntouched")
-	}
-	var ps []page.Page
-	for i := range 1000 {
-		ps = append(ps, page.Page{Path: "slow/" + strconv.Itoa(i), Key: "k", Render: func() ([]byte, error) {
-			if i == 5 {
-				fmt.Print("started")
-			}
-			time.Sleep(10 * time.Millisecond)
-			return []byte("slow"), nil
-		}})
-	}
-	Write(context.Background(), out, ps, Options{Jobs: 1})
-	t.Fatal("the build finished before it was killed")
 }

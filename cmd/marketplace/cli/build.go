@@ -25,6 +25,11 @@ outputs into -o DIR atomically: into a temporary folder first, which then replac
 failed build leaves the previous output as it was. Pages whose inputs did not change are reused
 from the previous output. Dates come from Git history.
 
+DIR must be absent, empty, or the output of an earlier build; anything else (a regular file, a
+folder of other files, the catalog repository) is refused with exit 2 and left untouched. A
+symbolic link is followed to its target. One build at a time may write DIR: a second exits 2 with
+"another build is writing DIR".
+
 With --offline, signatures are re-verified from signature material (the catalog's signatures/
 folder, or --material DIR) and no registry is contacted.`,
 		Example: `  marketplace build --offline -o public
