@@ -34,7 +34,7 @@ import (
 type Options struct {
 	Root     string // the catalog repository (a Git work tree, or a plain folder)
 	Ref      string // Git revision to build; "" builds the work tree as it is
-	Out      string // output folder, replaced atomically
+	Out      string // output folder: a link switched atomically between two trees
 	Jobs     int    // parallel workers; 0 means GOMAXPROCS
 	Theme    fs.FS  // nil means the embedded theme
 	Verify   VerifyMode
@@ -124,8 +124,8 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		return res, err
 	}
 
-	// 5. Write atomically, reusing unchanged pages of the previous output; the search index is
-	// built (incrementally, from the previous one) into the same temporary folder.
+	// 5. Write atomically, into the output's inactive tree, writing only what changed; the search
+	// index is built (incrementally, from the published one) into the same tree.
 	hooks := slices.Clone(opts.Hooks)
 	if !opts.NoSearch {
 		hooks = append(hooks, search.Hook(search.Input{Catalog: c, Images: images}))

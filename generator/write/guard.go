@@ -16,9 +16,9 @@ const maxLinks = 40
 // ErrRefused is returned (wrapped) when the output path is not one a build may replace.
 var ErrRefused = errors.New("output refused")
 
-// Check says whether a build may write into dir and returns the folder it will actually
-// replace: dir itself, or the target of dir when dir is a symbolic link (followed, never
-// replaced). A build may write into a folder that does not exist, an empty folder, or the output
+// Check says whether a build may write into dir and returns the path it will actually
+// publish at: dir itself, or the target of dir when dir is a symbolic link that a build did not
+// make (followed, never replaced). A build may write into a folder that does not exist, an empty folder, or the output
 // of a previous build (it holds ManifestFile); never into a regular file, any other folder, or a
 // folder that is or contains one of protect (the catalog repository). Check changes nothing.
 func Check(dir string, protect ...string) (string, error) {
@@ -41,6 +41,9 @@ func Check(dir string, protect ...string) (string, error) {
 		if rp == real || strings.HasPrefix(rp, strings.TrimSuffix(real, string(filepath.Separator))+string(filepath.Separator)) {
 			return "", fmt.Errorf("%w: %s contains the catalog repository %s; build into a folder of its own (e.g. -o public)", ErrRefused, dir, p)
 		}
+	}
+	if _, ok := ours(target); ok {
+		return target, nil
 	}
 	fi, err := os.Stat(target)
 	switch {
@@ -75,6 +78,9 @@ func resolve(dir string) (string, error) {
 		fi, err := os.Lstat(dir)
 		if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Mode()&fs.ModeSymlink == 0) {
 			return dir, nil
+		}
+		if _, ok := ours(dir); ok {
+			return dir, nil // the link a build made: replaced, not followed
 		}
 		if err != nil {
 			return "", err

@@ -1,13 +1,21 @@
-// Package write puts a build's pages on disk atomically and incrementally: everything is
-// written into a temporary sibling of the output folder, which then replaces the output in one
-// rename, so a failed or killed build leaves the previous output untouched. Pages whose key is
-// unchanged since the previous build are hard-linked from it instead of rendered again.
+// Package write puts a build's pages on disk atomically and incrementally.
+//
+// The output folder DIR is a symbolic link to one of two trees beside it, `.DIR.a` and `.DIR.b`.
+// A build brings the tree the link does not point to (the inactive one, which holds the output
+// of the build before last) up to date — rendering the pages whose key changed, hard-linking
+// pages the active tree already has, removing pages that are gone — checks it is whole, and
+// then switches the link in one atomic rename. So the cost of publishing grows with what
+// changed, not with the size of the site, and a failed or killed build leaves the published
+// output untouched. Each tree's manifest lists its pages' keys; while a tree is being updated
+// its manifest marks every page about to change as unknown, so a build killed half way costs the
+// next one only those pages.
 package write
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,36 +34,63 @@ import (
 // ManifestFile records each page's key in the output, for the next build to compare.
 const ManifestFile = ".marketplace-manifest.json"
 
+// manifestVersion 2: keys may be "" (the page is being changed; its file is not to be trusted).
+const manifestVersion = 2
+
 // Stats says what a write did.
 type Stats struct {
 	Pages    int // pages in the output
 	Rendered int // pages rendered in this build
-	Reused   int // pages linked or copied from the previous output
+	Reused   int // pages already in the tree, or linked from the published output
 }
 
-// Hook writes output that is not made of pages (a search index folder) into the temporary
-// output dir; prev is the previous output folder, or "" on a first build.
+// Hook writes output that is not made of pages (a search index folder) into the tree being
+// built; prev is the published output folder, or "" on a first build. What a hook wrote in the
+// tree's previous use is removed before it runs.
 type Hook func(ctx context.Context, dir, prev string) error
 
 // Options tune a write.
 type Options struct {
 	Jobs  int    // parallel renderers; default GOMAXPROCS
-	Hooks []Hook // run after the pages are written, before the swap
+	Hooks []Hook // run after the pages are written, before the switch
 	// Protect lists folders the output must never be or contain (the catalog repository).
 	Protect []string
 }
 
 type manifest struct {
 	Version int               `json:"version"`
-	Keys    map[string]string `json:"keys"`            // page path → key
+	Keys    map[string]string `json:"keys"`            // page path → key ("" while changing)
 	Extra   []string          `json:"extra,omitempty"` // files the hooks wrote, sorted
 }
 
-// LockName and tmpPrefix name the files a build keeps beside the output folder base.
-func lockName(base string) string  { return "." + base + ".lock" }
-func tmpPrefix(base string) string { return "." + base + ".tmp-" }
+// Names of what a build keeps beside the output folder base.
+func lockName(base string) string    { return "." + base + ".lock" }
+func tmpPrefix(base string) string   { return "." + base + ".tmp-" }
+func treeName(base, s string) string { return "." + base + "." + s }
 
-// Write renders pages into a new folder and swaps it into place at dir.
+// trees are the suffixes of the two trees.
+var trees = [2]string{"a", "b"}
+
+// ours reports whether dir is the link a build makes: a symbolic link to one of its trees.
+func ours(dir string) (tree string, ok bool) {
+	fi, err := os.Lstat(dir)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return "", false
+	}
+	link, err := os.Readlink(dir)
+	if err != nil {
+		return "", false
+	}
+	base := filepath.Base(dir)
+	for _, s := range trees {
+		if link == treeName(base, s) {
+			return filepath.Join(filepath.Dir(dir), link), true
+		}
+	}
+	return "", false
+}
+
+// Write renders pages into the output's inactive tree and publishes it at dir.
 func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (Stats, error) {
 	if err := checkPaths(pages); err != nil {
 		return Stats{}, err
@@ -72,50 +108,43 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 		return Stats{}, err
 	}
 	defer unlock()
-	// Check again under the lock: the folder may have changed while we waited for nothing.
+	// Check again under the lock: the folder may have changed before we held it.
 	if again, err := Check(dir, opts.Protect...); err != nil {
 		return Stats{}, err
 	} else if again != target {
 		return Stats{}, fmt.Errorf("%s changed while the build started (now %s)", dir, again)
 	}
-	// Holding the lock, every temporary folder beside the output is a dead build's.
+	// Holding the lock, every temporary name beside the output is a dead build's.
 	removeStale(parent, base)
-	tmp, err := os.MkdirTemp(parent, tmpPrefix(base))
-	if err != nil {
-		return Stats{}, err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
+
+	// The published tree, and the tree to bring up to date.
+	published, tree := "", filepath.Join(parent, treeName(base, trees[0]))
+	legacy := false // target is a plain folder (an empty one, or an output of an older version)
+	if active, ok := ours(target); ok {
+		published = active
+		if active == tree {
+			tree = filepath.Join(parent, treeName(base, trees[1]))
 		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return Stats{}, err
+	} else if fi, err := os.Lstat(target); err == nil && fi.IsDir() {
+		published, legacy = target, true
+	}
+	publishedKeys := readManifest(published)
+	if publishedKeys == nil {
+		published = ""
 	}
 
-	prevDir, prev := readManifest(target)
-	stats, keys, err := writePages(ctx, tmp, prevDir, prev, pages, opts.Jobs)
+	stats, keys, err := update(ctx, tree, published, publishedKeys, pages, opts)
 	if err != nil {
 		return stats, err
 	}
-	for _, h := range opts.Hooks {
-		if err := h(ctx, tmp, prevDir); err != nil {
-			return stats, err
-		}
-	}
-	extra, err := hookFiles(tmp, pages)
+	extra, err := hookFiles(tree, pages)
 	if err != nil {
 		return stats, err
 	}
-	data, err := json.MarshalIndent(manifest{Version: 1, Keys: keys, Extra: extra}, "", " ")
-	if err != nil {
+	if err := writeManifest(tree, manifest{Version: manifestVersion, Keys: keys, Extra: extra}); err != nil {
 		return stats, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ManifestFile), append(data, '\n'), 0o644); err != nil {
-		return stats, err
-	}
-	if err := checkWhole(tmp, keys, extra); err != nil {
+	if err := checkWhole(tree, keys, extra, opts.Jobs); err != nil {
 		return stats, err
 	}
 	if err := killpoint(ctx, "swap"); err != nil {
@@ -124,28 +153,157 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	if err := swap(tmp, target); err != nil {
-		return stats, fmt.Errorf("replacing %s: %w", dir, err)
-	}
-	ok = true
-	// The old output now sits in tmp; it is removed even when the build is being interrupted,
-	// since the new output is in place already.
-	killpoint(ctx, "cleanup")
-	if err := os.RemoveAll(tmp); err != nil {
-		return stats, fmt.Errorf("removing the previous output: %w", err)
+	if err := publish(ctx, target, tree, legacy); err != nil {
+		return stats, fmt.Errorf("publishing %s: %w", dir, err)
 	}
 	return stats, nil
 }
 
-// hookFiles lists the files the hooks wrote into tmp: everything under top-level entries that
+// publish points the link target at tree in one rename. A plain folder at target (legacy) is
+// exchanged with the link atomically and then kept as the other tree.
+func publish(ctx context.Context, target, tree string, legacy bool) error {
+	parent, base := filepath.Dir(target), filepath.Base(target)
+	tmp := filepath.Join(parent, tmpPrefix(base)+"link-"+strconv.Itoa(os.Getpid()))
+	if err := os.Symlink(filepath.Base(tree), tmp); err != nil {
+		return err
+	}
+	if !legacy {
+		if err := os.Rename(tmp, target); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		killpoint(ctx, "cleanup") // nothing to clean: the other tree stays for the next build
+		return nil
+	}
+	if err := exchange(tmp, target); err != nil {
+		// No atomic exchange here: move the folder aside, then put the link in its place.
+		if err := os.Rename(target, tmp+".old"); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			os.Rename(tmp+".old", target)
+			os.Remove(tmp)
+			return err
+		}
+		tmp += ".old"
+	}
+	// tmp now holds the old folder; the interrupted cleanup is finished anyway, since the new
+	// output is in place already.
+	killpoint(ctx, "cleanup")
+	other := filepath.Join(parent, treeName(base, trees[0]))
+	if other == tree {
+		other = filepath.Join(parent, treeName(base, trees[1]))
+	}
+	if err := os.RemoveAll(other); err != nil {
+		return err
+	}
+	return os.Rename(tmp, other)
+}
+
+// update brings tree up to date with pages and runs the hooks in it. It returns the keys of
+// the pages now in the tree.
+func update(ctx context.Context, tree, published string, publishedKeys map[string]string, pages []page.Page, opts Options) (Stats, map[string]string, error) {
+	old, ok := readTreeManifest(tree)
+	if !ok {
+		// Not a tree a build finished or recorded: start it afresh.
+		if err := os.RemoveAll(tree); err != nil {
+			return Stats{}, nil, err
+		}
+		old = &manifest{Keys: map[string]string{}}
+	}
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		return Stats{}, nil, err
+	}
+	if err := os.Chmod(tree, 0o755); err != nil {
+		return Stats{}, nil, err
+	}
+
+	// Plan: the pages to write, and the pages to remove.
+	keys := make(map[string]string, len(pages))
+	dirty := make(map[string]string, len(pages))
+	var todo []page.Page
+	for _, p := range pages {
+		keys[p.Path] = p.Key
+		if k, ok := old.Keys[p.Path]; ok && k == p.Key && k != "" {
+			dirty[p.Path] = k
+			continue
+		}
+		dirty[p.Path] = ""
+		todo = append(todo, p)
+	}
+	var gone []string
+	for p := range old.Keys {
+		if _, ok := keys[p]; !ok {
+			dirty[p] = ""
+			gone = append(gone, p)
+		}
+	}
+	// Record what is about to change before changing it, so a killed build leaves a manifest
+	// that trusts none of it.
+	if err := writeManifest(tree, manifest{Version: manifestVersion, Keys: dirty}); err != nil {
+		return Stats{}, nil, err
+	}
+	for _, top := range extraTops(old.Extra) {
+		if err := os.RemoveAll(filepath.Join(tree, filepath.FromSlash(top))); err != nil {
+			return Stats{}, nil, err
+		}
+	}
+	slices.Sort(gone)
+	for _, p := range slices.Backward(gone) {
+		if err := removeFile(tree, p); err != nil {
+			return Stats{}, nil, err
+		}
+	}
+
+	stats, err := writePages(ctx, tree, published, publishedKeys, old.Keys, todo, opts.Jobs)
+	stats.Pages = len(pages)
+	stats.Reused = len(pages) - stats.Rendered
+	if err != nil {
+		return stats, nil, err
+	}
+	for _, h := range opts.Hooks {
+		if err := h(ctx, tree, published); err != nil {
+			return stats, nil, err
+		}
+	}
+	return stats, keys, nil
+}
+
+// removeFile removes the page file p from tree and the folders it leaves empty.
+func removeFile(tree, p string) error {
+	if err := os.Remove(filepath.Join(tree, filepath.FromSlash(p))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if os.Remove(filepath.Join(tree, filepath.FromSlash(d))) != nil {
+			break // not empty
+		}
+	}
+	return nil
+}
+
+// extraTops returns the top-level names of hook files.
+func extraTops(extra []string) []string {
+	var tops []string
+	for _, f := range extra {
+		top, _, _ := strings.Cut(f, "/")
+		if !slices.Contains(tops, top) {
+			tops = append(tops, top)
+		}
+	}
+	return tops
+}
+
+// hookFiles lists the files the hooks wrote into tree: everything under top-level entries that
 // no page path starts with.
-func hookFiles(tmp string, pages []page.Page) ([]string, error) {
+func hookFiles(tree string, pages []page.Page) ([]string, error) {
 	tops := map[string]bool{ManifestFile: true}
 	for _, p := range pages {
 		top, _, _ := strings.Cut(p.Path, "/")
 		tops[top] = true
 	}
-	entries, err := os.ReadDir(tmp)
+	entries, err := os.ReadDir(tree)
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +312,11 @@ func hookFiles(tmp string, pages []page.Page) ([]string, error) {
 		if tops[e.Name()] {
 			continue
 		}
-		err := filepath.WalkDir(filepath.Join(tmp, e.Name()), func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(filepath.Join(tree, e.Name()), func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
-			rel, err := filepath.Rel(tmp, p)
+			rel, err := filepath.Rel(tree, p)
 			files = append(files, filepath.ToSlash(rel))
 			return err
 		})
@@ -171,24 +329,42 @@ func hookFiles(tmp string, pages []page.Page) ([]string, error) {
 }
 
 // checkWhole makes sure every file of the manifest is in the tree before it is published.
-func checkWhole(tree string, keys map[string]string, extra []string) error {
+func checkWhole(tree string, keys map[string]string, extra []string, jobs int) error {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	all := slices.Concat(slices.Collect(mapKeys(keys)), extra)
+	var mu sync.Mutex
 	var missing []string
-	check := func(rel string) {
-		if _, err := os.Lstat(filepath.Join(tree, filepath.FromSlash(rel))); err != nil {
-			missing = append(missing, rel)
-		}
+	var wg sync.WaitGroup
+	chunk := (len(all) + jobs - 1) / jobs
+	for part := range slices.Chunk(all, max(chunk, 1)) {
+		wg.Go(func() {
+			for _, rel := range part {
+				if _, err := os.Lstat(filepath.Join(tree, filepath.FromSlash(rel))); err != nil {
+					mu.Lock()
+					missing = append(missing, rel)
+					mu.Unlock()
+				}
+			}
+		})
 	}
-	for p := range keys {
-		check(p)
-	}
-	for _, p := range extra {
-		check(p)
-	}
+	wg.Wait()
 	if len(missing) > 0 {
 		slices.Sort(missing)
 		return fmt.Errorf("the new output is incomplete (%d files missing, first %s); nothing published", len(missing), missing[0])
 	}
 	return nil
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // checkPaths rejects page paths that would escape the output or collide.
@@ -206,25 +382,51 @@ func checkPaths(pages []page.Page) error {
 	return nil
 }
 
-// readManifest returns the previous output folder and its page keys, or "" and nil.
-func readManifest(dir string) (string, map[string]string) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return "", nil
+// readManifest returns the page keys of a finished output folder (every key known), or nil.
+func readManifest(dir string) map[string]string {
+	if dir == "" {
+		return nil
 	}
-	var m manifest
-	if json.Unmarshal(data, &m) != nil || m.Version != 1 {
-		return "", nil
+	m, ok := readTreeManifest(dir)
+	if !ok {
+		return nil
 	}
-	return dir, m.Keys
+	return m.Keys
 }
 
-func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string, pages []page.Page, jobs int) (Stats, map[string]string, error) {
+// readTreeManifest reads a tree's manifest, complete or not.
+func readTreeManifest(dir string) (*manifest, bool) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, false
+	}
+	var m manifest
+	if json.Unmarshal(data, &m) != nil || (m.Version != 1 && m.Version != manifestVersion) || m.Keys == nil {
+		return nil, false
+	}
+	return &m, true
+}
+
+// writeManifest replaces the tree's manifest in one rename.
+func writeManifest(tree string, m manifest) error {
+	data, err := json.MarshalIndent(m, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(tree, ManifestFile+".tmp")
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(tree, ManifestFile))
+}
+
+// writePages writes todo into tree: each page is hard-linked from the published output when it
+// has the same key there, and rendered otherwise. A file is always created anew (never written
+// in place), since the two trees share files through hard links.
+func writePages(ctx context.Context, tree, published string, publishedKeys, old map[string]string, todo []page.Page, jobs int) (Stats, error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	// Folders are made by the workers as files need them, so their system calls run in
-	// parallel too; made remembers them.
 	var made sync.Map
 	ensureDir := func(rel string) error {
 		if rel == "." {
@@ -233,14 +435,14 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 		if _, ok := made.Load(rel); ok {
 			return nil
 		}
-		if err := os.MkdirAll(filepath.Join(tmp, filepath.FromSlash(rel)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(tree, filepath.FromSlash(rel)), 0o755); err != nil {
 			return err
 		}
 		made.Store(rel, true)
 		return nil
 	}
 
-	var rendered, reused atomic.Int64
+	var rendered atomic.Int64
 	var firstErr error
 	var once sync.Once
 	fail := func(err error) { once.Do(func() { firstErr = err }) }
@@ -255,15 +457,21 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 				if ctx.Err() != nil {
 					continue
 				}
-				dst := filepath.Join(tmp, filepath.FromSlash(p.Path))
+				dst := filepath.Join(tree, filepath.FromSlash(p.Path))
+				if _, ok := old[p.Path]; ok {
+					if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+						fail(err)
+						cancel()
+						continue
+					}
+				}
 				if err := ensureDir(path.Dir(p.Path)); err != nil {
 					fail(err)
 					cancel()
 					continue
 				}
-				if prevDir != "" && prev[p.Path] == p.Key && p.Key != "" {
-					if reuse(filepath.Join(prevDir, filepath.FromSlash(p.Path)), dst) == nil {
-						reused.Add(1)
+				if published != "" && p.Key != "" && publishedKeys[p.Path] == p.Key {
+					if os.Link(filepath.Join(published, filepath.FromSlash(p.Path)), dst) == nil {
 						continue
 					}
 				}
@@ -276,12 +484,10 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 			}
 		})
 	}
-	keys := make(map[string]string, len(pages))
-	for i, p := range pages {
-		if i == len(pages)/2 && killpoint(ctx, "render") != nil {
+	for i, p := range todo {
+		if i == len(todo)/2 && killpoint(ctx, "render") != nil {
 			break
 		}
-		keys[p.Path] = p.Key
 		select {
 		case work <- p:
 		case <-ctx.Done():
@@ -289,27 +495,34 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 	}
 	close(work)
 	wg.Wait()
-	stats := Stats{Pages: len(pages), Rendered: int(rendered.Load()), Reused: int(reused.Load())}
+	stats := Stats{Rendered: int(rendered.Load())}
 	if firstErr != nil {
-		return stats, nil, firstErr
+		return stats, firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return stats, nil, err
-	}
-	return stats, keys, nil
+	return stats, ctx.Err()
 }
 
-// writePage renders p into the file dst, streaming pages that stream.
+// writePage renders p into the new file dst, streaming pages that stream. An existing file at
+// dst (which may be shared with the published tree) is unlinked, never overwritten.
 func writePage(dst string, p page.Page) error {
-	if p.Stream == nil {
-		data, err := p.Render()
-		if err != nil {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if err := os.Remove(dst); err != nil {
 			return err
 		}
-		return os.WriteFile(dst, data, 0o644)
+		f, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
+		return err
+	}
+	if p.Stream == nil {
+		data, err := p.Render()
+		if err == nil {
+			_, err = f.Write(data)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<16)
@@ -323,21 +536,8 @@ func writePage(dst string, p page.Page) error {
 	return err
 }
 
-// reuse hard-links the previous file into the new output (both live in the same parent folder,
-// so on the same file system), or copies it where links are not possible.
-func reuse(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
-}
-
-// removeStale deletes temporary folders that killed builds left beside the output. It runs
-// under the output's lock, so their owners are gone.
+// removeStale deletes temporary names that killed builds left beside the output. It runs under
+// the output's lock, so their owners are gone.
 func removeStale(parent, base string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {

@@ -21,9 +21,10 @@ func newBuild(g *globals) *cobra.Command {
 		Use:   "build",
 		Short: "Build the static site, JSON API, feed, badges and deploy manifests",
 		Long: `build validates the catalog, verifies every image and its signature, and writes the
-outputs into -o DIR atomically: into a temporary folder first, which then replaces DIR, so a
-failed build leaves the previous output as it was. Pages whose inputs did not change are reused
-from the previous output. Dates come from Git history.
+outputs into -o DIR atomically: DIR is a symbolic link to one of two trees beside it (.DIR.a,
+.DIR.b); a build brings the other tree up to date with what changed since it was published and
+switches the link in one rename, so a failed build leaves the previous output as it was. Dates
+come from Git history.
 
 DIR must be absent, empty, or the output of an earlier build; anything else (a regular file, a
 folder of other files, the catalog repository) is refused with exit 2 and left untouched. A
@@ -73,7 +74,7 @@ folder, or --material DIR) and no registry is contacted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "public", "output `DIR`, replaced atomically")
+	f.StringVarP(&out, "out", "o", "public", "output `DIR` (a link switched atomically between two trees)")
 	f.StringVar(&ref, "ref", "", "build the catalog at Git revision `REV` instead of the work tree")
 	f.BoolVar(&offline, "offline", false, "verify signatures from signature material only; contact no registry")
 	f.BoolVar(&noVerify, "no-verify", false, "skip image verification (every image shows as unchecked)")
