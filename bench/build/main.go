@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -34,6 +35,9 @@ func main() {
 	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder); /dev/shm separates CPU from disk cost")
 	cli := flag.Bool("cli", true, "also time the one-product rebuild through the marketplace binary")
 	flag.Parse()
+	if os.Getenv("GOMEMLIMIT") == "" { // as marketplace build runs
+		debug.SetMemoryLimit(generator.MemoryLimit)
+	}
 
 	root := *dir
 	if root == "" {

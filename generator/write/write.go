@@ -221,27 +221,26 @@ func update(ctx context.Context, tree, published string, publishedKeys map[strin
 
 	// Plan: the pages to write, and the pages to remove.
 	keys := make(map[string]string, len(pages))
-	dirty := make(map[string]string, len(pages))
 	var todo []page.Page
+	var dirty []string // paths about to change
 	for _, p := range pages {
 		keys[p.Path] = p.Key
 		if k, ok := old.Keys[p.Path]; ok && k == p.Key && k != "" {
-			dirty[p.Path] = k
 			continue
 		}
-		dirty[p.Path] = ""
+		dirty = append(dirty, p.Path)
 		todo = append(todo, p)
 	}
 	var gone []string
 	for p := range old.Keys {
 		if _, ok := keys[p]; !ok {
-			dirty[p] = ""
+			dirty = append(dirty, p)
 			gone = append(gone, p)
 		}
 	}
-	// Record what is about to change before changing it, so a killed build leaves a manifest
-	// that trusts none of it.
-	if err := writeManifest(tree, manifest{Version: manifestVersion, Keys: dirty}); err != nil {
+	// Record what is about to change before changing it, so a killed build leaves a tree
+	// whose manifest trusts none of it.
+	if err := writeJournal(tree, dirty); err != nil {
 		return Stats{}, nil, err
 	}
 	for _, top := range extraTops(old.Extra) {
@@ -298,7 +297,7 @@ func extraTops(extra []string) []string {
 // hookFiles lists the files the hooks wrote into tree: everything under top-level entries that
 // no page path starts with.
 func hookFiles(tree string, pages []page.Page) ([]string, error) {
-	tops := map[string]bool{ManifestFile: true}
+	tops := map[string]bool{ManifestFile: true, journalFile: true}
 	for _, p := range pages {
 		top, _, _ := strings.Cut(p.Path, "/")
 		tops[top] = true
@@ -371,7 +370,7 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 func checkPaths(pages []page.Page) error {
 	seen := make(map[string]bool, len(pages))
 	for _, p := range pages {
-		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile {
+		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile || p.Path == journalFile {
 			return fmt.Errorf("invalid output path %q", p.Path)
 		}
 		if seen[p.Path] {
@@ -394,7 +393,11 @@ func readManifest(dir string) map[string]string {
 	return m.Keys
 }
 
-// readTreeManifest reads a tree's manifest, complete or not.
+// journalFile lists, while a tree is being updated, the page paths about to change there.
+const journalFile = ".marketplace-journal.json"
+
+// readTreeManifest reads a tree's manifest; pages its journal lists (a build was stopped while
+// changing them) get the key "", which matches no page.
 func readTreeManifest(dir string) (*manifest, bool) {
 	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
@@ -404,20 +407,63 @@ func readTreeManifest(dir string) (*manifest, bool) {
 	if json.Unmarshal(data, &m) != nil || (m.Version != 1 && m.Version != manifestVersion) || m.Keys == nil {
 		return nil, false
 	}
+	data, err = os.ReadFile(filepath.Join(dir, journalFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &m, true
+	case err != nil:
+		return nil, false
+	}
+	var dirty []string
+	if json.Unmarshal(data, &dirty) != nil {
+		return nil, false
+	}
+	for _, p := range dirty {
+		m.Keys[p] = ""
+	}
 	return &m, true
 }
 
-// writeManifest replaces the tree's manifest in one rename.
-func writeManifest(tree string, m manifest) error {
-	data, err := json.MarshalIndent(m, "", " ")
+// writeJournal records the paths about to change in tree, adding to what an earlier stopped
+// build recorded there.
+func writeJournal(tree string, dirty []string) error {
+	if data, err := os.ReadFile(filepath.Join(tree, journalFile)); err == nil {
+		var earlier []string
+		if json.Unmarshal(data, &earlier) == nil {
+			dirty = append(dirty, earlier...)
+		}
+	}
+	slices.Sort(dirty)
+	data, err := json.Marshal(slices.Compact(dirty))
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(tree, ManifestFile+".tmp")
+	return replaceFile(filepath.Join(tree, journalFile), data)
+}
+
+// writeManifest replaces the tree's manifest in one rename, then drops the journal: every
+// page it listed is now what the manifest says.
+func writeManifest(tree string, m manifest) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(filepath.Join(tree, ManifestFile), data); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(tree, journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// replaceFile writes data to name through a temporary file and a rename.
+func replaceFile(name string, data []byte) error {
+	tmp := name + ".tmp"
 	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(tree, ManifestFile))
+	return os.Rename(tmp, name)
 }
 
 // writePages writes todo into tree: each page is hard-linked from the published output when it

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,9 @@ folder, or --material DIR) and no registry is contacted.`,
 			root, err := g.catalogRoot()
 			if err != nil {
 				return err
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(generator.MemoryLimit)
 			}
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
