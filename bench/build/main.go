@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -34,6 +35,7 @@ func main() {
 	withSearch := flag.Bool("search", false, "include the search stage (issue targets: without search ≤ 5 s; with it ≤ 10 s)")
 	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder); /dev/shm separates CPU from disk cost")
 	cli := flag.Bool("cli", true, "also time the one-product rebuild through the marketplace binary")
+	memProfile := flag.String("memprofile", "", "write a heap profile taken when the full build's live heap peaked to `FILE`")
 	flag.Parse()
 	if os.Getenv("GOMEMLIMIT") == "" { // as marketplace build runs
 		debug.SetMemoryLimit(generator.MemoryLimit)
@@ -63,10 +65,15 @@ func main() {
 		check(err)
 		check(pprof.StartCPUProfile(f))
 	}
+	stopHeap := func() {}
+	if *memProfile != "" {
+		stopHeap = heapAtPeak(*memProfile)
+	}
 	full := measure.Run(func() {
 		res, err = generator.Build(context.Background(), opts)
 	})
 	pprof.StopCPUProfile()
+	stopHeap()
 	check(err)
 	fmt.Printf("full build    %d products, %d pages: %s\n", len(res.Catalog.Products), res.Stats.Pages, full)
 
@@ -146,4 +153,34 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "build bench:", err)
 		os.Exit(1)
 	}
+}
+
+// heapAtPeak samples the live heap every 100 ms and keeps a heap profile of the largest it saw
+// in file; the returned function stops sampling.
+func heapAtPeak(file string) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var peak uint64
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > peak+peak/20 {
+				peak = live
+				var buf bytes.Buffer
+				if pprof.Lookup("heap").WriteTo(&buf, 0) == nil {
+					os.WriteFile(file, buf.Bytes(), 0o644)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
