@@ -234,12 +234,20 @@ func TestKillDuringBuild(t *testing.T) {
 	roots, _ := catalogs()
 	for _, tc := range []struct {
 		stage string
-		want  int // which catalog's output must be in place after the kill
-	}{{"render", 0}, {"swap", 0}, {"cleanup", 1}} {
-		t.Run(tc.stage, func(t *testing.T) {
+		want  int  // which catalog's output must be in place after the kill
+		plain bool // the previous output is a plain folder (an earlier version's layout)
+	}{{"render", 0, false}, {"swap", 0, false}, {"cleanup", 1, false}, {"cleanup", 1, true}} {
+		name := tc.stage
+		if tc.plain {
+			name += " after taking over a plain folder"
+		}
+		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "public")
 			if code, stderr := build(roots[0], out, nil); code != 0 {
 				t.Fatalf("first build: exit %d: %s", code, stderr)
+			}
+			if tc.plain {
+				plainCopy(t, out)
 			}
 			cmd := startAt(t, roots[1], out, tc.stage)
 			cmd.Process.Kill()
@@ -473,5 +481,38 @@ func TestBuildIntoAcceptedOutputs(t *testing.T) {
 	}
 	if got := whole(t, target); got != 1 {
 		t.Errorf("the link's target holds catalog %d's output", got)
+	}
+}
+
+// plainCopy replaces the output link out with a plain folder holding a copy of its tree, as an
+// earlier version of the build wrote it.
+func plainCopy(t *testing.T, out string) {
+	t.Helper()
+	src := out + string(filepath.Separator)
+	plain := out + ".plain"
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(plain, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(plain, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{out, filepath.Join(filepath.Dir(out), ".public.a"), filepath.Join(filepath.Dir(out), ".public.b")} {
+		if err := os.RemoveAll(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(plain, out); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -133,11 +133,14 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 		published = ""
 	}
 
+	tops := pageTops(pages)
+	// From here on the pages are not referenced (update drops them before the hooks run), so
+	// what their renderers hold can be collected while the search index is built.
 	stats, keys, err := update(ctx, tree, published, publishedKeys, pages, opts)
 	if err != nil {
 		return stats, err
 	}
-	extra, err := hookFiles(tree, pages)
+	extra, err := hookFiles(tree, tops)
 	if err != nil {
 		return stats, err
 	}
@@ -255,9 +258,10 @@ func update(ctx context.Context, tree, published string, publishedKeys map[strin
 		}
 	}
 
+	n := len(pages) // pages and todo are not used after this: Go's liveness lets them go
 	stats, err := writePages(ctx, tree, published, publishedKeys, old.Keys, todo, opts.Jobs)
-	stats.Pages = len(pages)
-	stats.Reused = len(pages) - stats.Rendered
+	stats.Pages = n
+	stats.Reused = n - stats.Rendered
 	if err != nil {
 		return stats, nil, err
 	}
@@ -294,14 +298,19 @@ func extraTops(extra []string) []string {
 	return tops
 }
 
-// hookFiles lists the files the hooks wrote into tree: everything under top-level entries that
-// no page path starts with.
-func hookFiles(tree string, pages []page.Page) ([]string, error) {
+// pageTops returns the top-level names of page paths, and of the tree's own files.
+func pageTops(pages []page.Page) map[string]bool {
 	tops := map[string]bool{ManifestFile: true, journalFile: true}
 	for _, p := range pages {
 		top, _, _ := strings.Cut(p.Path, "/")
 		tops[top] = true
 	}
+	return tops
+}
+
+// hookFiles lists the files the hooks wrote into tree: everything under top-level entries that
+// no page path starts with (tops).
+func hookFiles(tree string, tops map[string]bool) ([]string, error) {
 	entries, err := os.ReadDir(tree)
 	if err != nil {
 		return nil, err
