@@ -136,7 +136,7 @@ func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (St
 	tops := pageTops(pages)
 	// From here on the pages are not referenced (update drops them before the hooks run), so
 	// what their renderers hold can be collected while the search index is built.
-	stats, keys, err := update(ctx, tree, published, publishedKeys, pages, opts)
+	stats, keys, err := update(ctx, tree, published, publishedKeys, pages, tops, opts)
 	if err != nil {
 		return stats, err
 	}
@@ -206,7 +206,7 @@ func publish(ctx context.Context, target, tree string, legacy bool) error {
 
 // update brings tree up to date with pages and runs the hooks in it. It returns the keys of
 // the pages now in the tree.
-func update(ctx context.Context, tree, published string, publishedKeys map[string]string, pages []page.Page, opts Options) (Stats, map[string]string, error) {
+func update(ctx context.Context, tree, published string, publishedKeys map[string]string, pages []page.Page, tops map[string]bool, opts Options) (Stats, map[string]string, error) {
 	old, ok := readTreeManifest(tree)
 	if !ok {
 		// Not a tree a build finished or recorded: start it afresh.
@@ -246,9 +246,17 @@ func update(ctx context.Context, tree, published string, publishedKeys map[strin
 	if err := writeJournal(tree, dirty); err != nil {
 		return Stats{}, nil, err
 	}
-	for _, top := range extraTops(old.Extra) {
-		if err := os.RemoveAll(filepath.Join(tree, filepath.FromSlash(top))); err != nil {
-			return Stats{}, nil, err
+	// What the hooks wrote in the tree's previous use (and anything else at the top that is not
+	// a page's) goes: the hooks write their output afresh.
+	entries, err := os.ReadDir(tree)
+	if err != nil {
+		return Stats{}, nil, err
+	}
+	for _, e := range entries {
+		if !tops[e.Name()] {
+			if err := os.RemoveAll(filepath.Join(tree, e.Name())); err != nil {
+				return Stats{}, nil, err
+			}
 		}
 	}
 	slices.Sort(gone)
@@ -284,18 +292,6 @@ func removeFile(tree, p string) error {
 		}
 	}
 	return nil
-}
-
-// extraTops returns the top-level names of hook files.
-func extraTops(extra []string) []string {
-	var tops []string
-	for _, f := range extra {
-		top, _, _ := strings.Cut(f, "/")
-		if !slices.Contains(tops, top) {
-			tops = append(tops, top)
-		}
-	}
-	return tops
 }
 
 // pageTops returns the top-level names of page paths, and of the tree's own files.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,6 +155,33 @@ func TestPlainOutputFolderIsTakenOver(t *testing.T) {
 	}
 	if l := leftovers(t, out); len(l) != 0 {
 		t.Errorf("leftovers beside the output: %v", l)
+	}
+}
+
+// TestHooksWriteAfresh: a hook finds no output of its own in the tree, whichever build wrote it
+// last (a plain folder of an earlier version holds an index its manifest does not list).
+func TestHooksWriteAfresh(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	os.MkdirAll(filepath.Join(out, "index.db"), 0o755)
+	os.WriteFile(filepath.Join(out, "index.db", "old"), []byte("old index"), 0o644)
+	os.WriteFile(filepath.Join(out, ManifestFile), []byte(`{"version": 1, "keys": {}}`), 0o644)
+	hook := func(n int) Hook {
+		return func(ctx context.Context, dir, prev string) error {
+			if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
+				return errors.New("index.db is there already")
+			}
+			os.Mkdir(filepath.Join(dir, "index.db"), 0o755)
+			return os.WriteFile(filepath.Join(dir, "index.db", "seg"+strconv.Itoa(n)), []byte("index"), 0o644)
+		}
+	}
+	for n := range 4 {
+		if _, err := Write(context.Background(), out, pages("v1", 2), Options{Hooks: []Hook{hook(n)}}); err != nil {
+			t.Fatalf("build %d: %v", n, err)
+		}
+		got := readAll(t, out)
+		if len(got) != 3 || got["index.db/seg"+strconv.Itoa(n)] != "index" {
+			t.Errorf("build %d: output %v", n, got)
+		}
 	}
 }
 
