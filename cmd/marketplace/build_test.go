@@ -53,12 +53,11 @@ func TestMain(m *testing.M) {
 var catalogs = sync.OnceValues(func() ([2]string, [2]map[string]string) {
 	var roots [2]string
 	var trees [2]map[string]string
-	dir, err := os.MkdirTemp("", "marketplace-build-test-")
-	if err != nil {
-		panic(err)
-	}
+	dir := filepath.Join(filepath.Dir(binary), "catalogs") // removed by TestMain
 	for i := range roots {
-		roots[i] = filepath.Join(dir, fmt.Sprintf("catalog%d", i))
+		// The catalogs share a folder of their own, so "a folder holding the catalog" has
+		// nothing beside it that other programs change.
+		roots[i] = filepath.Join(dir, "repos", fmt.Sprintf("catalog%d", i))
 		if err := synthetic.Write(roots[i], synthetic.Options{Products: 60, Seed: int64(i + 1)}); err != nil {
 			panic(err)
 		}
