@@ -35,7 +35,7 @@ func main() {
 	withSearch := flag.Bool("search", false, "include the search stage (issue targets: without search ≤ 5 s; with it ≤ 10 s)")
 	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder); /dev/shm separates CPU from disk cost")
 	cli := flag.Bool("cli", true, "also time the one-product rebuild through the marketplace binary")
-	memProfile := flag.String("memprofile", "", "write a heap profile taken when the full build's live heap peaked to `FILE`")
+	memProfile := flag.String("memprofile", "", "write heap profiles taken when the full build's and the one-product rebuild's live heap peaked to `FILE` and FILE.incremental")
 	flag.Parse()
 	if os.Getenv("GOMEMLIMIT") == "" { // as marketplace build runs
 		debug.SetMemoryLimit(generator.MemoryLimit)
@@ -96,10 +96,15 @@ func main() {
 		check(err)
 		check(pprof.StartCPUProfile(f))
 	}
+	stopHeap = func() {}
+	if *memProfile != "" {
+		stopHeap = heapAtPeak(*memProfile + ".incremental")
+	}
 	incr := measure.Run(func() {
 		res, err = generator.Build(context.Background(), opts)
 	})
 	pprof.StopCPUProfile()
+	stopHeap()
 	check(err)
 	fmt.Printf("incremental   1 product changed, %d pages rendered, %d reused: %s\n", res.Stats.Rendered, res.Stats.Reused, incr)
 
