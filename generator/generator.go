@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"slices"
 	"time"
@@ -53,11 +54,23 @@ type Options struct {
 	NoSearch bool
 }
 
-// MemoryLimit is the soft memory limit `marketplace build` runs under (runtime/debug
-// SetMemoryLimit) unless GOMEMLIMIT is set: the garbage collector works harder as the heap
-// nears it instead of letting it double, which keeps a 10 000-product build's peak resident
-// memory under 455 MiB.
+// MemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit) `marketplace build` runs
+// a build of a whole site under, unless GOMEMLIMIT is set: the garbage collector works harder
+// as the heap nears it instead of letting it double, which keeps a 10 000-product build's peak
+// resident memory under 455 MiB for about 40 % more CPU time.
 const MemoryLimit = 384 << 20
+
+// MemoryLimitFor returns the soft memory limit for a build into out: MemoryLimit when out holds
+// no earlier build (the whole site is rendered), and none (math.MaxInt64) for a rebuild, which
+// renders little but holds the previous manifests besides the catalog: a heap that cannot shrink
+// below the limit would only make the collector run without end (measured at 10 000 products:
+// a one-product rebuild took 2.6 times the CPU under the limit).
+func MemoryLimitFor(out string) int64 {
+	if write.HasOutput(out) {
+		return math.MaxInt64
+	}
+	return MemoryLimit
+}
 
 // VerifyMode says how images are verified.
 type VerifyMode int

@@ -37,9 +37,6 @@ func main() {
 	cli := flag.Bool("cli", true, "also time the one-product rebuild through the marketplace binary")
 	memProfile := flag.String("memprofile", "", "write heap profiles taken when the full build's and the one-product rebuild's live heap peaked to `FILE` and FILE.incremental")
 	flag.Parse()
-	if os.Getenv("GOMEMLIMIT") == "" { // as marketplace build runs
-		debug.SetMemoryLimit(generator.MemoryLimit)
-	}
 
 	root := *dir
 	if root == "" {
@@ -69,6 +66,7 @@ func main() {
 	if *memProfile != "" {
 		stopHeap = heapAtPeak(*memProfile)
 	}
+	limitMemory(out)
 	full := measure.Run(func() {
 		res, err = generator.Build(context.Background(), opts)
 	})
@@ -78,6 +76,7 @@ func main() {
 	fmt.Printf("full build    %d products, %d pages: %s\n", len(res.Catalog.Products), res.Stats.Pages, full)
 
 	// A second build with nothing changed brings the output's other tree up to date.
+	limitMemory(out)
 	again := measure.Run(func() {
 		res, err = generator.Build(context.Background(), opts)
 	})
@@ -100,6 +99,7 @@ func main() {
 	if *memProfile != "" {
 		stopHeap = heapAtPeak(*memProfile + ".incremental")
 	}
+	limitMemory(out)
 	incr := measure.Run(func() {
 		res, err = generator.Build(context.Background(), opts)
 	})
@@ -188,4 +188,11 @@ func heapAtPeak(file string) func() {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// limitMemory sets the soft memory limit marketplace build would run a build into out under.
+func limitMemory(out string) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(generator.MemoryLimitFor(out))
+	}
 }

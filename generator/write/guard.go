@@ -134,3 +134,9 @@ func isEmpty(dir string) (bool, error) {
 	}
 	return false, err
 }
+
+// HasOutput reports whether dir (or what it links to) holds the output of an earlier build.
+func HasOutput(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, ManifestFile))
+	return err == nil
+}

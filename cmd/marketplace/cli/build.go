@@ -43,7 +43,7 @@ folder, or --material DIR) and no registry is contacted.`,
 				return err
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(generator.MemoryLimit)
+				debug.SetMemoryLimit(generator.MemoryLimitFor(out))
 			}
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
