@@ -40,12 +40,12 @@ func writeCatalog(t *testing.T, archive string) string {
 func readTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		data, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
+		rel, _ := filepath.Rel(dir+string(filepath.Separator), p)
 		out[filepath.ToSlash(rel)] = data
 		return err
 	})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/deploy"
 	"github.com/hspc/marketplace/generator/page"
 )
 
@@ -115,7 +116,7 @@ type Build struct {
 	Dependencies []Dependency        `json:"dependencies"`
 	SmokeTest    *catalog.SmokeTest  `json:"smoke_test,omitempty"`
 	Signature    catalog.ImageStatus `json:"signature"`
-	Deploy       map[string]string   `json:"deploy"` // format → manifest path in the output
+	Deploy       map[string]string   `json:"deploy,omitempty"` // format → manifest path in the output; the offered build only
 }
 
 // Task is a task with min, max, memory and stop_timeout resolved.
@@ -329,10 +330,12 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 		SmokeTest:    b.SmokeTest,
 		Signature:    catalog.ImageStatus{State: catalog.ImageUnchecked},
 		Dependencies: []Dependency{},
-		Deploy: map[string]string{
-			"kubernetes": path.Join("deploy", p.ID, b.Version, "kubernetes.yaml"),
-			"compose":    path.Join("deploy", p.ID, b.Version, "compose.yaml"),
-		},
+	}
+	if b == deploy.Offered(p) { // the output has manifests of the offered build only
+		doc.Deploy = map[string]string{}
+		for _, f := range deploy.Formats {
+			doc.Deploy[f] = path.Join(deploy.Dir(p.ID, b.Version), deploy.FileName(f))
+		}
 	}
 	if st, ok := in.Images[doc.Digest]; ok {
 		doc.Signature = st

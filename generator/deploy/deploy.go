@@ -27,6 +27,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/env"
 	"github.com/hspc/marketplace/generator/page"
@@ -51,34 +53,59 @@ func Render(format string, p *catalog.Product, b *catalog.Build, env map[string]
 	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
 }
 
-// Pages returns deploy/<publisher>/<product>/<version>/kubernetes.yaml and compose.yaml for
-// every build of every product, without an environment (placeholders for every value the
-// operator must supply), sorted by path. A page's key is the product ID, the build and
+// Pages returns deploy/<publisher>/<product>/<version>/kubernetes.yaml and compose.yaml for the
+// build each product offers for deployment (see Offered), without an environment (placeholders
+// for every value the operator must supply), sorted by path. Older builds' manifests come from
+// `marketplace deploy PRODUCT@VERSION`: writing two files for every build ever published would
+// make them most of the site's files. A page's key is the product ID, the build and
 // FormatVersion (the path tells the formats apart): the manifests depend on nothing else, so an
 // unchanged build is not re-rendered.
 func Pages(c *catalog.Catalog) []page.Page {
 	var pages []page.Page
 	for _, id := range c.SortedProductIDs() {
 		p := c.Products[id]
-		for i := range p.Builds {
-			b := &p.Builds[i]
-			dir := path.Join("deploy", p.ID, b.Version)
-			key := page.Key(p.ID, b, FormatVersion)
-			for _, f := range Formats {
-				name := "kubernetes.yaml"
-				if f == "compose" {
-					name = "compose.yaml"
-				}
-				pages = append(pages, page.Page{
-					Path:   path.Join(dir, name),
-					Key:    key,
-					Render: func() ([]byte, error) { return Render(f, p, b, nil) },
-				})
-			}
+		b := Offered(p)
+		if b == nil {
+			continue
+		}
+		dir := Dir(p.ID, b.Version)
+		key := page.Key(p.ID, b, FormatVersion)
+		for _, f := range Formats {
+			pages = append(pages, page.Page{
+				Path:   path.Join(dir, FileName(f)),
+				Key:    key,
+				Render: func() ([]byte, error) { return Render(f, p, b, nil) },
+			})
 		}
 	}
 	slices.SortFunc(pages, func(a, b page.Page) int { return cmp.Compare(a.Path, b.Path) })
 	return pages
+}
+
+// Offered returns the build a product offers for deployment, whose manifests the site
+// publishes: the highest release by SemVer, or the highest pre-release when there is no release.
+func Offered(p *catalog.Product) *catalog.Build {
+	builds := p.BuildsNewestFirst()
+	for _, b := range builds {
+		if v, err := semver.NewVersion(b.Version); err == nil && v.Prerelease() == "" {
+			return b
+		}
+	}
+	if len(builds) > 0 {
+		return builds[0]
+	}
+	return nil
+}
+
+// Dir is the folder of a build's manifests in the output.
+func Dir(productID, version string) string { return path.Join("deploy", productID, version) }
+
+// FileName is the file name of a manifest in format.
+func FileName(format string) string {
+	if format == "compose" {
+		return "compose.yaml"
+	}
+	return "kubernetes.yaml"
 }
 
 // EnvError lists every problem of an environment given for a build: names that break rule 3,

@@ -180,7 +180,7 @@ type buildView struct {
 	Exposes      []exposeView
 	Dependencies []dependencyView
 	SmokeTest    *catalog.SmokeTest
-	Deploy       string   // the deploy stage's folder for this build, from the site root
+	Deploy       string   // the deploy stage's folder for this build, from the site root; "" when not published
 	ToSet        []string // required parameters without a default: what a deployer must supply
 }
 
@@ -251,6 +251,9 @@ func (g *generator) productPage(p *catalog.Product) page.Page {
 	for _, b := range g.builds[p.ID] {
 		bv := g.buildViewOf(p, b)
 		bv.Latest = b == latest
+		if !bv.Latest {
+			bv.Deploy = "" // the output has manifests of the offered build only (deploy.Offered)
+		}
 		v.Builds = append(v.Builds, bv)
 	}
 	for i := range v.Builds {

@@ -1,18 +1,29 @@
-// Package write puts a build's pages on disk atomically and incrementally: everything is
-// written into a temporary sibling of the output folder, which then replaces the output in one
-// rename, so a failed or killed build leaves the previous output untouched. Pages whose key is
-// unchanged since the previous build are hard-linked from it instead of rendered again.
+// Package write puts a build's pages on disk atomically and incrementally.
+//
+// The output folder DIR is a symbolic link to one of two trees beside it, `.DIR.a` and `.DIR.b`.
+// A build brings the tree the link does not point to (the inactive one, which holds the output
+// of the build before last) up to date — rendering the pages whose key changed, hard-linking
+// pages the active tree already has, removing pages that are gone — checks it is whole, and
+// then switches the link in one atomic rename. So the cost of publishing grows with what
+// changed, not with the size of the site, and a failed or killed build leaves the published
+// output untouched. Each tree's manifest lists its pages' keys; while a tree is being updated
+// its manifest marks every page about to change as unknown, so a build killed half way costs the
+// next one only those pages.
 package write
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,85 +34,348 @@ import (
 // ManifestFile records each page's key in the output, for the next build to compare.
 const ManifestFile = ".marketplace-manifest.json"
 
+// manifestVersion 2: keys may be "" (the page is being changed; its file is not to be trusted).
+const manifestVersion = 2
+
 // Stats says what a write did.
 type Stats struct {
 	Pages    int // pages in the output
 	Rendered int // pages rendered in this build
-	Reused   int // pages linked or copied from the previous output
+	Reused   int // pages already in the tree, or linked from the published output
 }
 
-// Hook writes output that is not made of pages (a search index folder) into the temporary
-// output dir; prev is the previous output folder, or "" on a first build.
+// Hook writes output that is not made of pages (a search index folder) into the tree being
+// built; prev is the published output folder, or "" on a first build. What a hook wrote in the
+// tree's previous use is removed before it runs.
 type Hook func(ctx context.Context, dir, prev string) error
 
 // Options tune a write.
 type Options struct {
 	Jobs  int    // parallel renderers; default GOMAXPROCS
-	Hooks []Hook // run after the pages are written, before the swap
+	Hooks []Hook // run after the pages are written, before the switch
+	// Protect lists folders the output must never be or contain (the catalog repository).
+	Protect []string
 }
 
 type manifest struct {
 	Version int               `json:"version"`
-	Keys    map[string]string `json:"keys"` // page path → key
+	Keys    map[string]string `json:"keys"`            // page path → key ("" while changing)
+	Extra   []string          `json:"extra,omitempty"` // files the hooks wrote, sorted
 }
 
-// Write renders pages into a new folder and swaps it into place at dir.
+// Names of what a build keeps beside the output folder base.
+func lockName(base string) string    { return "." + base + ".lock" }
+func tmpPrefix(base string) string   { return "." + base + ".tmp-" }
+func treeName(base, s string) string { return "." + base + "." + s }
+
+// trees are the suffixes of the two trees.
+var trees = [2]string{"a", "b"}
+
+// ours reports whether dir is the link a build makes: a symbolic link to one of its trees.
+func ours(dir string) (tree string, ok bool) {
+	fi, err := os.Lstat(dir)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return "", false
+	}
+	link, err := os.Readlink(dir)
+	if err != nil {
+		return "", false
+	}
+	base := filepath.Base(dir)
+	for _, s := range trees {
+		if link == treeName(base, s) {
+			return filepath.Join(filepath.Dir(dir), link), true
+		}
+	}
+	return "", false
+}
+
+// Write renders pages into the output's inactive tree and publishes it at dir.
 func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (Stats, error) {
 	if err := checkPaths(pages); err != nil {
 		return Stats{}, err
 	}
-	dir = filepath.Clean(dir)
-	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	target, err := Check(dir, opts.Protect...)
+	if err != nil {
+		return Stats{}, err
+	}
+	parent, base := filepath.Dir(target), filepath.Base(target)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return Stats{}, err
 	}
-	removeStale(parent, base)
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	unlock, err := lock(filepath.Join(parent, lockName(base)), dir)
 	if err != nil {
 		return Stats{}, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	defer unlock()
+	// Check again under the lock: the folder may have changed before we held it.
+	if again, err := Check(dir, opts.Protect...); err != nil {
 		return Stats{}, err
+	} else if again != target {
+		return Stats{}, fmt.Errorf("%s changed while the build started (now %s)", dir, again)
+	}
+	// Holding the lock, every temporary name beside the output is a dead build's.
+	removeStale(parent, base)
+
+	// The published tree, and the tree to bring up to date.
+	published, tree := "", filepath.Join(parent, treeName(base, trees[0]))
+	legacy := false // target is a plain folder (an empty one, or an output of an older version)
+	if active, ok := ours(target); ok {
+		published = active
+		if active == tree {
+			tree = filepath.Join(parent, treeName(base, trees[1]))
+		}
+	} else if fi, err := os.Lstat(target); err == nil && fi.IsDir() {
+		published, legacy = target, true
+	}
+	publishedKeys := readManifest(published)
+	if publishedKeys == nil {
+		published = ""
 	}
 
-	prevDir, prev := readManifest(dir)
-	stats, keys, err := writePages(ctx, tmp, prevDir, prev, pages, opts.Jobs)
+	tops := pageTops(pages)
+	// From here on the pages are not referenced (update drops them before the hooks run), so
+	// what their renderers hold can be collected while the search index is built.
+	stats, keys, err := update(ctx, tree, published, publishedKeys, pages, tops, opts)
 	if err != nil {
 		return stats, err
 	}
-	for _, h := range opts.Hooks {
-		if err := h(ctx, tmp, prevDir); err != nil {
-			return stats, err
-		}
-	}
-	data, err := json.MarshalIndent(manifest{Version: 1, Keys: keys}, "", " ")
+	extra, err := hookFiles(tree, tops)
 	if err != nil {
 		return stats, err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ManifestFile), append(data, '\n'), 0o644); err != nil {
+	if err := writeManifest(tree, manifest{Version: manifestVersion, Keys: keys, Extra: extra}); err != nil {
+		return stats, err
+	}
+	if err := checkWhole(tree, keys, extra, opts.Jobs); err != nil {
+		return stats, err
+	}
+	if err := killpoint(ctx, "swap"); err != nil {
 		return stats, err
 	}
 	if err := ctx.Err(); err != nil {
 		return stats, err
 	}
-	if err := swap(tmp, dir); err != nil {
-		return stats, fmt.Errorf("replacing %s: %w", dir, err)
+	if err := publish(ctx, target, tree, legacy); err != nil {
+		return stats, fmt.Errorf("publishing %s: %w", dir, err)
 	}
-	ok = true
 	return stats, nil
+}
+
+// publish points the link target at tree in one rename. A plain folder at target (legacy) is
+// exchanged with the link atomically and then kept as the other tree.
+func publish(ctx context.Context, target, tree string, legacy bool) error {
+	parent, base := filepath.Dir(target), filepath.Base(target)
+	tmp := filepath.Join(parent, tmpPrefix(base)+"link-"+strconv.Itoa(os.Getpid()))
+	if err := os.Symlink(filepath.Base(tree), tmp); err != nil {
+		return err
+	}
+	if !legacy {
+		if err := os.Rename(tmp, target); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		killpoint(ctx, "cleanup") // nothing to clean: the other tree stays for the next build
+		return nil
+	}
+	if err := exchange(tmp, target); err != nil {
+		// No atomic exchange here: move the folder aside, then put the link in its place.
+		if err := os.Rename(target, tmp+".old"); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			os.Rename(tmp+".old", target)
+			os.Remove(tmp)
+			return err
+		}
+		tmp += ".old"
+	}
+	// tmp now holds the old folder; the interrupted cleanup is finished anyway, since the new
+	// output is in place already.
+	killpoint(ctx, "cleanup")
+	other := filepath.Join(parent, treeName(base, trees[0]))
+	if other == tree {
+		other = filepath.Join(parent, treeName(base, trees[1]))
+	}
+	if err := os.RemoveAll(other); err != nil {
+		return err
+	}
+	return os.Rename(tmp, other)
+}
+
+// update brings tree up to date with pages and runs the hooks in it. It returns the keys of
+// the pages now in the tree.
+func update(ctx context.Context, tree, published string, publishedKeys map[string]string, pages []page.Page, tops map[string]bool, opts Options) (Stats, map[string]string, error) {
+	old, ok := readTreeManifest(tree)
+	if !ok {
+		// Not a tree a build finished or recorded: start it afresh.
+		if err := os.RemoveAll(tree); err != nil {
+			return Stats{}, nil, err
+		}
+		old = &manifest{Keys: map[string]string{}}
+	}
+	if err := os.MkdirAll(tree, 0o755); err != nil {
+		return Stats{}, nil, err
+	}
+	if err := os.Chmod(tree, 0o755); err != nil {
+		return Stats{}, nil, err
+	}
+
+	// Plan: the pages to write, and the pages to remove.
+	keys := make(map[string]string, len(pages))
+	var todo []page.Page
+	var dirty []string // paths about to change
+	for _, p := range pages {
+		keys[p.Path] = p.Key
+		if k, ok := old.Keys[p.Path]; ok && k == p.Key && k != "" {
+			continue
+		}
+		dirty = append(dirty, p.Path)
+		todo = append(todo, p)
+	}
+	var gone []string
+	for p := range old.Keys {
+		if _, ok := keys[p]; !ok {
+			dirty = append(dirty, p)
+			gone = append(gone, p)
+		}
+	}
+	// Record what is about to change before changing it, so a killed build leaves a tree
+	// whose manifest trusts none of it.
+	if err := writeJournal(tree, dirty); err != nil {
+		return Stats{}, nil, err
+	}
+	// What the hooks wrote in the tree's previous use (and anything else at the top that is not
+	// a page's) goes: the hooks write their output afresh.
+	entries, err := os.ReadDir(tree)
+	if err != nil {
+		return Stats{}, nil, err
+	}
+	for _, e := range entries {
+		if !tops[e.Name()] {
+			if err := os.RemoveAll(filepath.Join(tree, e.Name())); err != nil {
+				return Stats{}, nil, err
+			}
+		}
+	}
+	slices.Sort(gone)
+	for _, p := range slices.Backward(gone) {
+		if err := removeFile(tree, p); err != nil {
+			return Stats{}, nil, err
+		}
+	}
+
+	n := len(pages) // pages and todo are not used after this: Go's liveness lets them go
+	stats, err := writePages(ctx, tree, published, publishedKeys, old.Keys, todo, opts.Jobs)
+	stats.Pages = n
+	stats.Reused = n - stats.Rendered
+	if err != nil {
+		return stats, nil, err
+	}
+	for _, h := range opts.Hooks {
+		if err := h(ctx, tree, published); err != nil {
+			return stats, nil, err
+		}
+	}
+	return stats, keys, nil
+}
+
+// removeFile removes the page file p from tree and the folders it leaves empty.
+func removeFile(tree, p string) error {
+	if err := os.Remove(filepath.Join(tree, filepath.FromSlash(p))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for d := path.Dir(p); d != "."; d = path.Dir(d) {
+		if os.Remove(filepath.Join(tree, filepath.FromSlash(d))) != nil {
+			break // not empty
+		}
+	}
+	return nil
+}
+
+// pageTops returns the top-level names of page paths, and of the tree's own files.
+func pageTops(pages []page.Page) map[string]bool {
+	tops := map[string]bool{ManifestFile: true, journalFile: true}
+	for _, p := range pages {
+		top, _, _ := strings.Cut(p.Path, "/")
+		tops[top] = true
+	}
+	return tops
+}
+
+// hookFiles lists the files the hooks wrote into tree: everything under top-level entries that
+// no page path starts with (tops).
+func hookFiles(tree string, tops map[string]bool) ([]string, error) {
+	entries, err := os.ReadDir(tree)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if tops[e.Name()] {
+			continue
+		}
+		err := filepath.WalkDir(filepath.Join(tree, e.Name()), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, err := filepath.Rel(tree, p)
+			files = append(files, filepath.ToSlash(rel))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// checkWhole makes sure every file of the manifest is in the tree before it is published.
+func checkWhole(tree string, keys map[string]string, extra []string, jobs int) error {
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	all := slices.Concat(slices.Collect(mapKeys(keys)), extra)
+	var mu sync.Mutex
+	var missing []string
+	var wg sync.WaitGroup
+	chunk := (len(all) + jobs - 1) / jobs
+	for part := range slices.Chunk(all, max(chunk, 1)) {
+		wg.Go(func() {
+			for _, rel := range part {
+				if _, err := os.Lstat(filepath.Join(tree, filepath.FromSlash(rel))); err != nil {
+					mu.Lock()
+					missing = append(missing, rel)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("the new output is incomplete (%d files missing, first %s); nothing published", len(missing), missing[0])
+	}
+	return nil
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // checkPaths rejects page paths that would escape the output or collide.
 func checkPaths(pages []page.Page) error {
 	seen := make(map[string]bool, len(pages))
 	for _, p := range pages {
-		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile {
+		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile || p.Path == journalFile {
 			return fmt.Errorf("invalid output path %q", p.Path)
 		}
 		if seen[p.Path] {
@@ -112,25 +386,98 @@ func checkPaths(pages []page.Page) error {
 	return nil
 }
 
-// readManifest returns the previous output folder and its page keys, or "" and nil.
-func readManifest(dir string) (string, map[string]string) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return "", nil
+// readManifest returns the page keys of a finished output folder (every key known), or nil.
+func readManifest(dir string) map[string]string {
+	if dir == "" {
+		return nil
 	}
-	var m manifest
-	if json.Unmarshal(data, &m) != nil || m.Version != 1 {
-		return "", nil
+	m, ok := readTreeManifest(dir)
+	if !ok {
+		return nil
 	}
-	return dir, m.Keys
+	return m.Keys
 }
 
-func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string, pages []page.Page, jobs int) (Stats, map[string]string, error) {
+// journalFile lists, while a tree is being updated, the page paths about to change there.
+const journalFile = ".marketplace-journal.json"
+
+// readTreeManifest reads a tree's manifest; pages its journal lists (a build was stopped while
+// changing them) get the key "", which matches no page.
+func readTreeManifest(dir string) (*manifest, bool) {
+	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, false
+	}
+	var m manifest
+	if json.Unmarshal(data, &m) != nil || (m.Version != 1 && m.Version != manifestVersion) || m.Keys == nil {
+		return nil, false
+	}
+	data, err = os.ReadFile(filepath.Join(dir, journalFile))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &m, true
+	case err != nil:
+		return nil, false
+	}
+	var dirty []string
+	if json.Unmarshal(data, &dirty) != nil {
+		return nil, false
+	}
+	for _, p := range dirty {
+		m.Keys[p] = ""
+	}
+	return &m, true
+}
+
+// writeJournal records the paths about to change in tree, adding to what an earlier stopped
+// build recorded there.
+func writeJournal(tree string, dirty []string) error {
+	if data, err := os.ReadFile(filepath.Join(tree, journalFile)); err == nil {
+		var earlier []string
+		if json.Unmarshal(data, &earlier) == nil {
+			dirty = append(dirty, earlier...)
+		}
+	}
+	slices.Sort(dirty)
+	data, err := json.Marshal(slices.Compact(dirty))
+	if err != nil {
+		return err
+	}
+	return replaceFile(filepath.Join(tree, journalFile), data)
+}
+
+// writeManifest replaces the tree's manifest in one rename, then drops the journal: every
+// page it listed is now what the manifest says.
+func writeManifest(tree string, m manifest) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(filepath.Join(tree, ManifestFile), data); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(tree, journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// replaceFile writes data to name through a temporary file and a rename.
+func replaceFile(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
+}
+
+// writePages writes todo into tree: each page is hard-linked from the published output when it
+// has the same key there, and rendered otherwise. A file is always created anew (never written
+// in place), since the two trees share files through hard links.
+func writePages(ctx context.Context, tree, published string, publishedKeys, old map[string]string, todo []page.Page, jobs int) (Stats, error) {
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	// Folders are made by the workers as files need them, so their system calls run in
-	// parallel too; made remembers them.
 	var made sync.Map
 	ensureDir := func(rel string) error {
 		if rel == "." {
@@ -139,14 +486,14 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 		if _, ok := made.Load(rel); ok {
 			return nil
 		}
-		if err := os.MkdirAll(filepath.Join(tmp, filepath.FromSlash(rel)), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(tree, filepath.FromSlash(rel)), 0o755); err != nil {
 			return err
 		}
 		made.Store(rel, true)
 		return nil
 	}
 
-	var rendered, reused atomic.Int64
+	var rendered atomic.Int64
 	var firstErr error
 	var once sync.Once
 	fail := func(err error) { once.Do(func() { firstErr = err }) }
@@ -161,15 +508,21 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 				if ctx.Err() != nil {
 					continue
 				}
-				dst := filepath.Join(tmp, filepath.FromSlash(p.Path))
+				dst := filepath.Join(tree, filepath.FromSlash(p.Path))
+				if _, ok := old[p.Path]; ok {
+					if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+						fail(err)
+						cancel()
+						continue
+					}
+				}
 				if err := ensureDir(path.Dir(p.Path)); err != nil {
 					fail(err)
 					cancel()
 					continue
 				}
-				if prevDir != "" && prev[p.Path] == p.Key && p.Key != "" {
-					if reuse(filepath.Join(prevDir, filepath.FromSlash(p.Path)), dst) == nil {
-						reused.Add(1)
+				if published != "" && p.Key != "" && publishedKeys[p.Path] == p.Key {
+					if os.Link(filepath.Join(published, filepath.FromSlash(p.Path)), dst) == nil {
 						continue
 					}
 				}
@@ -182,9 +535,10 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 			}
 		})
 	}
-	keys := make(map[string]string, len(pages))
-	for _, p := range pages {
-		keys[p.Path] = p.Key
+	for i, p := range todo {
+		if i == len(todo)/2 && killpoint(ctx, "render") != nil {
+			break
+		}
 		select {
 		case work <- p:
 		case <-ctx.Done():
@@ -192,27 +546,34 @@ func writePages(ctx context.Context, tmp, prevDir string, prev map[string]string
 	}
 	close(work)
 	wg.Wait()
-	stats := Stats{Pages: len(pages), Rendered: int(rendered.Load()), Reused: int(reused.Load())}
+	stats := Stats{Rendered: int(rendered.Load())}
 	if firstErr != nil {
-		return stats, nil, firstErr
+		return stats, firstErr
 	}
-	if err := ctx.Err(); err != nil {
-		return stats, nil, err
-	}
-	return stats, keys, nil
+	return stats, ctx.Err()
 }
 
-// writePage renders p into the file dst, streaming pages that stream.
+// writePage renders p into the new file dst, streaming pages that stream. An existing file at
+// dst (which may be shared with the published tree) is unlinked, never overwritten.
 func writePage(dst string, p page.Page) error {
-	if p.Stream == nil {
-		data, err := p.Render()
-		if err != nil {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if err := os.Remove(dst); err != nil {
 			return err
 		}
-		return os.WriteFile(dst, data, 0o644)
+		f, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	}
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
+		return err
+	}
+	if p.Stream == nil {
+		data, err := p.Render()
+		if err == nil {
+			_, err = f.Write(data)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<16)
@@ -226,28 +587,15 @@ func writePage(dst string, p page.Page) error {
 	return err
 }
 
-// reuse hard-links the previous file into the new output (both live in the same parent folder,
-// so on the same file system), or copies it where links are not possible.
-func reuse(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o644)
-}
-
-// removeStale deletes temporary folders that killed builds left beside the output. One build
-// per output folder at a time is assumed.
+// removeStale deletes temporary names that killed builds left beside the output. It runs under
+// the output's lock, so their owners are gone.
 func removeStale(parent, base string) {
 	entries, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "."+base+".tmp-") || strings.HasPrefix(e.Name(), "."+base+".old-") {
+		if strings.HasPrefix(e.Name(), tmpPrefix(base)) || strings.HasPrefix(e.Name(), "."+base+".old-") {
 			os.RemoveAll(filepath.Join(parent, e.Name()))
 		}
 	}

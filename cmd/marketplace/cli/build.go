@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -25,9 +26,15 @@ func newBuild(g *globals) *cobra.Command {
 		Use:   "build",
 		Short: "Build the static site, JSON API, feed, badges and deploy manifests",
 		Long: `build validates the catalog, verifies every image and its signature, and writes the
-outputs into -o DIR atomically: into a temporary folder first, which then replaces DIR, so a
-failed build leaves the previous output as it was. Pages whose inputs did not change are reused
-from the previous output. Dates come from Git history.
+outputs into -o DIR atomically: DIR is a symbolic link to one of two trees beside it (.DIR.a,
+.DIR.b); a build brings the other tree up to date with what changed since it was published and
+switches the link in one rename, so a failed build leaves the previous output as it was. Dates
+come from Git history.
+
+DIR must be absent, empty, or the output of an earlier build; anything else (a regular file, a
+folder of other files, the catalog repository) is refused with exit 2 and left untouched. A
+symbolic link is followed to its target. One build at a time may write DIR: a second exits 2 with
+"another build is writing DIR".
 
 With --offline, signatures are re-verified from signature material (the catalog's signatures/
 folder, or --material DIR) and no registry is contacted, and upstreams are read from the
@@ -43,6 +50,9 @@ with the local products; each upstream's images verify offline against its own s
 			root, err := g.catalogRoot()
 			if err != nil {
 				return err
+			}
+			if os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(generator.MemoryLimitFor(out))
 			}
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: g.path(out), Jobs: jobs, Theme: theme.FS,
@@ -95,7 +105,7 @@ with the local products; each upstream's images verify offline against its own s
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&out, "out", "o", "public", "output `DIR` (relative to -C when given), replaced atomically")
+	f.StringVarP(&out, "out", "o", "public", "output `DIR` (relative to -C when given): a link switched atomically between two trees")
 	f.StringVar(&ref, "ref", "", "build the catalog at Git revision `REV` instead of the work tree")
 	f.BoolVar(&offline, "offline", false, "verify signatures from signature material only; contact no registry")
 	f.BoolVar(&noVerify, "no-verify", false, "skip image verification (every image shows as unchecked)")
