@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -26,27 +27,50 @@ const (
 // and returns every file it could decode; Validate checks the meaning.
 func Load(fsys fs.FS) (*Catalog, Diagnostics) {
 	r := newReport()
-	c := load(fsys, r)
+	c := load(fsys, r, nil, nil)
 	return c, r.diagnostics(fsys)
 }
 
 // Check loads and validates the catalog in fsys: what `marketplace validate` runs.
 func Check(fsys fs.FS) (*Catalog, Diagnostics) {
+	return CheckCached(fsys, nil)
+}
+
+// CheckCached is Check with a cache of the product files' results: files whose result cache
+// holds are neither parsed nor validated again. The diagnostics are the same as Check's. A nil
+// cache is no cache. Call cache.Save to keep what the check learnt.
+func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 	r := newReport()
-	c := load(fsys, r)
-	validate(fsys, c, r)
+	var cached map[string]cacheSlot
+	if cache != nil {
+		cache.begin()
+		cached = map[string]cacheSlot{}
+	}
+	c := load(fsys, r, cache, cached)
+	validate(fsys, c, r, cache, cached)
 	return c, r.diagnostics(fsys)
 }
 
-func load(fsys fs.FS, r *report) *Catalog {
+// cacheSlot is a product's place in the cache during a check: its key, and its entry when the
+// cache had it.
+type cacheSlot struct {
+	key     cacheKey
+	entry   *cacheEntry
+	decoded []problem // the decoding problems, for a new entry
+}
+
+func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Catalog {
 	c := &Catalog{Publishers: map[string]*Publisher{}, Products: map[string]*Product{}}
 
+	var indexKey cacheKey
 	if data, err := fs.ReadFile(fsys, IndexFile); err != nil {
 		r.fileProblem(IndexFile, Error, "cannot read the catalog settings: %v", unwrapPathError(err))
+		indexKey = indexKeyOf(nil, false)
 	} else {
 		var idx Index
 		r.decoding(IndexFile, decodeFile(data, &idx))
 		c.Index = &idx
+		indexKey = indexKeyOf(data, true)
 	}
 
 	pubs, prods := listFiles(fsys, r)
@@ -61,23 +85,36 @@ func load(fsys fs.FS, r *report) *Catalog {
 		prod     *Product
 		problems []problem
 		err      error
+		slot     cacheSlot
 	}
 	jobs := make(chan job)
 	results := make(chan result)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
+			// One buffer per worker: decoding copies what it keeps, so a file's bytes are
+			// garbage once it is decoded (80 MiB at 10 000 products that GC need not chase).
+			var buf []byte
 			for j := range jobs {
 				res := result{job: j}
-				data, err := fs.ReadFile(fsys, j.path)
+				data, err := readFileInto(fsys, j.path, buf[:0])
+				buf = data
 				if err != nil {
 					res.err = err
 				} else if j.id == "" {
 					res.pub = &Publisher{ID: j.publisher, Path: j.path}
 					res.problems = decodeFile(data, res.pub)
-				} else {
+				} else if cache == nil {
 					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
 					res.problems = decodeFile(data, res.prod)
+				} else {
+					res.slot.key = cacheKeyOf(indexKey, j.path, data)
+					if res.slot.entry = cache.get(res.slot.key); res.slot.entry != nil {
+						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
+					} else {
+						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
+						res.problems = decodeFile(data, res.prod)
+					}
 				}
 				results <- res
 			}
@@ -105,10 +142,36 @@ func load(fsys fs.FS, r *report) *Catalog {
 			r.decoding(res.path, res.problems)
 			if !syntaxFailed(res.problems) {
 				c.Products[res.id] = res.prod
+				if cached != nil {
+					res.slot.decoded = res.problems
+					cached[res.id] = res.slot
+				}
 			}
 		}
 	}
 	return c
+}
+
+// readFileInto reads the file at name into buf, growing it as needed.
+func readFileInto(fsys fs.FS, name string, buf []byte) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func syntaxFailed(ps []problem) bool { return len(ps) == 1 && ps[0].line > 0 }

@@ -19,7 +19,7 @@ import (
 // no Git history) and returns every problem at once, positioned and sorted.
 func Validate(fsys fs.FS, c *Catalog) Diagnostics {
 	r := newReport()
-	validate(fsys, c, r)
+	validate(fsys, c, r, nil, nil)
 	return r.diagnostics(fsys)
 }
 
@@ -58,7 +58,7 @@ func (v *validator) compile(pattern string) (*regexp.Regexp, error) {
 	return r.re, r.err
 }
 
-func validate(fsys fs.FS, c *Catalog, r *report) {
+func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string]cacheSlot) {
 	v := newValidator(fsys, c, r)
 	if c.Index != nil {
 		v.index(c.Index)
@@ -78,7 +78,23 @@ func validate(fsys fs.FS, c *Catalog, r *report) {
 		w := newValidator(fsys, c, reports[i])
 		wg.Go(func() {
 			for id := range ids {
-				w.product(c.Products[id])
+				p := c.Products[id]
+				slot, ok := cached[id]
+				switch {
+				case !ok:
+					w.product(p)
+					w.productFiles(p)
+				case slot.entry != nil:
+					w.r.file(p.Path).problems = append(w.r.file(p.Path).problems, slot.entry.checked...)
+					w.productFiles(p)
+				default:
+					f := w.r.file(p.Path)
+					before := len(f.problems)
+					w.product(p)
+					checked := slices.Clone(f.problems[before:])
+					w.productFiles(p)
+					cache.put(slot.key, &cacheEntry{product: p, decoded: slot.decoded, checked: checked})
+				}
 			}
 		})
 	}
@@ -284,11 +300,6 @@ func (v *validator) product(p *Product) {
 	v.slugs(f, "tags", p.Tags)
 	if p.Logo == "" {
 		v.r.warnf(f, "", 0, "no logo: add logo = \"%s/logo.svg\" (svg, png, jpeg or webp, at most 256 KiB)", path.Base(p.ID))
-	} else {
-		v.asset(f, "logo", p.Publisher, p.Logo, assetLogo)
-	}
-	for i, s := range p.Screenshots {
-		v.asset(f, fmt.Sprintf("screenshots[%d].file", i), p.Publisher, s.File, assetScreenshot)
 	}
 	v.identity(p)
 
@@ -317,6 +328,17 @@ func (v *validator) product(p *Product) {
 		v.build(p, key, b)
 	}
 	v.identityAcrossBuilds(p)
+}
+
+// productFiles checks the files a product refers to. They are not part of the product file, so
+// the load cache does not keep these findings: they are checked on every run.
+func (v *validator) productFiles(p *Product) {
+	if p.Logo != "" {
+		v.asset(p.Path, "logo", p.Publisher, p.Logo, assetLogo)
+	}
+	for i, s := range p.Screenshots {
+		v.asset(p.Path, fmt.Sprintf("screenshots[%d].file", i), p.Publisher, s.File, assetScreenshot)
+	}
 }
 
 func (v *validator) license(p *Product) {

@@ -48,6 +48,9 @@ type Options struct {
 	Progress io.Writer
 	// Hooks add output that is not made of pages, after rendering.
 	Hooks []write.Hook
+	// LoadCache keeps product files' load and validation results between builds (see
+	// catalog.Cache); nil means none. The caller saves it.
+	LoadCache *catalog.Cache
 	// NoSearch leaves out the search stage (search.bleve/ and api/v1/search.json): for
 	// benchmarks that measure the rest of the pipeline.
 	NoSearch bool
@@ -98,7 +101,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	res.History = history
 
 	// 2. Load and validate: nothing is written for an invalid catalog.
-	c, ds := catalog.Check(fsys)
+	c, ds := catalog.CheckCached(fsys, opts.LoadCache)
 	res.Catalog, res.Diagnostics = c, ds
 	if ds.HasErrors() {
 		return res, fmt.Errorf("%w: %d errors", ErrInvalid, ds.Errors())

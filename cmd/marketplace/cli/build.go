@@ -16,6 +16,7 @@ func newBuild(g *globals) *cobra.Command {
 		out, ref, themeDir, material, cacheDir, trustedRoot string
 		offline, noVerify                                   bool
 		jobs                                                int
+		loadCache                                           loadCacheFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -38,7 +39,7 @@ folder, or --material DIR) and no registry is contacted.`,
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: out, Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
-				Log: g.stderr, Progress: g.terminal(),
+				Log: g.stderr, Progress: g.terminal(), LoadCache: loadCache.open(root),
 			}
 			if themeDir != "" {
 				if _, err := os.Stat(themeDir); err != nil {
@@ -53,6 +54,7 @@ folder, or --material DIR) and no registry is contacted.`,
 				opts.Verify = generator.VerifyOffline
 			}
 			res, err := generator.Build(cmd.Context(), opts)
+			loadCache.save(opts.LoadCache, g.stderr)
 			if res != nil && len(res.Diagnostics) > 0 {
 				res.Diagnostics.Write(g.stdout, "text")
 			}
@@ -77,6 +79,7 @@ folder, or --material DIR) and no registry is contacted.`,
 	f.StringVar(&material, "material", "", "signature material `DIR` (default: the catalog's signatures/ folder)")
 	f.StringVar(&cacheDir, "cache", defaultCacheDir(), "verification cache `DIR`")
 	f.StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json `FILE` for keyless signers")
+	loadCache.register(cmd)
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

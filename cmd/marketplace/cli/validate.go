@@ -13,7 +13,10 @@ import (
 )
 
 func newValidate(g *globals) *cobra.Command {
-	var format string
+	var (
+		format    string
+		loadCache loadCacheFlag
+	)
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check the catalog's TOML files and report every problem at once",
@@ -37,7 +40,9 @@ the whole catalog is still loaded, so cross-file checks stay right. Exit status 
 			if err != nil {
 				return err
 			}
-			c, ds := catalog.Check(os.DirFS(root))
+			cache := loadCache.open(root)
+			c, ds := catalog.CheckCached(os.DirFS(root), cache)
+			loadCache.save(cache, g.stderr)
 			if len(filters) > 0 {
 				ds = slices.DeleteFunc(ds, func(d catalog.Diagnostic) bool { return !underAny(d.Path, filters) })
 			}
@@ -55,6 +60,7 @@ the whole catalog is still loaded, so cross-file checks stay right. Exit status 
 			return nil
 		},
 	}
+	loadCache.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output `FORMAT`: text, github (workflow annotations) or json")
 	return cmd
 }
