@@ -201,8 +201,9 @@ func uniq(list []string) []string {
 // htmlPages returns the site's HTML pages.
 func (g *generator) htmlPages() []page.Page {
 	var out []page.Page
-	out = append(out, g.homePage(), g.productsPage(), g.publishersPage(), g.interfacesPage(),
-		g.categoriesPage(), g.searchPage(), g.notFoundPage())
+	out = append(out, g.homePage(), g.interfacesPage(), g.categoriesPage(), g.searchPage(), g.notFoundPage())
+	out = append(out, g.productsPages()...)
+	out = append(out, g.publishersPages()...)
 	// Product pages are most of the site and independent of each other: plan them in parallel.
 	// They only read the generator; its memos are filled before (see newGenerator).
 	products := make([]page.Page, len(g.products))
@@ -224,13 +225,13 @@ func (g *generator) htmlPages() []page.Page {
 	wg.Wait()
 	out = append(out, products...)
 	for _, id := range g.c.SortedPublisherIDs() {
-		out = append(out, g.publisherPage(g.c.Publishers[id]))
+		out = append(out, g.publisherPages(g.c.Publishers[id])...)
 	}
 	for i := range g.c.Index.Interfaces {
-		out = append(out, g.interfacePage(&g.c.Index.Interfaces[i]))
+		out = append(out, g.interfacePages(&g.c.Index.Interfaces[i])...)
 	}
 	for _, cat := range slices.Sorted(maps.Keys(g.categories)) {
-		out = append(out, g.categoryPage(cat))
+		out = append(out, g.categoryPages(cat)...)
 	}
 	return out
 }
