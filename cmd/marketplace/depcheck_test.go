@@ -18,6 +18,7 @@ func TestHeavyDependenciesStayInTheirPackage(t *testing.T) {
 		{"github.com/go-git/", "catalog/gitrepo"},
 		{"github.com/yuin/goldmark", "generator/site"},
 		{"github.com/pelletier/go-toml", "catalog"},
+		{"github.com/fsnotify/fsnotify", "generator/preview"},
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {

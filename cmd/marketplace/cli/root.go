@@ -77,6 +77,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newSearch(g),
 		newServe(g),
 		newDeploy(g),
+		newPreview(g),
 	)
 	return root
 }

@@ -1,0 +1,86 @@
+package generator
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
+	"github.com/hspc/marketplace/generator/search"
+)
+
+// Planner runs the stages of Build that come before Write — load and validate, verify, render
+// — again and again over one work tree, keeping between runs what does not change while a
+// person edits files: the Git history (read once) and the results of unchanged product files
+// (a catalog.Cache). `marketplace preview` serves its plans from memory; nothing is written.
+type Planner struct {
+	opts    Options
+	fsys    fs.FS
+	history *catalog.History
+	cache   *catalog.Cache
+	close   func()
+}
+
+// Plan is one run of a Planner: the catalog and its diagnostics and, when the catalog has no
+// errors, the pages a build would write. Pages render on demand.
+type Plan struct {
+	Catalog     *catalog.Catalog
+	Diagnostics catalog.Diagnostics
+	Pages       []page.Page
+	// Search returns the static search index's pages (api/v1/search.json and its shards),
+	// computed on the first call: they depend on every product, and only the search page asks
+	// for them.
+	Search func() []page.Page
+}
+
+// NewPlanner reads the history of the work tree at opts.Root. opts.Ref must be empty: a preview
+// shows the files as they are being edited. opts.LoadCache, when nil, is an in-memory cache.
+func NewPlanner(opts Options) (*Planner, error) {
+	if opts.Ref != "" {
+		return nil, fmt.Errorf("a planner reads the work tree; --ref %s is for builds", opts.Ref)
+	}
+	logf := func(format string, args ...any) {
+		if opts.Log != nil {
+			fmt.Fprintf(opts.Log, format+"\n", args...)
+		}
+	}
+	fsys, history, closeFn, err := source(opts, logf)
+	if err != nil {
+		return nil, err
+	}
+	cache := opts.LoadCache
+	if cache == nil {
+		cache = catalog.NewCache()
+	}
+	return &Planner{opts: opts, fsys: fsys, history: history, cache: cache, close: closeFn}, nil
+}
+
+// Close releases the Git repository.
+func (p *Planner) Close() { p.close() }
+
+// Plan loads, validates, verifies and plans every page. It returns an error wrapping ErrInvalid
+// when the catalog has errors; the plan then holds the diagnostics and no pages.
+func (p *Planner) Plan(ctx context.Context) (*Plan, error) {
+	c, ds := catalog.CheckCached(p.fsys, p.cache)
+	plan := &Plan{Catalog: c, Diagnostics: ds}
+	if ds.HasErrors() {
+		return plan, fmt.Errorf("%w: %d errors", ErrInvalid, ds.Errors())
+	}
+	images, material, vds := verifyImages(ctx, p.fsys, c, p.opts)
+	plan.Diagnostics = append(plan.Diagnostics, vds...)
+	plan.Diagnostics.Sort()
+	if vds.HasErrors() {
+		return plan, fmt.Errorf("%w: %d errors in image verification", ErrInvalid, vds.Errors())
+	}
+	pages, err := render(c, p.history, images, material, p.fsys, p.opts.Theme, false)
+	if err != nil {
+		return plan, err
+	}
+	plan.Pages = pages
+	plan.Search = sync.OnceValue(func() []page.Page {
+		return search.Pages(search.Input{Catalog: c, Images: images})
+	})
+	return plan, nil
+}
