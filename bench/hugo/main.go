@@ -86,6 +86,8 @@ func main() {
 		})
 		fmt.Printf("hugo build     %d files: wall %s, CPU %s (%s per core on 2), peak RSS %d MiB, load average %s\n",
 			files, wall.Round(time.Millisecond), cpu.Round(time.Millisecond), (cpu / 2).Round(time.Millisecond), ru.Maxrss>>10, measure.LoadAverage())
+		measure.Figure(fmt.Sprintf("Hugo build, %d products (%s)", len(c.Products), hugoVersion(version)),
+			measure.Figures{Wall: wall, CPU: cpu, PeakRSS: uint64(ru.Maxrss) << 10, Load: measure.LoadAverage()}.Short(), "")
 		if best == 0 || wall < best {
 			best = wall
 		}
@@ -216,4 +218,14 @@ func fail(err error) {
 		fmt.Fprintln(os.Stderr, "hugo bench:", err)
 		os.Exit(1)
 	}
+}
+
+// hugoVersion shortens `hugo version` to "hugo v0.111.3".
+func hugoVersion(out []byte) string {
+	f := strings.Fields(string(out))
+	if len(f) < 2 {
+		return "hugo"
+	}
+	v, _, _ := strings.Cut(f[1], "+")
+	return "hugo " + v
 }

@@ -44,6 +44,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	root := *dir
+	opts := synthetic.Options{Products: *products, BuildsPerProduct: *builds, Seed: *seed}
+	if keep := synthetic.BenchDir(); root == "" && keep != "" {
+		var err error
+		if root, err = synthetic.Cached(keep, opts); err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+			return 2
+		}
+	}
 	if root == "" {
 		tmp, err := os.MkdirTemp("", "marketplace-bench-")
 		if err != nil {
@@ -53,9 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(tmp)
 		root = tmp
 	}
-	opts := synthetic.Options{Products: *products, BuildsPerProduct: *builds, Seed: *seed}
 	start := time.Now()
-	if err := synthetic.Write(root, opts); err != nil {
+	if _, err := os.Stat(filepath.Join(root, catalog.IndexFile)); err == nil {
+		// Kept from an earlier run (-dir or $MARKETPLACE_BENCH_CATALOGS).
+	} else if err := synthetic.Write(root, opts); err != nil {
 		fmt.Fprintln(stderr, "loadvalidate:", err)
 		return 2
 	}
@@ -73,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Without the load cache: every file parsed and validated.
 	cold := measure.Run(func() { catalog.Check(fsys) })
 	fmt.Fprintf(stdout, "without cache   %s\n", cold)
+	measure.Figure(fmt.Sprintf("load + validate, %d products, no cache", *products), cold.Short(), "")
 
 	check := func() (*catalog.Catalog, catalog.Diagnostics) { return catalog.Check(fsys) }
 	if *useCache {
@@ -173,6 +183,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxWall > 0 || *maxRSS > 0 {
 		fmt.Fprintln(stdout)
 	}
+	measure.Figure(fmt.Sprintf("load + validate, %d products, %s", *products, what),
+		measure.Figures{Wall: wall, CPU: cpu, PeakRSS: hwm, Load: measure.LoadAverage()}.Short(),
+		fmt.Sprintf("≤ %s wall: %s", *maxWall, verdict(wall <= *maxWall)))
 	if *maxWall > 0 {
 		fmt.Fprintf(stdout, "target wall     ≤ %s: %s\n", *maxWall, verdict(wall <= *maxWall))
 		if wall > *maxWall {

@@ -82,10 +82,13 @@ func main() {
 	pprof.StopCPUProfile()
 	check(err)
 	fmt.Printf("full build     %d products, %d pages, search %v: %s\n", len(res.Catalog.Products), res.Stats.Pages, !*noSearch, full)
+	target := ""
 	if *maxRSS > 0 {
-		fmt.Printf("target         peak RSS ≤ %d MiB: %s\n", *maxRSS, verdict(full.PeakRSS>>20 <= *maxRSS))
+		target = fmt.Sprintf("peak ≤ %d MiB: %s", *maxRSS, verdict(full.PeakRSS>>20 <= *maxRSS))
+		fmt.Printf("target         %s\n", target)
 	}
-	report(out)
+	measure.Figure(fmt.Sprintf("full build, %d products, %d files", *products, res.Stats.Pages), full.Short(), target)
+	report(out, *products)
 
 	if *incremental {
 		p := res.Catalog.Products[res.Catalog.SortedProductIDs()[len(res.Catalog.Products)/2]]
@@ -103,11 +106,12 @@ func main() {
 		})
 		check(err)
 		fmt.Printf("one product    changed, %d pages rendered, %d reused (warm load cache): %s\n", res.Stats.Rendered, res.Stats.Reused, incr)
+		measure.Figure(fmt.Sprintf("one-product rebuild, %d products", *products), incr.Short(), fmt.Sprintf("≤ 500 ms wall: %s", verdict(incr.Wall <= 500*time.Millisecond)))
 	}
 }
 
 // report prints the output's file count and size, and the largest page of each listing kind.
-func report(out string) {
+func report(out string, products int) {
 	type kind struct {
 		name    string
 		match   func(p string) bool
@@ -169,6 +173,13 @@ func report(out string) {
 	})
 	fmt.Printf("output         %d files, %.0f MiB\n", files, float64(total)/(1<<20))
 	sort.SliceStable(kinds, func(i, j int) bool { return kinds[i].size > kinds[j].size })
+	for _, k := range kinds {
+		if k.pages > 0 && k.name != "product page" && k.name != "home page" {
+			measure.Figure(fmt.Sprintf("largest listing page, %d products", products),
+				fmt.Sprintf("%.0f KB (%s, %s)", float64(k.size)/1000, k.name, k.largest), "bounded by site.PageSize")
+			break
+		}
+	}
 	for _, k := range kinds {
 		if k.pages > 0 {
 			fmt.Printf("largest        %-16s %6.1f KB  (%d pages; %s)\n", k.name, float64(k.size)/1000, k.pages, k.largest)
