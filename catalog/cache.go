@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -155,7 +156,6 @@ func (c *Cache) Save() error {
 	if c.file == "" || (!c.added && len(c.next) == len(c.prev)) {
 		return nil
 	}
-	data := writeCacheFile(c.next)
 	dir := filepath.Dir(c.file)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
@@ -165,7 +165,7 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	_, err = f.Write(data)
+	err = writeCacheFile(f, c.next)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -200,13 +200,17 @@ const cacheMagic = "marketplace load cache 1\n"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-func writeCacheFile(entries map[cacheKey]*cacheEntry) []byte {
+// writeCacheFile writes entries to w in chunks, so that saving the cache of a large catalog does
+// not hold a second copy of it in memory.
+func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry) error {
 	keys := make([]cacheKey, 0, len(entries))
 	for k := range entries {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
-	e := &encoder{buf: make([]byte, 0, 64<<10)}
+	crc := crc32.New(crcTable)
+	out := io.MultiWriter(w, crc)
+	e := &encoder{buf: make([]byte, 0, 1<<20)}
 	e.buf = append(e.buf, cacheMagic...)
 	e.buf = append(e.buf, codeVersion[:]...)
 	var scratch encoder
@@ -218,13 +222,23 @@ func writeCacheFile(entries map[cacheKey]*cacheEntry) []byte {
 			e.uint(uint64(len(k) + len(scratch.buf)))
 			e.buf = append(e.buf, k[:]...)
 			e.buf = append(e.buf, scratch.buf...)
-			continue
+		} else {
+			e.uint(uint64(len(k) + len(raw)))
+			e.buf = append(e.buf, k[:]...)
+			e.buf = append(e.buf, raw...)
 		}
-		e.uint(uint64(len(k) + len(raw)))
-		e.buf = append(e.buf, k[:]...)
-		e.buf = append(e.buf, raw...)
+		if len(e.buf) >= 1<<20 {
+			if _, err := out.Write(e.buf); err != nil {
+				return err
+			}
+			e.buf = e.buf[:0]
+		}
 	}
-	return binary.LittleEndian.AppendUint32(e.buf, crc32.Checksum(e.buf, crcTable))
+	if _, err := out.Write(e.buf); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
 }
 
 // readCacheFile returns the entries of a cache file, undecoded, or none when the file is damaged
