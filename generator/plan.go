@@ -7,8 +7,14 @@ import (
 	"sync"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/verify"
+	"github.com/hspc/marketplace/generator/api"
+	"github.com/hspc/marketplace/generator/badge"
+	"github.com/hspc/marketplace/generator/deploy"
+	"github.com/hspc/marketplace/generator/feed"
 	"github.com/hspc/marketplace/generator/page"
 	"github.com/hspc/marketplace/generator/search"
+	"github.com/hspc/marketplace/generator/site"
 )
 
 // Planner runs the stages of Build that come before Write — load and validate, verify, render
@@ -24,15 +30,18 @@ type Planner struct {
 }
 
 // Plan is one run of a Planner: the catalog and its diagnostics and, when the catalog has no
-// errors, the pages a build would write. Pages render on demand.
+// errors, the pages a build would write. Pages render on demand. A plan is made for serving a
+// few pages, not for writing them all: product pages have no Key (they are planned when
+// rendered), and the outputs other than the site are planned on first use.
 type Plan struct {
 	Catalog     *catalog.Catalog
 	Diagnostics catalog.Diagnostics
-	Pages       []page.Page
-	// Search returns the static search index's pages (api/v1/search.json and its shards),
-	// computed on the first call: they depend on every product, and only the search page asks
-	// for them.
-	Search func() []page.Page
+	// Pages are the site's pages and static files.
+	Pages []page.Page
+	// Later holds the other outputs by the path prefix of their files: the JSON API, feed,
+	// badges, deploy files, signature material and the static search index. Each is planned on
+	// the first call of its function: a page asks for one badge, not for every deploy file.
+	Later map[string]func() []page.Page
 }
 
 // NewPlanner reads the history of the work tree at opts.Root. opts.Ref must be empty: a preview
@@ -74,13 +83,21 @@ func (p *Planner) Plan(ctx context.Context) (*Plan, error) {
 	if vds.HasErrors() {
 		return plan, fmt.Errorf("%w: %d errors in image verification", ErrInvalid, vds.Errors())
 	}
-	pages, err := render(c, p.history, images, material, p.fsys, p.opts.Theme, false)
+	pages, err := site.Pages(site.Input{Catalog: c, History: p.history, Images: images, Theme: p.opts.Theme, Files: p.fsys, Unkeyed: true})
 	if err != nil {
-		return plan, err
+		return plan, fmt.Errorf("rendering the site: %w", err)
 	}
 	plan.Pages = pages
-	plan.Search = sync.OnceValue(func() []page.Page {
-		return search.Pages(search.Input{Catalog: c, Images: images})
-	})
+	searchPages := sync.OnceValue(func() []page.Page { return search.Pages(search.Input{Catalog: c, Images: images}) })
+	plan.Later = map[string]func() []page.Page{
+		"api/":                   sync.OnceValue(func() []page.Page { return api.Pages(api.Input{Catalog: c, History: p.history, Images: images}) }),
+		"feed.json":              sync.OnceValue(func() []page.Page { return []page.Page{feed.Page(c, p.history)} }),
+		"badges/":                sync.OnceValue(func() []page.Page { return badge.Pages(c, images) }),
+		"deploy/":                sync.OnceValue(func() []page.Page { return deploy.Pages(c) }),
+		verify.MaterialDir + "/": func() []page.Page { return material },
+		// More specific than api/: the longest prefix wins.
+		search.ManifestPath:   searchPages,
+		search.ShardDir + "/": searchPages,
+	}
 	return plan, nil
 }

@@ -33,7 +33,6 @@ import (
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/generator/page"
-	"github.com/hspc/marketplace/generator/search"
 )
 
 // DefaultAddr is where the preview listens unless told otherwise: loopback only.
@@ -74,11 +73,11 @@ type Server struct {
 // state is what one run of the planner gave.
 type state struct {
 	version uint64
-	good    *generator.Plan // the latest plan without errors, nil before the first
-	pages   map[string]page.Page
-	search  map[string]page.Page // filled from good.Search on first use
-	latest  *generator.Plan      // the latest plan, with its diagnostics
-	err     error                // the latest run's error other than the catalog's own
+	good    *generator.Plan                 // the latest plan without errors, nil before the first
+	pages   map[string]page.Page            // the site's
+	later   map[string]map[string]page.Page // good.Later's pages by prefix, planned on first use
+	latest  *generator.Plan                 // the latest plan, with its diagnostics
+	err     error                           // the latest run's error other than the catalog's own
 	took    time.Duration
 }
 
@@ -146,7 +145,7 @@ func (s *Server) rebuild(ctx context.Context, why string) {
 			st.pages[p.Path] = p
 		}
 	} else if prev != nil {
-		st.search = prev.search
+		st.later = prev.later
 	}
 	s.state = st
 	for c := range s.clients {
@@ -179,28 +178,38 @@ func (s *Server) rebuild(ctx context.Context, why string) {
 	}
 }
 
-// prune forgets rendered pages no page of st has the key of.
+// prune forgets rendered pages no page of st has the key of, and keyless pages of earlier
+// versions.
 func (s *Server) prune(st *state) {
 	keep := make(map[string]bool, len(st.pages))
 	for _, p := range st.pages {
 		keep[p.Key] = true
 	}
+	current := versionKey(st.version)
 	s.renderMu.Lock()
 	defer s.renderMu.Unlock()
 	for k := range s.rendered {
-		if !keep[k] {
+		if !keep[k] && !strings.HasPrefix(k, current) {
 			delete(s.rendered, k)
 		}
 	}
 }
 
-// render returns the bytes of p, rendering it once per key.
-func (s *Server) render(p page.Page) ([]byte, error) {
+// versionKey prefixes the memo keys of keyless pages rendered for one plan version.
+func versionKey(v uint64) string { return "v" + strconv.FormatUint(v, 10) + ":" }
+
+// render returns the bytes of p, rendering it once per key; a page without a key (a product
+// page) once per plan version.
+func (s *Server) render(st *state, p page.Page) ([]byte, error) {
+	key := p.Key
+	if key == "" {
+		key = versionKey(st.version) + p.Path
+	}
 	s.renderMu.Lock()
-	r, ok := s.rendered[p.Key]
+	r, ok := s.rendered[key]
 	if !ok {
 		r = &rendering{}
-		s.rendered[p.Key] = r
+		s.rendered[key] = r
 	}
 	s.renderMu.Unlock()
 	r.once.Do(func() { r.data, r.err = p.Bytes() })
@@ -216,19 +225,34 @@ func (s *Server) lookup(st *state, urlPath string) (page.Page, bool) {
 	if pg, ok := st.pages[p]; ok {
 		return pg, true
 	}
-	if (p == search.ManifestPath || strings.HasPrefix(p, search.ShardDir+"/")) && st.good != nil {
-		s.mu.Lock()
-		if st.search == nil {
-			st.search = map[string]page.Page{}
-			for _, sp := range st.good.Search() {
-				st.search[sp.Path] = sp
-			}
-		}
-		pg, ok := st.search[p]
-		s.mu.Unlock()
-		return pg, ok
+	if st.good == nil {
+		return page.Page{}, false
 	}
-	return page.Page{}, false
+	// The other outputs are planned when first asked for, by the longest prefix that names them.
+	prefix := ""
+	for pre := range st.good.Later {
+		if strings.HasPrefix(p, pre) && len(pre) > len(prefix) {
+			prefix = pre
+		}
+	}
+	if prefix == "" {
+		return page.Page{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.later == nil {
+		st.later = map[string]map[string]page.Page{}
+	}
+	set := st.later[prefix]
+	if set == nil {
+		set = map[string]page.Page{}
+		for _, pg := range st.good.Later[prefix]() {
+			set[pg.Path] = pg
+		}
+		st.later[prefix] = set
+	}
+	pg, ok := set[p]
+	return pg, ok
 }
 
 // Handler serves the preview.
@@ -265,7 +289,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		s.write(w, st, status, "index.html", []byte("<!doctype html><html><head><meta charset=\"utf-8\"><title>Preview</title></head><body><p>No preview yet.</p></body></html>"))
 		return
 	}
-	data, err := s.render(pg)
+	data, err := s.render(st, pg)
 	if err != nil {
 		s.log.Printf("rendering %s: %v", pg.Path, err)
 		http.Error(w, "rendering "+pg.Path+": "+err.Error(), http.StatusInternalServerError)

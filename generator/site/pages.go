@@ -533,7 +533,7 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 		consumers = append(consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
 	}
 	slices.SortStableFunc(consumers, func(a, b consumerCard) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Card.Name), strings.ToLower(b.Card.Name)), cmp.Compare(a.Card.ID, b.Card.ID))
+		return cmp.Or(cmp.Compare(a.Card.sortName, b.Card.sortName), cmp.Compare(a.Card.ID, b.Card.ID))
 	})
 	v.ProviderCount, v.ConsumerCount = len(providers), len(consumers)
 	desc := v.Name

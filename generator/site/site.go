@@ -55,6 +55,10 @@ type Input struct {
 	// Files is the catalog repository, read for product logos and screenshots. When nil, or when
 	// a file is missing, the page shows a placeholder instead of the image.
 	Files fs.FS
+	// Unkeyed leaves product pages without a Key: they are planned only when rendered. For a
+	// preview, which renders the few pages a browser asks for and keys them by its own version:
+	// planning every product page's key is most of the cost of planning a large site.
+	Unkeyed bool
 }
 
 // Pages returns every HTML page and static asset of the site, sorted by path, each with a Key
@@ -209,6 +213,15 @@ func (g *generator) htmlPages() []page.Page {
 	products := make([]page.Page, len(g.products))
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	if g.in.Unkeyed {
+		for i, p := range g.products {
+			products[i] = page.Page{Path: productPath(p.ID), Render: func() ([]byte, error) {
+				return g.productPage(p).Render()
+			}}
+		}
+		out = append(out, products...)
+		return append(out, g.listingPages()...)
+	}
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
@@ -224,6 +237,12 @@ func (g *generator) htmlPages() []page.Page {
 	}
 	wg.Wait()
 	out = append(out, products...)
+	return append(out, g.listingPages()...)
+}
+
+// listingPages returns the publisher, interface and category pages.
+func (g *generator) listingPages() []page.Page {
+	var out []page.Page
 	for _, id := range g.c.SortedPublisherIDs() {
 		out = append(out, g.publisherPages(g.c.Publishers[id])...)
 	}
