@@ -97,7 +97,14 @@ func (g *generator) homePage() page.Page {
 	return g.newPage("index.html", "home", "", info.Description, "home", v)
 }
 
+// categoryCounts returns every category with its count and a few product names; computed once
+// (three pages show it, and each category's cards are sorted to pick the names).
 func (g *generator) categoryCounts() []categoryCount {
+	g.categoryOnce.Do(func() { g.categoryList = g.countCategories() })
+	return g.categoryList
+}
+
+func (g *generator) countCategories() []categoryCount {
 	var out []categoryCount
 	for _, slug := range slices.Sorted(maps.Keys(g.categories)) {
 		cc := categoryCount{Slug: slug, Title: slugTitle(slug), Count: len(g.categories[slug])}
@@ -624,5 +631,5 @@ func (g *generator) searchPage() page.Page {
 func (g *generator) notFoundPage() page.Page {
 	return g.theme.page("404.html", "404", &pageData{
 		Root: cmp.Or(g.base, "/"), Site: g.site(), Static: g.theme.versions, Title: "Page not found",
-	})
+	}, true)
 }

@@ -55,9 +55,9 @@ type Input struct {
 	// Files is the catalog repository, read for product logos and screenshots. When nil, or when
 	// a file is missing, the page shows a placeholder instead of the image.
 	Files fs.FS
-	// Unkeyed leaves product pages without a Key: they are planned only when rendered. For a
-	// preview, which renders the few pages a browser asks for and keys them by its own version:
-	// planning every product page's key is most of the cost of planning a large site.
+	// Unkeyed leaves pages without a Key, and product pages are planned only when rendered. For
+	// a preview, which renders the few pages a browser asks for and memoizes them by its own
+	// version: planning every page's key is most of the cost of planning a large site.
 	Unkeyed bool
 }
 
@@ -118,6 +118,9 @@ type generator struct {
 	providers  map[string][]providerRef    // memo of providersOf
 	provides   map[string]map[string]bool  // interface ID → the IDs providersOf returned for it
 	consumers  map[string][]consumerRef    // memo of consumersOf
+
+	categoryOnce sync.Once
+	categoryList []categoryCount // memo of categoryCounts
 }
 
 func newGenerator(in Input, t *loadedTheme) (*generator, error) {
@@ -265,7 +268,7 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 		Description: description,
 		Section:     section,
 		Body:        body,
-	})
+	}, !g.in.Unkeyed) // see Input.Unkeyed: keys cost JSON encoding and hashing of every view
 }
 
 func (g *generator) site() siteInfo {
