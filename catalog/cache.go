@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -45,6 +46,11 @@ type Cache struct {
 	added      bool // next holds entries prev did not
 	hits       int
 	misses     int
+
+	// paths holds the key of each product file's result in the last check; unchanged, when
+	// set, says which files did not change since (see AssumeUnchanged).
+	paths, nextPaths map[string]cacheKey
+	unchanged        func(path string) bool
 }
 
 type cacheKey [sha256.Size]byte
@@ -56,11 +62,74 @@ type cacheEntry struct {
 	product *Product
 	decoded []problem // problems of decoding
 	checked []problem // problems of validation, except the checks of referenced files
+
+	// files holds the problems of the checks of referenced files (logo, screenshots) as the
+	// last check found them, when filesKnown; only used when the caller vouches that those
+	// files did not change (AssumeUnchanged). Not saved.
+	files      []problem
+	filesKnown bool
 }
 
 // NewCache returns an empty cache that lives in memory only.
 func NewCache() *Cache {
-	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{}}
+	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{},
+		paths: map[string]cacheKey{}, nextPaths: map[string]cacheKey{}}
+}
+
+// AssumeUnchanged tells the next check which files did not change since the check before it,
+// as a file watcher knows: a product file for which unchanged is true is not read again (its
+// previous result is used), and neither are its logo and screenshots when unchanged is true for
+// them. unchanged must be true only for files that did not change: for a path, and for every
+// path below a folder that changed, it must say false. It holds for one check; nil (or a cache
+// that did not see the previous check) reads every file.
+func (c *Cache) AssumeUnchanged(unchanged func(path string) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unchanged = unchanged
+}
+
+// assumed returns the entry of the product file at path from the previous check when the caller
+// vouched that the file did not change, or nil.
+func (c *Cache) assumed(path string) (cacheKey, *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unchanged == nil || !c.unchanged(path) {
+		return cacheKey{}, nil
+	}
+	k, ok := c.paths[path]
+	if !ok {
+		return cacheKey{}, nil
+	}
+	e := c.next[k]
+	if e == nil {
+		e = c.prev[k]
+	}
+	if e == nil || e.product == nil {
+		return cacheKey{}, nil
+	}
+	c.next[k] = e
+	c.nextPaths[path] = k
+	c.hits++
+	return k, e
+}
+
+// filesUnchanged reports whether the caller vouched for every file p refers to.
+func (c *Cache) filesUnchanged(p *Product) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unchanged == nil {
+		return false
+	}
+	dir := path.Join(ProductsDir, p.Publisher)
+	if p.Logo != "" && !c.unchanged(path.Join(dir, p.Logo)) {
+		return false
+	}
+	for _, s := range p.Screenshots {
+		if !c.unchanged(path.Join(dir, s.File)) {
+			return false
+		}
+	}
+	return true
 }
 
 // OpenCache returns a cache backed by file: the entries file holds are used, and Save replaces
@@ -102,11 +171,19 @@ func (c *Cache) begin() {
 	if len(c.next) > 0 {
 		c.prev, c.next = c.next, map[cacheKey]*cacheEntry{}
 	}
+	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
 	c.added, c.hits, c.misses = false, 0, 0
 }
 
+// end finishes a check: what the caller vouched for held for this check only.
+func (c *Cache) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unchanged = nil
+}
+
 // get returns the entry of key, decoded, or nil.
-func (c *Cache) get(k cacheKey) *cacheEntry {
+func (c *Cache) get(k cacheKey, path string) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
@@ -130,6 +207,7 @@ func (c *Cache) get(k cacheKey) *cacheEntry {
 	}
 	c.mu.Lock()
 	c.next[k] = e
+	c.nextPaths[path] = k
 	c.hits++
 	c.mu.Unlock()
 	return e
@@ -141,9 +219,10 @@ func (c *Cache) miss() {
 	c.mu.Unlock()
 }
 
-func (c *Cache) put(k cacheKey, e *cacheEntry) {
+func (c *Cache) put(k cacheKey, path string, e *cacheEntry) {
 	c.mu.Lock()
 	c.next[k] = e
+	c.nextPaths[path] = k
 	c.added = true
 	c.mu.Unlock()
 }

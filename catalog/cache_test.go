@@ -2,8 +2,11 @@ package catalog
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -191,5 +194,76 @@ func TestCacheConcurrentSaves(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".tmp-*"))
 	if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// countingFS counts the files opened through it.
+type countingFS struct {
+	fstest.MapFS
+	mu     sync.Mutex
+	opened map[string]int
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opened[name]++
+	c.mu.Unlock()
+	return c.MapFS.Open(name)
+}
+
+// TestCacheAssumeUnchanged is a watcher's check: only the files it says changed are read, and
+// the result is the one a full check gives.
+func TestCacheAssumeUnchanged(t *testing.T) {
+	base := readArchive(t, "testdata/base.txtar")
+	fsys := &countingFS{MapFS: overlay(t, base, &txtar.Archive{}), opened: map[string]int{}}
+	cache := NewCache()
+	c, _ := CheckCached(fsys, cache)
+	var product, logo string
+	for _, id := range c.SortedProductIDs() {
+		if p := c.Products[id]; p.Logo != "" {
+			product, logo = p.Path, path.Join(ProductsDir, p.Publisher, p.Logo)
+			break
+		}
+	}
+	if product == "" {
+		t.Fatal("no product with a logo in the base catalog")
+	}
+	changed := map[string]bool{}
+	unchanged := func(p string) bool { return !changed[p] }
+
+	for _, step := range []struct {
+		name   string
+		change func()
+	}{
+		{"product edited", func() {
+			data := fsys.MapFS[product].Data
+			fsys.MapFS[product] = &fstest.MapFile{Data: bytes.Replace(data, []byte("summary = \""), []byte("summary = \"Edited "), 1)}
+			changed = map[string]bool{product: true}
+		}},
+		{"logo removed", func() {
+			delete(fsys.MapFS, logo)
+			changed = map[string]bool{logo: true}
+		}},
+		{"nothing changed", func() { changed = map[string]bool{} }},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			step.change()
+			_, want := Check(fsys.MapFS)
+			fsys.opened = map[string]int{}
+			cache.AssumeUnchanged(unchanged)
+			got2, got := CheckCached(fsys, cache)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("diagnostics differ from a full check (-want +got):\n%s", diff)
+			}
+			if plain, _ := Check(fsys.MapFS); !cmp.Equal(plain.Products, got2.Products) {
+				t.Errorf("products differ from a full check")
+			}
+			for name := range fsys.opened {
+				if strings.HasSuffix(name, ".toml") && name != PublisherFile && !strings.HasSuffix(name, "/"+PublisherFile) && name != IndexFile && !changed[name] && !strings.HasPrefix(name, ".") {
+					// Files with problems are read again to position them; the base has none.
+					t.Errorf("%s was read, but the watcher said it did not change", name)
+				}
+			}
+		})
 	}
 }

@@ -48,6 +48,9 @@ func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 	}
 	c := load(fsys, r, cache, cached)
 	validate(fsys, c, r, cache, cached)
+	if cache != nil {
+		cache.end()
+	}
 	return c, r.diagnostics(fsys)
 }
 
@@ -97,6 +100,14 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 			var buf []byte
 			for j := range jobs {
 				res := result{job: j}
+				if j.id != "" && cache != nil {
+					if k, e := cache.assumed(j.path); e != nil {
+						res.slot.key, res.slot.entry = k, e
+						res.prod, res.problems = e.product, e.decoded
+						results <- res
+						continue
+					}
+				}
 				data, err := readFileInto(fsys, j.path, buf[:0])
 				buf = data
 				if err != nil {
@@ -109,7 +120,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					res.problems = decodeFile(data, res.prod)
 				} else {
 					res.slot.key = cacheKeyOf(indexKey, j.path, data)
-					if res.slot.entry = cache.get(res.slot.key); res.slot.entry != nil {
+					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}

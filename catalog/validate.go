@@ -85,15 +85,26 @@ func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string
 					w.product(p)
 					w.productFiles(p)
 				case slot.entry != nil:
-					w.r.file(p.Path).problems = append(w.r.file(p.Path).problems, slot.entry.checked...)
+					e := slot.entry
+					f := w.r.file(p.Path)
+					f.problems = append(f.problems, e.checked...)
+					if e.filesKnown && cache.filesUnchanged(p) {
+						f.problems = append(f.problems, e.files...)
+						continue
+					}
+					before := len(f.problems)
 					w.productFiles(p)
+					// Only this worker holds this product's entry during the check.
+					e.files, e.filesKnown = slices.Clone(f.problems[before:]), true
 				default:
 					f := w.r.file(p.Path)
 					before := len(f.problems)
 					w.product(p)
 					checked := slices.Clone(f.problems[before:])
+					before = len(f.problems)
 					w.productFiles(p)
-					cache.put(slot.key, &cacheEntry{product: p, decoded: slot.decoded, checked: checked})
+					files := slices.Clone(f.problems[before:])
+					cache.put(slot.key, p.Path, &cacheEntry{product: p, decoded: slot.decoded, checked: checked, files: files, filesKnown: true})
 				}
 			}
 		})

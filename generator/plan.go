@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"github.com/hspc/marketplace/catalog"
@@ -71,7 +72,21 @@ func (p *Planner) Close() { p.close() }
 
 // Plan loads, validates, verifies and plans every page. It returns an error wrapping ErrInvalid
 // when the catalog has errors; the plan then holds the diagnostics and no pages.
-func (p *Planner) Plan(ctx context.Context) (*Plan, error) {
+//
+// changed lists the files (slash paths from the root; a folder stands for everything below it)
+// that changed since the previous plan, as a watcher saw them; nil means unknown. When only
+// product files and their assets changed, the others are not read again.
+func (p *Planner) Plan(ctx context.Context, changed []string) (*Plan, error) {
+	if changed != nil && onlyProducts(changed) {
+		p.cache.AssumeUnchanged(func(path string) bool {
+			for _, c := range changed {
+				if path == c || strings.HasPrefix(path, c+"/") {
+					return false
+				}
+			}
+			return true
+		})
+	}
 	c, ds := catalog.CheckCached(p.fsys, p.cache)
 	plan := &Plan{Catalog: c, Diagnostics: ds}
 	if ds.HasErrors() {
@@ -100,4 +115,15 @@ func (p *Planner) Plan(ctx context.Context) (*Plan, error) {
 		search.ShardDir + "/": searchPages,
 	}
 	return plan, nil
+}
+
+// onlyProducts reports whether every changed path is below products/ (index.toml changes the
+// result of every product file).
+func onlyProducts(changed []string) bool {
+	for _, c := range changed {
+		if !strings.HasPrefix(c, catalog.ProductsDir+"/") {
+			return false
+		}
+	}
+	return true
 }

@@ -100,7 +100,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, planner: planner, log: log.New(logOut, "preview: ", log.Ltime), clients: map[chan uint64]struct{}{},
 		rendered: map[string]*rendering{}}
-	s.rebuild(ctx, "start")
+	s.rebuild(ctx, "start", nil)
 	return s, nil
 }
 
@@ -124,10 +124,11 @@ func (s *Server) Diagnostics() catalog.Diagnostics {
 	return s.state.latest.Diagnostics
 }
 
-// rebuild plans the site again, swaps it in, and tells the open pages to reload.
-func (s *Server) rebuild(ctx context.Context, why string) {
+// rebuild plans the site again, swaps it in, and tells the open pages to reload. changed are the
+// files that changed since the last rebuild, or nil when unknown.
+func (s *Server) rebuild(ctx context.Context, why string, changed []string) {
 	start := time.Now()
-	plan, err := s.planner.Plan(ctx)
+	plan, err := s.planner.Plan(ctx, changed)
 	st := &state{latest: plan, took: time.Since(start)}
 	if err != nil && !errors.Is(err, generator.ErrInvalid) {
 		st.err = err

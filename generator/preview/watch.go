@@ -66,6 +66,8 @@ func (s *Server) loop(ctx context.Context, w *fsnotify.Watcher, root string) {
 	var timer *time.Timer
 	var fire <-chan time.Time
 	var first string
+	changed := map[string]bool{}
+	overflow := false // events were lost: what changed is unknown
 	for {
 		select {
 		case <-ctx.Done():
@@ -82,8 +84,10 @@ func (s *Server) loop(ctx context.Context, w *fsnotify.Watcher, root string) {
 					s.addTree(w, ev.Name) // a new product's asset folder, a new publisher
 				}
 			}
+			rel, _ := filepath.Rel(root, ev.Name)
+			changed[filepath.ToSlash(rel)] = true
 			if first == "" {
-				first, _ = filepath.Rel(root, ev.Name)
+				first = rel
 			}
 			if timer == nil {
 				timer = time.NewTimer(Debounce)
@@ -96,10 +100,18 @@ func (s *Server) loop(ctx context.Context, w *fsnotify.Watcher, root string) {
 				return
 			}
 			s.log.Printf("watching: %v", err)
+			overflow = true
 		case <-fire:
 			fire = nil
-			s.rebuild(ctx, filepath.ToSlash(first)+" changed")
-			first = ""
+			var paths []string
+			if !overflow {
+				paths = make([]string, 0, len(changed))
+				for p := range changed {
+					paths = append(paths, p)
+				}
+			}
+			s.rebuild(ctx, filepath.ToSlash(first)+" changed", paths)
+			first, changed, overflow = "", map[string]bool{}, false
 		}
 	}
 }
