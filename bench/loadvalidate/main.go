@@ -188,9 +188,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxWall > 0 || *maxRSS > 0 {
 		fmt.Fprintln(stdout)
 	}
+	target := ""
+	if *maxWall > 0 {
+		target = fmt.Sprintf("≤ %s wall: %s", *maxWall, verdict(wall <= *maxWall))
+	}
 	measure.Figure(fmt.Sprintf("load + validate, %d products, %s", *products, what),
-		measure.Figures{Wall: wall, CPU: cpu, PeakRSS: hwm, Load: measure.LoadAverage()}.Short(),
-		fmt.Sprintf("≤ %s wall: %s", *maxWall, verdict(wall <= *maxWall)))
+		measure.Figures{Wall: wall, CPU: cpu, PeakRSS: hwm, Load: measure.LoadAverage()}.Short(), target)
 	if *maxWall > 0 {
 		fmt.Fprintf(stdout, "target wall     ≤ %s: %s\n", *maxWall, verdict(wall <= *maxWall))
 		if wall > *maxWall {
