@@ -370,10 +370,12 @@ func BenchmarkBrowserFirstAnswer10k(b *testing.B) {
 func BenchmarkBrowserFirstAnswer100k(b *testing.B) { benchBrowserFirstAnswer(b, 100000) }
 
 func benchBrowserFirstAnswer(b *testing.B, benchProducts int) {
-	ctx := browsertest.Start(b)
 	_, c := writeSynthetic(b, benchProducts)
 	out := filepath.Join(b.TempDir(), "public")
 	writeSearchSite(b, out, c)
+	// The browser's context has a deadline: start it once the site is written (minutes at
+	// 100 000 products).
+	ctx := browsertest.Start(b)
 	plain := httptest.NewServer(http.FileServer(http.Dir(out)))
 	defer plain.Close()
 	zipped := httptest.NewServer(gzipped(http.FileServer(http.Dir(out))))
