@@ -93,7 +93,9 @@ func TestInvalid(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
 			a := readArchive(t, file)
-			_, ds := Check(overlay(t, base, a))
+			fsys := overlay(t, base, a)
+			_, ds := Check(fsys)
+			checkCachedAgrees(t, fsys, ds)
 			var got bytes.Buffer
 			if err := ds.Write(&got, "text"); err != nil {
 				t.Fatal(err)

@@ -26,29 +26,56 @@ const (
 // and returns every file it could decode; Validate checks the meaning.
 func Load(fsys fs.FS) (*Catalog, Diagnostics) {
 	r := newReport()
-	c := load(fsys, r)
+	c := load(fsys, r, nil, nil)
 	return c, r.diagnostics(fsys)
 }
 
 // Check loads and validates the catalog in fsys: what `marketplace validate` runs.
 func Check(fsys fs.FS) (*Catalog, Diagnostics) {
+	return CheckCached(fsys, nil)
+}
+
+// CheckCached is Check with a cache of the product files' results: files whose result cache
+// holds are neither parsed nor validated again. The diagnostics are the same as Check's. A nil
+// cache is no cache. Call cache.Save to keep what the check learnt.
+func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 	r := newReport()
-	c := load(fsys, r)
-	validate(fsys, c, r)
+	var cached map[string]cacheSlot
+	if cache != nil {
+		cache.begin()
+		cached = map[string]cacheSlot{}
+	}
+	c := load(fsys, r, cache, cached)
+	validate(fsys, c, r, cache, cached)
+	if cache != nil {
+		cache.end()
+	}
 	return c, r.diagnostics(fsys)
 }
 
-func load(fsys fs.FS, r *report) *Catalog {
+// cacheSlot is a product's place in the cache during a check: its key, and its entry when the
+// cache had it.
+type cacheSlot struct {
+	key     cacheKey
+	entry   *cacheEntry
+	decoded []problem // the decoding problems, for a new entry
+}
+
+func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Catalog {
 	c := &Catalog{Publishers: map[string]*Publisher{}, Products: map[string]*Product{}}
 
+	var indexKey cacheKey
 	if data, why, err := readBounded(fsys, IndexFile, MaxIndexFileBytes); why != "" {
 		r.fileProblem(IndexFile, Error, "%s", why)
+		indexKey = indexKeyOf(nil, false)
 	} else if err != nil {
 		r.fileProblem(IndexFile, Error, "cannot read the catalog settings: %v", unwrapPathError(err))
+		indexKey = indexKeyOf(nil, false)
 	} else {
 		var idx Index
 		r.decoding(IndexFile, decodeFile(data, &idx))
 		c.Index = &idx
+		indexKey = indexKeyOf(data, true)
 	}
 
 	pubs, prods := listFiles(fsys, r)
@@ -64,6 +91,7 @@ func load(fsys fs.FS, r *report) *Catalog {
 		problems []problem
 		err      error
 		refused  string // why the file was not read: too large, or a symlink out of the repository
+		slot     cacheSlot
 	}
 	jobs := make(chan job)
 	results := make(chan result)
@@ -72,6 +100,14 @@ func load(fsys fs.FS, r *report) *Catalog {
 		wg.Go(func() {
 			for j := range jobs {
 				res := result{job: j}
+				if j.id != "" && cache != nil {
+					if k, e := cache.assumed(j.path); e != nil {
+						res.slot.key, res.slot.entry = k, e
+						res.prod, res.problems = e.product, e.decoded
+						results <- res
+						continue
+					}
+				}
 				limit := int64(MaxProductFileBytes)
 				if j.id == "" {
 					limit = MaxPublisherFileBytes
@@ -84,9 +120,17 @@ func load(fsys fs.FS, r *report) *Catalog {
 				} else if j.id == "" {
 					res.pub = &Publisher{ID: j.publisher, Path: j.path}
 					res.problems = decodeFile(data, res.pub)
-				} else {
+				} else if cache == nil {
 					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
 					res.problems = decodeFile(data, res.prod)
+				} else {
+					res.slot.key = cacheKeyOf(indexKey, j.path, data)
+					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
+						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
+					} else {
+						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
+						res.problems = decodeFile(data, res.prod)
+					}
 				}
 				results <- res
 			}
@@ -116,6 +160,10 @@ func load(fsys fs.FS, r *report) *Catalog {
 			r.decoding(res.path, res.problems)
 			if !syntaxFailed(res.problems) {
 				c.Products[res.id] = res.prod
+				if cached != nil {
+					res.slot.decoded = res.problems
+					cached[res.id] = res.slot
+				}
 			}
 		}
 	}

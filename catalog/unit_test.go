@@ -198,6 +198,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		fsys["products/acme/fhir.toml"] = &fstest.MapFile{Data: data}
 		_, ds := Check(fsys)
+		checkCachedAgrees(t, fsys, ds)
 		for _, d := range ds {
 			if d.Path == "products/acme/fhir.toml" && d.Line < 1 {
 				t.Errorf("diagnostic without position: %s", d)

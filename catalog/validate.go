@@ -20,7 +20,7 @@ import (
 // no Git history) and returns every problem at once, positioned and sorted.
 func Validate(fsys fs.FS, c *Catalog) Diagnostics {
 	r := newReport()
-	validate(fsys, c, r)
+	validate(fsys, c, r, nil, nil)
 	return r.diagnostics(fsys)
 }
 
@@ -67,7 +67,7 @@ func (v *validator) compile(pattern string) (*regexp.Regexp, error) {
 	return r.re, r.err
 }
 
-func validate(fsys fs.FS, c *Catalog, r *report) {
+func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string]cacheSlot) {
 	v := newValidator(fsys, c, r)
 	if c.Index != nil {
 		v.index(c.Index)
@@ -89,7 +89,34 @@ func validate(fsys fs.FS, c *Catalog, r *report) {
 		w := newValidator(fsys, c, reports[i])
 		wg.Go(func() {
 			for id := range ids {
-				w.product(c.Products[id])
+				p := c.Products[id]
+				slot, ok := cached[id]
+				switch {
+				case !ok:
+					w.product(p)
+					w.productFiles(p)
+				case slot.entry != nil:
+					e := slot.entry
+					f := w.r.file(p.Path)
+					f.problems = append(f.problems, e.checked...)
+					if e.filesKnown && cache.filesUnchanged(p) {
+						f.problems = append(f.problems, e.files...)
+						continue
+					}
+					before := len(f.problems)
+					w.productFiles(p)
+					// Only this worker holds this product's entry during the check.
+					e.files, e.filesKnown = slices.Clone(f.problems[before:]), true
+				default:
+					f := w.r.file(p.Path)
+					before := len(f.problems)
+					w.product(p)
+					checked := slices.Clone(f.problems[before:])
+					before = len(f.problems)
+					w.productFiles(p)
+					files := slices.Clone(f.problems[before:])
+					cache.put(slot.key, p.Path, &cacheEntry{product: p, decoded: slot.decoded, checked: checked, files: files, filesKnown: true})
+				}
 			}
 		})
 	}
@@ -351,11 +378,6 @@ func (v *validator) product(p *Product) {
 	v.slugs(f, "tags", p.Tags)
 	if p.Logo == "" {
 		v.r.warnf(f, "", 0, "no logo: add logo = \"%s/logo.svg\" (svg, png, jpeg or webp, at most 256 KiB)", path.Base(p.ID))
-	} else {
-		v.asset(f, "logo", p.Publisher, p.Logo, assetLogo)
-	}
-	for i, s := range p.Screenshots {
-		v.asset(f, fmt.Sprintf("screenshots[%d].file", i), p.Publisher, s.File, assetScreenshot)
 	}
 	v.identity(p)
 
@@ -384,6 +406,17 @@ func (v *validator) product(p *Product) {
 		v.build(p, key, b)
 	}
 	v.identityAcrossBuilds(p)
+}
+
+// productFiles checks the files a product refers to. They are not part of the product file, so
+// the load cache does not keep these findings: they are checked on every run.
+func (v *validator) productFiles(p *Product) {
+	if p.Logo != "" {
+		v.asset(p.Path, "logo", p.Publisher, p.Logo, assetLogo)
+	}
+	for i, s := range p.Screenshots {
+		v.asset(p.Path, fmt.Sprintf("screenshots[%d].file", i), p.Publisher, s.File, assetScreenshot)
+	}
 }
 
 func (v *validator) license(p *Product) {

@@ -55,6 +55,9 @@ type Options struct {
 	// Upstreams says where the upstreams of index.toml are cached and whether they may be
 	// fetched; they are read at the commits upstreams.lock pins.
 	Upstreams federate.UpstreamOptions
+	// LoadCache keeps product files' load and validation results between builds (see
+	// catalog.Cache); nil means none. The caller saves it.
+	LoadCache *catalog.Cache
 	// NoSearch leaves out the search stage (search.bleve/ and api/v1/search.json): for
 	// benchmarks that measure the rest of the pipeline.
 	NoSearch bool
@@ -139,7 +142,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	res.History = history
 
 	// 2. Load and validate: nothing is written for an invalid catalog.
-	local, ds := catalog.Check(fsys)
+	local, ds := catalog.CheckCached(fsys, opts.LoadCache)
 	res.Catalog, res.Diagnostics = local, ds
 	if ds.HasErrors() {
 		return res, fmt.Errorf("%w: %d errors", ErrInvalid, ds.Errors())

@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -37,11 +38,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxWall := fl.Duration("max-wall", 0, "target wall time of one Check; 0: no target")
 	maxRSS := fl.Int("max-rss-mib", 0, "target peak RSS in MiB during one Check; 0: no target")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the timed Check to this file")
+	useCache := fl.Bool("cache", true, "time the check with a warm load cache (as `marketplace validate` runs it), after timing it without one")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
 
 	root := *dir
+	opts := synthetic.Options{Products: *products, BuildsPerProduct: *builds, Seed: *seed}
+	if keep := synthetic.BenchDir(); root == "" && keep != "" {
+		var err error
+		if root, err = synthetic.Cached(keep, opts); err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+			return 2
+		}
+	}
 	if root == "" {
 		tmp, err := os.MkdirTemp("", "marketplace-bench-")
 		if err != nil {
@@ -51,9 +61,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(tmp)
 		root = tmp
 	}
-	opts := synthetic.Options{Products: *products, BuildsPerProduct: *builds, Seed: *seed}
 	start := time.Now()
-	if err := synthetic.Write(root, opts); err != nil {
+	if _, err := os.Stat(filepath.Join(root, catalog.IndexFile)); err == nil {
+		// Kept from an earlier run (-dir or $MARKETPLACE_BENCH_CATALOGS).
+	} else if err := synthetic.Write(root, opts); err != nil {
 		fmt.Fprintln(stderr, "loadvalidate:", err)
 		return 2
 	}
@@ -67,6 +78,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// Warm-up: fills the file cache, and the validator's lazily built tables.
 	catalog.Check(fsys)
+
+	// Without the load cache: every file parsed and validated.
+	cold := measure.Run(func() { catalog.Check(fsys) })
+	fmt.Fprintf(stdout, "without cache   %s\n", cold)
+	measure.Figure(fmt.Sprintf("load + validate, %d products, no cache", *products), cold.Short(), "")
+
+	check := func() (*catalog.Catalog, catalog.Diagnostics) { return catalog.Check(fsys) }
+	if *useCache {
+		cacheDir, err := os.MkdirTemp("", "marketplace-bench-cache-")
+		if err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+			return 2
+		}
+		defer os.RemoveAll(cacheDir)
+		file := filepath.Join(cacheDir, "catalog.cache")
+		fill := measure.Run(func() {
+			cache := catalog.OpenCache(file)
+			catalog.CheckCached(fsys, cache)
+			if err := cache.Save(); err != nil {
+				fmt.Fprintln(stderr, "loadvalidate:", err)
+			}
+		})
+		info, _ := os.Stat(file)
+		fmt.Fprintf(stdout, "filling cache   %s; cache file %.1f MiB\n", fill, float64(info.Size())/(1<<20))
+		check = func() (*catalog.Catalog, catalog.Diagnostics) {
+			cache := catalog.OpenCache(file)
+			c, ds := catalog.CheckCached(fsys, cache)
+			if hits, _ := cache.Stats(); hits != len(c.Products) {
+				fmt.Fprintf(stderr, "loadvalidate: %d cache hits for %d products\n", hits, len(c.Products))
+			}
+			if err := cache.Save(); err != nil {
+				fmt.Fprintln(stderr, "loadvalidate:", err)
+			}
+			return c, ds
+		}
+	}
 
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -86,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runtime.ReadMemStats(&before)
 	cpuBefore := measure.CPUTime()
 	start = time.Now()
-	c, ds := catalog.Check(fsys)
+	c, ds := check()
 	wall := time.Since(start)
 	cpu := measure.CPUTime() - cpuBefore
 	if *cpuProfile != "" {
@@ -94,6 +141,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	runtime.ReadMemStats(&after)
 	hwm, hwmErr := measure.PeakRSS()
+	// What the loaded catalog keeps: the live heap once garbage is collected, the catalog alive.
+	runtime.GC()
+	var live runtime.MemStats
+	runtime.ReadMemStats(&live)
 	runtime.KeepAlive(c)
 
 	const mib = 1 << 20
@@ -102,6 +153,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "files           %d (%d TOML)\n", files.all, files.toml)
 	fmt.Fprintf(stdout, "TOML            %.1f MiB\n", float64(tomlBytes)/mib)
 	fmt.Fprintf(stdout, "GOMAXPROCS      %d (of %d CPUs)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
+	what := "without cache"
+	if *useCache {
+		what = "warm cache"
+	}
+	fmt.Fprintf(stdout, "timed check     %s (the figures below)\n", what)
 	fmt.Fprintf(stdout, "wall time       %s (%.0f products/s, %.1f MiB/s)\n", wall.Round(time.Millisecond),
 		float64(len(c.Products))/wall.Seconds(), float64(tomlBytes)/mib/wall.Seconds())
 	// CPU time does not grow when other work shares the machine, so it shows what an idle
@@ -121,6 +177,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		float64(after.TotalAlloc-before.TotalAlloc)/mib, after.Mallocs-before.Mallocs)
 	fmt.Fprintf(stdout, "Sys             %.0f MiB obtained from the OS by the Go runtime (whole process)\n", float64(after.Sys)/mib)
 	fmt.Fprintf(stdout, "GC cycles       %d during the timed Check\n", after.NumGC-before.NumGC)
+	fmt.Fprintf(stdout, "live heap       %.0f MiB after the check, the catalog in memory\n", float64(live.HeapAlloc)/mib)
 
 	status := 0
 	if ds.HasErrors() {
@@ -131,6 +188,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *maxWall > 0 || *maxRSS > 0 {
 		fmt.Fprintln(stdout)
 	}
+	target := ""
+	if *maxWall > 0 {
+		target = fmt.Sprintf("≤ %s wall: %s", *maxWall, verdict(wall <= *maxWall))
+	}
+	measure.Figure(fmt.Sprintf("load + validate, %d products, %s", *products, what),
+		measure.Figures{Wall: wall, CPU: cpu, PeakRSS: hwm, Load: measure.LoadAverage()}.Short(), target)
 	if *maxWall > 0 {
 		fmt.Fprintf(stdout, "target wall     ≤ %s: %s\n", *maxWall, verdict(wall <= *maxWall))
 		if wall > *maxWall {

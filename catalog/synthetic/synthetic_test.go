@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -114,4 +115,31 @@ func diagnostics(ds catalog.Diagnostics) string {
 	var b strings.Builder
 	ds.Write(&b, "text")
 	return b.String()
+}
+
+func TestCached(t *testing.T) {
+
+	dir := t.TempDir()
+	opts := synthetic.Options{Products: 30}
+	first, err := synthetic.Cached(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(first, "index.toml")); err != nil {
+		t.Fatal(err)
+	}
+	// A second call reuses the folder: a file added to it stays.
+	marker := filepath.Join(first, "kept")
+	os.WriteFile(marker, nil, 0o644)
+	second, err := synthetic.Cached(dir, opts)
+	if err != nil || second != first {
+		t.Fatalf("second call: %s, %v; want %s", second, err, first)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("the cached catalog was written again")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("%d entries in the cache folder, want 1 (no temporary leftovers)", len(entries))
+	}
 }

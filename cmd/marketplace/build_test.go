@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if binDir != "" { // the script tests' binary (scripts_test.go)
+		os.RemoveAll(binDir)
+	}
 	os.Exit(code)
 }
 

@@ -28,6 +28,7 @@ func TestHeavyDependenciesStayInTheirPackage(t *testing.T) {
 		{"sigs.k8s.io/", "generator/deploy"},
 		{"github.com/compose-spec/", "generator/deploy"},
 		{"github.com/klauspost/compress", "generator/serve"},
+		{"github.com/fsnotify/fsnotify", "generator/preview"},
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {

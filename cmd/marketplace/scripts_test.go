@@ -24,15 +24,6 @@ var (
 	binErr  error
 )
 
-// TestMain removes the binary the script tests built.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
-}
-
 // buildBinary builds marketplace from this tree, once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()

@@ -58,13 +58,11 @@ const fragmentLen = 220
 // was. With limit > 0 it returns a fragment of about limit bytes starting a little before the
 // first mark, cleared of Markdown emphasis and line breaks.
 func mark(text string, terms map[string]bool, limit int) (string, bool) {
-	type span struct{ start, end int }
-	var spans []span
-	for _, t := range english.Analyze([]byte(text)) {
-		if terms[string(t.Term)] {
-			spans = append(spans, span{t.Start, t.End})
-		}
-	}
+	return fragment(text, matches(text, terms, limit), limit)
+}
+
+// fragment marks spans of text, as mark describes.
+func fragment(text string, spans []span, limit int) (string, bool) {
 	if len(spans) == 0 {
 		return "", false
 	}
@@ -109,6 +107,43 @@ func mark(text string, terms map[string]bool, limit int) (string, bool) {
 		b.WriteString("…")
 	}
 	return strings.TrimSpace(b.String()), true
+}
+
+type span struct{ start, end int }
+
+// analysisPiece is how much of a long text matches analyses at a time.
+const analysisPiece = 512
+
+// matches returns the byte spans of the words of text whose terms are in terms. With limit > 0
+// only the spans up to limit bytes past the first one matter (mark shows a fragment around the
+// first), so the text is analysed a piece at a time, cut at white space (where words end anyway,
+// so the terms are the same), and analysis stops there: most of a long description is never
+// analysed, which was most of a highlighted search's time.
+func matches(text string, terms map[string]bool, limit int) []span {
+	var spans []span
+	for off := 0; off < len(text); {
+		end := len(text)
+		if limit > 0 && len(text)-off > analysisPiece {
+			end = off + analysisPiece
+			if i := strings.LastIndexAny(text[off:end], " \t\r\n"); i > 0 {
+				end = off + i + 1
+			} else if i := strings.IndexAny(text[end:], " \t\r\n"); i >= 0 {
+				end += i + 1
+			} else {
+				end = len(text)
+			}
+		}
+		for _, t := range english.Analyze([]byte(text[off:end])) {
+			if terms[string(t.Term)] {
+				spans = append(spans, span{off + t.Start, off + t.End})
+			}
+		}
+		off = end
+		if len(spans) > 0 && off >= spans[0].start+limit {
+			break
+		}
+	}
+	return spans
 }
 
 // description returns a document's stored description, kept in memory up to a budget.

@@ -299,7 +299,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 			heapDown(best, 0)
 		}
 	}
-	ix.facets.count(matchedSet, counts)
+	ix.facets.count(matchedSet, *total, counts)
 	slices.SortFunc(best, func(a, b match) int {
 		if better(a, b) {
 			return -1

@@ -59,8 +59,45 @@ type facetIndex struct {
 	bitmaps [][]uint64 // value number → its documents
 }
 
-// count adds to counts, per value, the documents of matched (a bitmap) that have it.
-func (f *facetIndex) count(matched []uint64, counts []int) {
+// count adds to counts, per value, the documents of matched (a bitmap of total documents) that
+// have it. It takes the cheaper of two ways: ANDing each value's bitmap with matched, whose cost
+// grows with the number of values (thousands of publishers and tags at 100 000 products, where
+// it was three quarters of a search), or adding up the values of each matched document, whose
+// cost grows with the matches. Both count the same.
+func (f *facetIndex) count(matched []uint64, total int, counts []int) {
+	words := 0
+	for _, m := range matched {
+		if m != 0 {
+			words++
+		}
+	}
+	docs := len(f.offsets) - 1
+	perDoc := 1
+	if docs > 0 {
+		perDoc = max(1, len(f.vals)/docs)
+	}
+	if total*perDoc < len(f.bitmaps)*words {
+		f.countByDocument(matched, counts)
+		return
+	}
+	f.countByValue(matched, counts)
+}
+
+// countByDocument adds each matched document's values.
+func (f *facetIndex) countByDocument(matched []uint64, counts []int) {
+	for w, m := range matched {
+		for m != 0 {
+			d := int32(w*64 + bits.TrailingZeros64(m))
+			m &= m - 1
+			for _, v := range f.docValues(d) {
+				counts[v]++
+			}
+		}
+	}
+}
+
+// countByValue ANDs each value's bitmap with matched.
+func (f *facetIndex) countByValue(matched []uint64, counts []int) {
 	for v, bm := range f.bitmaps {
 		n := 0
 		for w, m := range matched {

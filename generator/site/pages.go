@@ -2,6 +2,7 @@ package site
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"net/url"
 	"path"
@@ -97,7 +98,14 @@ func (g *generator) homePage() page.Page {
 	return g.newPage("index.html", "home", "", info.Description, "home", v)
 }
 
+// categoryCounts returns every category with its count and a few product names; computed once
+// (three pages show it, and each category's cards are sorted to pick the names).
 func (g *generator) categoryCounts() []categoryCount {
+	g.categoryOnce.Do(func() { g.categoryList = g.countCategories() })
+	return g.categoryList
+}
+
+func (g *generator) countCategories() []categoryCount {
 	var out []categoryCount
 	for _, slug := range slices.Sorted(maps.Keys(g.categories)) {
 		cc := categoryCount{Slug: slug, Title: slugTitle(slug), Count: len(g.categories[slug])}
@@ -116,24 +124,66 @@ type letterGroup struct {
 	Cards  []card
 }
 
-func (g *generator) productsPage() page.Page {
+// letterLink points the letter navigation at the first page holding a letter's products.
+type letterLink struct {
+	Letter string
+	Href   string
+}
+
+func (g *generator) productsPages() []page.Page {
 	all := g.cardsOf(g.c.SortedProductIDs())
-	var groups []letterGroup
-	for _, c := range all {
-		l := "#"
+	letterOf := func(c card) string {
 		if r := []rune(strings.TrimSpace(c.Name)); len(r) > 0 && unicode.IsLetter(r[0]) && r[0] < unicode.MaxASCII {
-			l = strings.ToUpper(string(r[0]))
+			return strings.ToUpper(string(r[0]))
 		}
-		if len(groups) == 0 || groups[len(groups)-1].Letter != l {
-			groups = append(groups, letterGroup{Letter: l})
-		}
-		groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
+		return "#"
 	}
-	return g.newPage("products/index.html", "products", "All products",
-		"Every product in the catalog, alphabetically.", "products", struct {
-			Count  int
-			Groups []letterGroup
-		}{len(all), groups})
+	type firstAt struct {
+		letter string
+		page   int
+	}
+	var letters []firstAt
+	for i, c := range all {
+		if l := letterOf(c); len(letters) == 0 || letters[len(letters)-1].letter != l {
+			letters = append(letters, firstAt{l, i/PageSize + 1})
+		}
+	}
+	count := pageCount(len(all))
+	out := make([]page.Page, 0, count)
+	for n := 1; n <= count; n++ {
+		lo, hi := pageSpan(n, len(all))
+		var groups []letterGroup
+		for _, c := range all[lo:hi] {
+			if l := letterOf(c); len(groups) == 0 || groups[len(groups)-1].Letter != l {
+				groups = append(groups, letterGroup{Letter: l})
+			}
+			groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
+		}
+		var nav []letterLink
+		for _, f := range letters {
+			href := "#letter-" + f.letter
+			if f.page != n {
+				href = pageFile(f.page) + href
+			}
+			nav = append(nav, letterLink{f.letter, href})
+		}
+		out = append(out, g.newPage(inFolder("products/index.html", n), "products", pagedTitle("All products", n),
+			"Every product in the catalog, alphabetically.", "products", struct {
+				Count   int
+				Letters []letterLink
+				Groups  []letterGroup
+				Pager   pager
+			}{len(all), nav, groups, newPager(n, count, len(all))}))
+	}
+	return out
+}
+
+// pagedTitle names page n of a listing: its title, and the page number after the first.
+func pagedTitle(title string, n int) string {
+	if n == 1 {
+		return title
+	}
+	return fmt.Sprintf("%s (page %d)", title, n)
 }
 
 // ---- one product
@@ -367,7 +417,7 @@ type logoRef struct {
 	Hue      int
 }
 
-func (g *generator) publishersPage() page.Page {
+func (g *generator) publishersPages() []page.Page {
 	var rows []publisherRow
 	for _, id := range g.c.SortedPublisherIDs() {
 		pub := g.c.Publishers[id]
@@ -380,8 +430,17 @@ func (g *generator) publishersPage() page.Page {
 	slices.SortStableFunc(rows, func(a, b publisherRow) int {
 		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
 	})
-	return g.newPage("publishers/index.html", "publishers", "Publishers",
-		"The organisations that publish products in the catalog.", "publishers", rows)
+	count := pageCount(len(rows))
+	out := make([]page.Page, 0, count)
+	for n := 1; n <= count; n++ {
+		lo, hi := pageSpan(n, len(rows))
+		out = append(out, g.newPage(inFolder("publishers/index.html", n), "publishers", pagedTitle("Publishers", n),
+			"The organisations that publish products in the catalog.", "publishers", struct {
+				Rows  []publisherRow
+				Pager pager
+			}{rows[lo:hi], newPager(n, count, len(rows))}))
+	}
+	return out
 }
 
 type publisherView struct {
@@ -391,18 +450,27 @@ type publisherView struct {
 	Contact     link
 	Maintainers []string
 	Signers     []catalog.Signer
-	Products    []card
+	Count       int
+	Products    []card // this page's
+	Pager       pager
 	Origin      originView
 }
 
-func (g *generator) publisherPage(pub *catalog.Publisher) page.Page {
-	v := publisherView{
-		ID: pub.ID, Name: cmp.Or(pub.Name, pub.ID), URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
-		Maintainers: pub.Maintainers, Signers: pub.Signers, Products: g.cardsOf(g.pubProds[pub.ID]),
-		Origin: originOf(pub.Origin),
+func (g *generator) publisherPages(pub *catalog.Publisher) []page.Page {
+	cards := g.cardsOf(g.pubProds[pub.ID])
+	count := pageCount(len(cards))
+	out := make([]page.Page, 0, count)
+	for n := 1; n <= count; n++ {
+		lo, hi := pageSpan(n, len(cards))
+		v := publisherView{
+			ID: pub.ID, Name: cmp.Or(pub.Name, pub.ID), URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
+			Maintainers: pub.Maintainers, Signers: pub.Signers, Count: len(cards), Products: cards[lo:hi],
+			Pager: newPager(n, count, len(cards)), Origin: originOf(pub.Origin),
+		}
+		out = append(out, g.newPage(inFolder(path.Join("publishers", pub.ID, "index.html"), n), "publisher",
+			pagedTitle(v.Name, n), "Products published by "+v.Name+".", "publishers", v))
 	}
-	return g.newPage(path.Join("publishers", pub.ID, "index.html"), "publisher", v.Name,
-		"Products published by "+v.Name+".", "publishers", v)
+	return out
 }
 
 // ---- interfaces
@@ -440,8 +508,11 @@ type interfaceView struct {
 	Properties     []string
 	SubstitutesFor []ifaceRef
 	SubstitutedBy  []ifaceRef
-	Providers      []providerCard
-	Consumers      []consumerCard
+	ProviderCount  int
+	ConsumerCount  int
+	Providers      []providerCard // this page's
+	Consumers      []consumerCard // this page's
+	Pager          pager          // over providers and consumers side by side: page N shows the Nth slice of each
 }
 
 type providerCard struct {
@@ -457,7 +528,7 @@ type consumerCard struct {
 	Required bool
 }
 
-func (g *generator) interfacePage(in *catalog.Interface) page.Page {
+func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 	v := interfaceView{ID: in.ID, Name: cmp.Or(in.Name, in.ID), URI: linkOf(in.URI), Version: in.Version, Properties: in.Properties}
 	for _, s := range in.SubstitutesFor {
 		v.SubstitutesFor = append(v.SubstitutesFor, g.iface(s))
@@ -467,21 +538,35 @@ func (g *generator) interfacePage(in *catalog.Interface) page.Page {
 			v.SubstitutedBy = append(v.SubstitutedBy, g.iface(other.ID))
 		}
 	}
+	var providers []providerCard
 	for _, r := range g.providersOf(in.ID) {
-		v.Providers = append(v.Providers, providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via})
+		providers = append(providers, providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via})
 	}
+	var consumers []consumerCard
 	for _, r := range g.consumersOf(in.ID) {
-		v.Consumers = append(v.Consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
+		consumers = append(consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
 	}
-	slices.SortStableFunc(v.Consumers, func(a, b consumerCard) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Card.Name), strings.ToLower(b.Card.Name)), cmp.Compare(a.Card.ID, b.Card.ID))
+	slices.SortStableFunc(consumers, func(a, b consumerCard) int {
+		return cmp.Or(cmp.Compare(a.Card.sortName, b.Card.sortName), cmp.Compare(a.Card.ID, b.Card.ID))
 	})
+	v.ProviderCount, v.ConsumerCount = len(providers), len(consumers)
 	desc := v.Name
 	if in.Version != "" {
 		desc += " " + in.Version
 	}
-	return g.newPage(path.Join("interfaces", in.ID, "index.html"), "interface", v.Name,
-		"Products that provide and use "+desc+".", "interfaces", v)
+	count := max(pageCount(len(providers)), pageCount(len(consumers)))
+	out := make([]page.Page, 0, count)
+	for n := 1; n <= count; n++ {
+		pv := v
+		lo, hi := pageSpan(n, len(providers))
+		pv.Providers = providers[lo:hi]
+		lo, hi = pageSpan(n, len(consumers))
+		pv.Consumers = consumers[lo:hi]
+		pv.Pager = newPager(n, count, max(len(providers), len(consumers)))
+		out = append(out, g.newPage(inFolder(path.Join("interfaces", in.ID, "index.html"), n), "interface",
+			pagedTitle(v.Name, n), "Products that provide and use "+desc+".", "interfaces", pv))
+	}
+	return out
 }
 
 // ---- categories
@@ -491,14 +576,23 @@ func (g *generator) categoriesPage() page.Page {
 		"Browse the catalog by category.", "categories", g.categoryCounts())
 }
 
-func (g *generator) categoryPage(slug string) page.Page {
+func (g *generator) categoryPages(slug string) []page.Page {
 	title := slugTitle(slug)
-	return g.newPage(path.Join("categories", slug, "index.html"), "category", title,
-		"Products in the category "+title+".", "categories", struct {
-			Slug  string
-			Title string
-			Cards []card
-		}{slug, title, g.cardsOf(g.categories[slug])})
+	cards := g.cardsOf(g.categories[slug])
+	count := pageCount(len(cards))
+	out := make([]page.Page, 0, count)
+	for n := 1; n <= count; n++ {
+		lo, hi := pageSpan(n, len(cards))
+		out = append(out, g.newPage(inFolder(path.Join("categories", slug, "index.html"), n), "category",
+			pagedTitle(title, n), "Products in the category "+title+".", "categories", struct {
+				Slug  string
+				Title string
+				Count int
+				Cards []card
+				Pager pager
+			}{slug, title, len(cards), cards[lo:hi], newPager(n, count, len(cards))}))
+	}
+	return out
 }
 
 // ---- search and 404
@@ -546,7 +640,7 @@ func (g *generator) searchPage() page.Page {
 func (g *generator) notFoundPage() page.Page {
 	return g.theme.page("404.html", "404", &pageData{
 		Root: rootPath(g.base), Site: g.site(), Static: g.theme.versions, Title: "Page not found",
-	})
+	}, true)
 }
 
 // rootPath returns the path of a base URL, with a trailing slash: "/" for "" or a host alone.

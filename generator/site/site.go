@@ -55,6 +55,10 @@ type Input struct {
 	// Files is the catalog repository, read for product logos and screenshots. When nil, or when
 	// a file is missing, the page shows a placeholder instead of the image.
 	Files fs.FS
+	// Unkeyed leaves pages without a Key, and product pages are planned only when rendered. For
+	// a preview, which renders the few pages a browser asks for and memoizes them by its own
+	// version: planning every page's key is most of the cost of planning a large site.
+	Unkeyed bool
 }
 
 // Pages returns every HTML page and static asset of the site, sorted by path, each with a Key
@@ -114,6 +118,9 @@ type generator struct {
 	providers  map[string][]providerRef    // memo of providersOf
 	provides   map[string]map[string]bool  // interface ID → the IDs providersOf returned for it
 	consumers  map[string][]consumerRef    // memo of consumersOf
+
+	categoryOnce sync.Once
+	categoryList []categoryCount // memo of categoryCounts
 }
 
 func newGenerator(in Input, t *loadedTheme) (*generator, error) {
@@ -201,13 +208,23 @@ func uniq(list []string) []string {
 // htmlPages returns the site's HTML pages.
 func (g *generator) htmlPages() []page.Page {
 	var out []page.Page
-	out = append(out, g.homePage(), g.productsPage(), g.publishersPage(), g.interfacesPage(),
-		g.categoriesPage(), g.searchPage(), g.notFoundPage(), g.builderPage())
+	out = append(out, g.homePage(), g.interfacesPage(), g.categoriesPage(), g.searchPage(), g.notFoundPage(), g.builderPage())
+	out = append(out, g.productsPages()...)
+	out = append(out, g.publishersPages()...)
 	// Product pages are most of the site and independent of each other: plan them in parallel.
 	// They only read the generator; its memos are filled before (see newGenerator).
 	products := make([]page.Page, len(g.products))
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	if g.in.Unkeyed {
+		for i, p := range g.products {
+			products[i] = page.Page{Path: productPath(p.ID), Render: func() ([]byte, error) {
+				return g.productPage(p).Render()
+			}}
+		}
+		out = append(out, products...)
+		return append(out, g.listingPages()...)
+	}
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
@@ -223,14 +240,20 @@ func (g *generator) htmlPages() []page.Page {
 	}
 	wg.Wait()
 	out = append(out, products...)
+	return append(out, g.listingPages()...)
+}
+
+// listingPages returns the publisher, interface and category pages.
+func (g *generator) listingPages() []page.Page {
+	var out []page.Page
 	for _, id := range g.c.SortedPublisherIDs() {
-		out = append(out, g.publisherPage(g.c.Publishers[id]))
+		out = append(out, g.publisherPages(g.c.Publishers[id])...)
 	}
 	for i := range g.c.Index.Interfaces {
-		out = append(out, g.interfacePage(&g.c.Index.Interfaces[i]))
+		out = append(out, g.interfacePages(&g.c.Index.Interfaces[i])...)
 	}
 	for _, cat := range slices.Sorted(maps.Keys(g.categories)) {
-		out = append(out, g.categoryPage(cat))
+		out = append(out, g.categoryPages(cat)...)
 	}
 	return out
 }
@@ -245,7 +268,7 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 		Description: description,
 		Section:     section,
 		Body:        body,
-	})
+	}, !g.in.Unkeyed) // see Input.Unkeyed: keys cost JSON encoding and hashing of every view
 }
 
 func (g *generator) site() siteInfo {

@@ -114,11 +114,15 @@ const keyVersion = "site/1"
 
 // page returns the page at p of the given kind, keyed by exactly what it depends on: the data
 // the template sees, and the theme files the template set was parsed from.
-func (t *loadedTheme) page(p, kind string, data *pageData) page.Page {
+func (t *loadedTheme) page(p, kind string, data *pageData, keyed bool) page.Page {
 	tmpl := t.templates[kind]
+	key := ""
+	if keyed {
+		key = page.Key(keyVersion, kind, t.hashes[kind], data)
+	}
 	return page.Page{
 		Path: p,
-		Key:  page.Key(keyVersion, kind, t.hashes[kind], data),
+		Key:  key,
 		Render: func() ([]byte, error) {
 			var buf bytes.Buffer
 			if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {

@@ -30,6 +30,8 @@ type card struct {
 	Status        string // the latest build's image state
 	License       string
 	Evaluation    bool
+
+	sortName string // Name in lower case: cards are sorted by it, often, and lowering is dear
 }
 
 func (g *generator) cardOf(p *catalog.Product) card {
@@ -45,6 +47,7 @@ func (g *generator) cardOf(p *catalog.Product) card {
 		c.Version = b.Version
 		c.Status = g.status(b).State
 	}
+	c.sortName = strings.ToLower(c.Name)
 	return c
 }
 
@@ -60,7 +63,7 @@ func (g *generator) cardsOf(ids []string) []card {
 // sortCards orders cards by name as a reader expects, then by ID.
 func sortCards(cs []card) {
 	slices.SortStableFunc(cs, func(a, b card) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
 	})
 }
 

@@ -94,3 +94,16 @@ func LoadAverage() string {
 	}
 	return "unknown"
 }
+
+// Figure prints one figure for bench/all's table: a tab-separated line "figure", what was
+// measured, the figure, and the target with its verdict ("" when none).
+func Figure(what, figure, target string) {
+	fmt.Printf("figure\t%s\t%s\t%s\n", what, figure, target)
+}
+
+// Short formats the figures for a table cell.
+func (f Figures) Short() string {
+	cores := runtime.GOMAXPROCS(0)
+	return fmt.Sprintf("%s wall, %s CPU, %d MiB peak, load %s", f.Wall.Round(10*time.Millisecond),
+		f.CPU.Round(10*time.Millisecond), f.PeakRSS>>20, f.Load) + fmt.Sprintf(" (%d cores)", cores)
+}

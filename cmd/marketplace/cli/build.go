@@ -21,6 +21,7 @@ func newBuild(g *globals) *cobra.Command {
 		offline, noVerify                                                          bool
 		jobs                                                                       int
 		upstreams                                                                  federate.UpstreamOptions
+		loadCache                                                                  loadCacheFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -52,12 +53,13 @@ with the local products; each upstream's images verify offline against its own s
 				return err
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(generator.MemoryLimitFor(out))
+				debug.SetMemoryLimit(generator.MemoryLimitFor(g.path(out)))
 			}
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: g.path(out), Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
 				Log: g.stderr, Progress: g.terminal(), Upstreams: upstreams,
+				LoadCache: loadCache.open(root),
 			}
 			if registryMap != "" {
 				m, err := catalog.ReadRegistryMap(registryMap)
@@ -87,6 +89,7 @@ with the local products; each upstream's images verify offline against its own s
 				opts.Verify = generator.VerifyOffline
 			}
 			res, err := generator.Build(cmd.Context(), opts)
+			loadCache.save(opts.LoadCache, g.stderr)
 			if res != nil && len(res.Diagnostics) > 0 {
 				res.Diagnostics.Write(g.stdout, "text")
 			}
@@ -117,6 +120,7 @@ with the local products; each upstream's images verify offline against its own s
 	f.StringVar(&signKeys, "sign", "", "sign the output with TUF metadata using the key `DIR` made by marketplace trust init")
 	f.StringVar(&registryMap, "registry-map", "", "deploy manifests pull from the private registry that registry map `FILE` (marketplace mirror images) names")
 	upstreamFlags(f, &upstreams)
+	loadCache.register(cmd)
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }

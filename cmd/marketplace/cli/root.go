@@ -85,6 +85,7 @@ Exit status: 0 ok, 1 the input has problems, 2 usage or environment error.`,
 		newSign(g),
 		newMirror(g),
 		newUpstreams(g),
+		newPreview(g),
 	)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 func newValidate(g *globals) *cobra.Command {
 	var format, base, author, ref, cacheDir, material string
 	var upstreams federate.UpstreamOptions
+	var loadCache loadCacheFlag
 	cmd := &cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check the catalog's TOML files and report every problem at once",
@@ -73,7 +74,9 @@ their own and merged: their problems show with the upstream's name before the pa
 				return err
 			}
 			fsys := os.DirFS(root)
-			c, ds := catalog.Check(fsys)
+			cache := loadCache.open(root)
+			c, ds := catalog.CheckCached(fsys, cache)
+			loadCache.save(cache, g.stderr)
 			ds = append(ds, review.CheckCodeOwners(fsys, c)...)
 			if !ds.HasErrors() {
 				fed, fds := federate.Federate(cmd.Context(), fsys, c, upstreams.At(root))
@@ -98,6 +101,7 @@ their own and merged: their problems show with the upstream's name before the pa
 			return nil
 		},
 	}
+	loadCache.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "text", "output `FORMAT`: text, github (workflow annotations), json, or markdown (with --base: the pull-request summary)")
 	f.StringVar(&base, "base", "", "review the change from the merge base of `REV` (a branch, tag or commit)")

@@ -1,0 +1,203 @@
+// Command scale times the whole `marketplace build` — site, JSON API, feed, badges, deploy files,
+// static search and the bleve index — of a synthetic catalog of any size, and prints wall time,
+// CPU time, peak RSS and the machine's load, then what the output is made of: its file count and
+// the largest page of each listing kind, which pagination keeps bounded at any catalog size.
+// With -incremental it also changes one product and times the rebuild.
+//
+// bench/all runs it on 10 000 and 100 000 products. Peak RSS is the kernel's high-water mark of
+// this process, reset before the build (Linux).
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hspc/marketplace/bench/internal/measure"
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+	"github.com/hspc/marketplace/generator"
+)
+
+func main() {
+	products := flag.Int("products", 10000, "products in the synthetic catalog")
+	dir := flag.String("dir", "", "catalog folder (default: kept in $MARKETPLACE_BENCH_CATALOGS, or a temporary one)")
+	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder)")
+	noSearch := flag.Bool("no-search", false, "leave out the search stage")
+	incremental := flag.Bool("incremental", false, "then change one product and time the rebuild")
+	maxRSS := flag.Uint64("max-rss-mib", 0, "target peak RSS of the full build, MiB; 0: none")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
+	flag.Parse()
+
+	root := *dir
+	if root == "" {
+		opts := synthetic.Options{Products: *products}
+		start := time.Now()
+		if keep := synthetic.BenchDir(); keep != "" {
+			var err error
+			root, err = synthetic.Cached(keep, opts)
+			check(err)
+		} else {
+			tmp, err := os.MkdirTemp("", "marketplace-scale-")
+			check(err)
+			defer os.RemoveAll(tmp)
+			root = tmp
+			check(synthetic.Write(root, opts))
+		}
+		fmt.Printf("catalog        %d products in %s (ready in %s)\n", *products, root, time.Since(start).Round(time.Millisecond))
+	}
+	outDir, err := os.MkdirTemp(*outParent, "marketplace-scale-out-")
+	check(err)
+	defer os.RemoveAll(outDir)
+	out := filepath.Join(outDir, "public")
+	cacheDir, err := os.MkdirTemp("", "marketplace-scale-cache-")
+	check(err)
+	defer os.RemoveAll(cacheDir)
+	cacheFile := filepath.Join(cacheDir, "load.cache")
+	opts := generator.Options{Root: root, Out: out, Verify: generator.VerifySkip, NoSearch: *noSearch}
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+	}
+	var res *generator.Result
+	full := measure.Run(func() {
+		opts.LoadCache = catalog.OpenCache(cacheFile)
+		res, err = generator.Build(context.Background(), opts)
+		if err == nil {
+			err = opts.LoadCache.Save()
+		}
+	})
+	pprof.StopCPUProfile()
+	check(err)
+	fmt.Printf("full build     %d products, %d pages, search %v: %s\n", len(res.Catalog.Products), res.Stats.Pages, !*noSearch, full)
+	target := ""
+	if *maxRSS > 0 {
+		target = fmt.Sprintf("peak ≤ %d MiB: %s", *maxRSS, verdict(full.PeakRSS>>20 <= *maxRSS))
+		fmt.Printf("target         %s\n", target)
+	}
+	measure.Figure(fmt.Sprintf("full build, %d products, %d files", *products, res.Stats.Pages), full.Short(), target)
+	report(out, *products)
+
+	if *incremental {
+		p := res.Catalog.Products[res.Catalog.SortedProductIDs()[len(res.Catalog.Products)/2]]
+		file := filepath.Join(root, filepath.FromSlash(p.Path))
+		data, err := os.ReadFile(file)
+		check(err)
+		check(os.WriteFile(file, bytes.Replace(data, []byte(`summary = "`), []byte(`summary = "Changed: `), 1), 0o644))
+		defer os.WriteFile(file, data, 0o644)
+		incr := measure.Run(func() {
+			opts.LoadCache = catalog.OpenCache(cacheFile)
+			res, err = generator.Build(context.Background(), opts)
+			if err == nil {
+				err = opts.LoadCache.Save()
+			}
+		})
+		check(err)
+		fmt.Printf("one product    changed, %d pages rendered, %d reused (warm load cache): %s\n", res.Stats.Rendered, res.Stats.Reused, incr)
+		measure.Figure(fmt.Sprintf("one-product rebuild, %d products", *products), incr.Short(), fmt.Sprintf("≤ 500 ms wall: %s", verdict(incr.Wall <= 500*time.Millisecond)))
+	}
+}
+
+// report prints the output's file count and size, and the largest page of each listing kind.
+func report(out string, products int) {
+	type kind struct {
+		name    string
+		match   func(p string) bool
+		largest string
+		size    int64
+		pages   int
+	}
+	inFolder := func(prefix string) func(string) bool {
+		return func(p string) bool {
+			rest, ok := strings.CutPrefix(p, prefix)
+			if !ok {
+				return false
+			}
+			parts := strings.Split(rest, "/")
+			return len(parts) == 2 && strings.HasSuffix(parts[1], ".html")
+		}
+	}
+	top := func(folder string) func(string) bool {
+		return func(p string) bool {
+			d, f := path.Split(p)
+			return d == folder+"/" && (f == "index.html" || strings.HasPrefix(f, "page-"))
+		}
+	}
+	kinds := []*kind{
+		{name: "products index", match: top("products")},
+		{name: "publishers index", match: top("publishers")},
+		{name: "interface page", match: inFolder("interfaces/")},
+		{name: "category page", match: inFolder("categories/")},
+		{name: "publisher page", match: inFolder("publishers/")},
+		{name: "product page", match: func(p string) bool {
+			return strings.HasPrefix(p, "products/") && strings.Count(p, "/") == 3 && strings.HasSuffix(p, ".html")
+		}},
+		{name: "home page", match: func(p string) bool { return p == "index.html" }},
+	}
+	var files int
+	var total int64
+	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		files++
+		total += info.Size()
+		rel, _ := filepath.Rel(out, p)
+		rel = filepath.ToSlash(rel)
+		for _, k := range kinds {
+			if k.match(rel) {
+				k.pages++
+				if info.Size() > k.size {
+					k.largest, k.size = rel, info.Size()
+				}
+				break
+			}
+		}
+		return nil
+	})
+	fmt.Printf("output         %d files, %.0f MiB\n", files, float64(total)/(1<<20))
+	sort.SliceStable(kinds, func(i, j int) bool { return kinds[i].size > kinds[j].size })
+	for _, k := range kinds {
+		if k.pages > 0 && k.name != "product page" && k.name != "home page" {
+			measure.Figure(fmt.Sprintf("largest listing page, %d products", products),
+				fmt.Sprintf("%.0f KB (%s, %s)", float64(k.size)/1000, k.name, k.largest), "bounded by site.PageSize")
+			break
+		}
+	}
+	for _, k := range kinds {
+		if k.pages > 0 {
+			fmt.Printf("largest        %-16s %6.1f KB  (%d pages; %s)\n", k.name, float64(k.size)/1000, k.pages, k.largest)
+		}
+	}
+	fmt.Printf("GOMAXPROCS     %d of %d CPUs\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scale:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,454 @@
+package catalog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// Cache keeps what loading and validating each product file found — the decoded product and its
+// problems — keyed by a hash of everything that result depends on: the file's path and content,
+// index.toml (interfaces and licence policy), and the code of this package and of the libraries
+// it validates with. A product file whose key is known is neither parsed nor validated again;
+// only the checks of the files it refers to (logo, screenshots) run again, because those files
+// are not part of the key.
+//
+// A Cache made by NewCache lives in memory (`marketplace preview` keeps one between checks); one
+// made by OpenCache is also saved to a file by Save. The file is only ever replaced whole (a
+// temporary file renamed over it), so processes sharing it see either the old or the new one;
+// a damaged or foreign file is ignored, and the check it slows down repairs it.
+//
+// Products returned from a cache are shared between the catalogs of successive checks: treat
+// a loaded catalog as read-only.
+type Cache struct {
+	file string
+
+	mu sync.Mutex
+	// prev holds the entries known before this check (the file's, or the previous check's);
+	// next those this check used, which is what Save writes and the next check starts from.
+	prev, next map[cacheKey]*cacheEntry
+	added      bool // next holds entries prev did not
+	hits       int
+	misses     int
+
+	// paths holds the key of each product file's result in the last check; unchanged, when
+	// set, says which files did not change since (see AssumeUnchanged).
+	paths, nextPaths map[string]cacheKey
+	unchanged        func(path string) bool
+}
+
+type cacheKey [sha256.Size]byte
+
+// cacheEntry is one product file's result: either raw (as read from the cache file, decoded on
+// first use) or decoded.
+type cacheEntry struct {
+	raw     string
+	product *Product
+	decoded []problem // problems of decoding
+	checked []problem // problems of validation, except the checks of referenced files
+
+	// files holds the problems of the checks of referenced files (logo, screenshots) as the
+	// last check found them, when filesKnown; only used when the caller vouches that those
+	// files did not change (AssumeUnchanged). Not saved.
+	files      []problem
+	filesKnown bool
+}
+
+// NewCache returns an empty cache that lives in memory only.
+func NewCache() *Cache {
+	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{},
+		paths: map[string]cacheKey{}, nextPaths: map[string]cacheKey{}}
+}
+
+// AssumeUnchanged tells the next check which files did not change since the check before it,
+// as a file watcher knows: a product file for which unchanged is true is not read again (its
+// previous result is used), and neither are its logo and screenshots when unchanged is true for
+// them. unchanged must be true only for files that did not change: for a path, and for every
+// path below a folder that changed, it must say false. It holds for one check; nil (or a cache
+// that did not see the previous check) reads every file.
+func (c *Cache) AssumeUnchanged(unchanged func(path string) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unchanged = unchanged
+}
+
+// assumed returns the entry of the product file at path from the previous check when the caller
+// vouched that the file did not change, or nil.
+func (c *Cache) assumed(path string) (cacheKey, *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unchanged == nil || !c.unchanged(path) {
+		return cacheKey{}, nil
+	}
+	k, ok := c.paths[path]
+	if !ok {
+		return cacheKey{}, nil
+	}
+	e := c.next[k]
+	if e == nil {
+		e = c.prev[k]
+	}
+	if e == nil || e.product == nil {
+		return cacheKey{}, nil
+	}
+	c.next[k] = e
+	c.nextPaths[path] = k
+	c.hits++
+	return k, e
+}
+
+// filesUnchanged reports whether the caller vouched for every file p refers to.
+func (c *Cache) filesUnchanged(p *Product) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.unchanged == nil {
+		return false
+	}
+	dir := path.Join(ProductsDir, p.Publisher)
+	if p.Logo != "" && !c.unchanged(path.Join(dir, p.Logo)) {
+		return false
+	}
+	for _, s := range p.Screenshots {
+		if !c.unchanged(path.Join(dir, s.File)) {
+			return false
+		}
+	}
+	return true
+}
+
+// OpenCache returns a cache backed by file: the entries file holds are used, and Save replaces
+// it. A missing, damaged or foreign file gives an empty cache, not an error: a cache is never
+// needed for a right answer.
+func OpenCache(file string) *Cache {
+	c := NewCache()
+	c.file = file
+	data, err := os.ReadFile(file)
+	if err == nil {
+		c.prev = readCacheFile(data)
+	}
+	return c
+}
+
+// CacheFile returns the cache file for the catalog at root inside dir: one file per catalog
+// folder, so two catalogs do not evict each other's entries.
+func CacheFile(dir, root string) string {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(dir, fmt.Sprintf("catalog-%x.cache", sum[:8]))
+}
+
+// Stats returns how many product files the last check found in the cache, and how many it
+// loaded and validated.
+func (c *Cache) Stats() (hits, misses int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.misses
+}
+
+// begin starts a check: what the previous check used becomes what this one may find.
+func (c *Cache) begin() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.next) > 0 {
+		c.prev, c.next = c.next, map[cacheKey]*cacheEntry{}
+	}
+	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
+	c.added, c.hits, c.misses = false, 0, 0
+}
+
+// end finishes a check: what the caller vouched for held for this check only.
+func (c *Cache) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.unchanged = nil
+}
+
+// get returns the entry of key, decoded, or nil.
+func (c *Cache) get(k cacheKey, path string) *cacheEntry {
+	c.mu.Lock()
+	e := c.next[k]
+	if e == nil {
+		e = c.prev[k]
+	}
+	c.mu.Unlock()
+	if e == nil {
+		c.miss()
+		return nil
+	}
+	if e.product == nil {
+		// Decoded outside the lock, by the loading worker that asked; a copy, because another
+		// worker may ask for the same key (two identical files) at the same time.
+		d, err := decodeEntry(e.raw)
+		if err != nil {
+			c.miss()
+			return nil
+		}
+		d.raw = e.raw
+		e = d
+	}
+	c.mu.Lock()
+	c.next[k] = e
+	c.nextPaths[path] = k
+	c.hits++
+	c.mu.Unlock()
+	return e
+}
+
+func (c *Cache) miss() {
+	c.mu.Lock()
+	c.misses++
+	c.mu.Unlock()
+}
+
+func (c *Cache) put(k cacheKey, path string, e *cacheEntry) {
+	c.mu.Lock()
+	c.next[k] = e
+	c.nextPaths[path] = k
+	c.added = true
+	c.mu.Unlock()
+}
+
+// Save writes the entries the last check used to the cache file, when they differ from what
+// the file held. A cache made by NewCache has no file: Save does nothing.
+func (c *Cache) Save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev)) {
+		return nil
+	}
+	dir := filepath.Dir(c.file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("saving the load cache: %w", err)
+	}
+	removeStaleTemps(dir)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("saving the load cache: %w", err)
+	}
+	err = writeCacheFile(f, c.next)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), c.file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("saving the load cache: %w", err)
+	}
+	c.prev, c.added = c.next, false
+	return nil
+}
+
+// removeStaleTemps removes temporary files that a killed process left behind in the cache
+// folder; files younger than an hour may belong to a save under way.
+func removeStaleTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// The cache file: magic, the code version, then entries (each length-prefixed: key and the
+// encoded result), then a CRC-32C of everything before it.
+const cacheMagic = "marketplace load cache 1\n"
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// writeCacheFile writes entries to w in chunks, so that saving the cache of a large catalog does
+// not hold a second copy of it in memory.
+func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry) error {
+	keys := make([]cacheKey, 0, len(entries))
+	for k := range entries {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
+	crc := crc32.New(crcTable)
+	out := io.MultiWriter(w, crc)
+	e := &encoder{buf: make([]byte, 0, 1<<20)}
+	e.buf = append(e.buf, cacheMagic...)
+	e.buf = append(e.buf, codeVersion[:]...)
+	var scratch encoder
+	for _, k := range keys {
+		raw := entries[k].raw
+		if raw == "" {
+			scratch.buf = scratch.buf[:0]
+			encodeEntry(&scratch, entries[k])
+			e.uint(uint64(len(k) + len(scratch.buf)))
+			e.buf = append(e.buf, k[:]...)
+			e.buf = append(e.buf, scratch.buf...)
+		} else {
+			e.uint(uint64(len(k) + len(raw)))
+			e.buf = append(e.buf, k[:]...)
+			e.buf = append(e.buf, raw...)
+		}
+		if len(e.buf) >= 1<<20 {
+			if _, err := out.Write(e.buf); err != nil {
+				return err
+			}
+			e.buf = e.buf[:0]
+		}
+	}
+	if _, err := out.Write(e.buf); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// readCacheFile returns the entries of a cache file, undecoded, or none when the file is damaged
+// or was written by other code.
+func readCacheFile(data []byte) map[cacheKey]*cacheEntry {
+	entries := map[cacheKey]*cacheEntry{}
+	head := len(cacheMagic) + len(codeVersion)
+	if len(data) < head+4 || string(data[:len(cacheMagic)]) != cacheMagic ||
+		!bytes.Equal(data[len(cacheMagic):head], codeVersion[:]) {
+		return entries
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return entries
+	}
+	// data is never written again, so strings may share its memory instead of copying it.
+	d := &decoderState{data: unsafe.String(&body[0], len(body)), off: head}
+	for d.off < len(d.data) && d.err == nil {
+		n := d.length()
+		if n < len(cacheKey{}) {
+			d.fail()
+			break
+		}
+		var k cacheKey
+		copy(k[:], d.data[d.off:])
+		entries[k] = &cacheEntry{raw: d.data[d.off+len(k) : d.off+n]}
+		d.off += n
+	}
+	if d.err != nil {
+		return map[cacheKey]*cacheEntry{}
+	}
+	return entries
+}
+
+func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
+
+// cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the content.
+func cacheKeyOf(index cacheKey, path string, data []byte) cacheKey {
+	h := sha256.New()
+	h.Write(codeVersion[:])
+	h.Write(index[:])
+	h.Write([]byte(path))
+	h.Write([]byte{0})
+	h.Write(data)
+	var k cacheKey
+	h.Sum(k[:0])
+	return k
+}
+
+// indexKeyOf hashes index.toml as the per-product checks see it; ok is false when it could not
+// be read (then the checks differ again).
+func indexKeyOf(data []byte, ok bool) cacheKey {
+	if !ok {
+		return sha256.Sum256([]byte("no index.toml"))
+	}
+	return sha256.Sum256(append([]byte("index.toml\x00"), data...))
+}
+
+func encodeEntry(e *encoder, ce *cacheEntry) {
+	productCodec.enc(e, reflectValue(ce.product))
+	encodeProblems(e, ce.decoded)
+	encodeProblems(e, ce.checked)
+}
+
+func decodeEntry(raw string) (*cacheEntry, error) {
+	d := &decoderState{data: raw}
+	ce := &cacheEntry{product: &Product{}}
+	productCodec.dec(d, reflectValue(ce.product))
+	ce.decoded = decodeProblems(d)
+	ce.checked = decodeProblems(d)
+	if d.err == nil && d.off != len(d.data) {
+		d.fail()
+	}
+	return ce, d.err
+}
+
+func encodeProblems(e *encoder, ps []problem) {
+	e.uint(uint64(len(ps)))
+	for _, p := range ps {
+		e.string(p.key)
+		e.int(int64(p.severity))
+		e.int(int64(p.rule))
+		e.string(p.msg)
+		e.int(int64(p.line))
+		e.int(int64(p.col))
+		atKey := byte(0)
+		if p.atKey {
+			atKey = 1
+		}
+		e.buf = append(e.buf, atKey)
+		e.string(p.suggested)
+	}
+}
+
+func decodeProblems(d *decoderState) []problem {
+	n := d.length()
+	if n == 0 {
+		return nil
+	}
+	ps := make([]problem, n)
+	for i := range ps {
+		ps[i] = problem{key: d.string(), severity: Severity(d.int()), rule: int(d.int()), msg: d.string(),
+			line: int(d.int()), col: int(d.int()), atKey: d.byte() == 1, suggested: d.string()}
+	}
+	return ps
+}
+
+// source holds this package's Go files: their hash is part of every cache key, so any change to
+// how products are decoded or validated makes old entries unreachable without anyone having to
+// remember to bump a version.
+//
+//go:embed *.go
+var source embed.FS
+
+// codeVersion identifies the code that produced a cache entry: this package's source, the Go
+// version and the versions of the modules validation uses.
+var codeVersion = func() [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", runtime.Version())
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			fmt.Fprintf(h, "%s %s %s\n", m.Path, m.Version, m.Sum)
+		}
+	}
+	files, _ := fs.Glob(source, "*.go")
+	for _, name := range files {
+		data, _ := source.ReadFile(name)
+		fmt.Fprintf(h, "%s %d\n", name, len(data))
+		h.Write(data)
+	}
+	var v [sha256.Size]byte
+	h.Sum(v[:0])
+	return v
+}()

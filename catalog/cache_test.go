@@ -1,0 +1,269 @@
+package catalog
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+)
+
+// checkCachedAgrees checks that CheckCached, with an empty cache and then with the cache the
+// first check filled (through a cache file, to cover the encoding), finds what Check found in
+// fsys: the same diagnostics and the same products.
+func checkCachedAgrees(t *testing.T, fsys fstest.MapFS, want Diagnostics) {
+	t.Helper()
+	plain, _ := Check(fsys)
+	file := filepath.Join(t.TempDir(), "cache")
+	for _, pass := range []string{"cold", "warm"} {
+		cache := OpenCache(file)
+		c, ds := CheckCached(fsys, cache)
+		if diff := cmp.Diff(want, ds); diff != "" {
+			t.Errorf("%s cache: diagnostics differ from Check's (-Check +cached):\n%s", pass, diff)
+		}
+		if diff := cmp.Diff(plain.Products, c.Products); diff != "" {
+			t.Errorf("%s cache: products differ from Check's (-Check +cached):\n%s", pass, diff)
+		}
+		// Files with TOML syntax errors are not kept: every loaded product is.
+		hits, _ := cache.Stats()
+		if pass == "cold" && hits != 0 || pass == "warm" && hits != len(c.Products) {
+			t.Errorf("%s cache: %d hits for %d products", pass, hits, len(c.Products))
+		}
+		if err := cache.Save(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCacheCodecKeepsMeaning round-trips products whose meaning hangs on what encoding/gob and
+// CBOR lose: an empty list against none, a pointer to zero against none.
+func TestCacheCodecKeepsMeaning(t *testing.T) {
+	zero, one := 0, 1
+	released := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	empty := ""
+	for _, p := range []*Product{
+		{},
+		{ID: "acme/x", Publisher: "acme", Path: "products/acme/x.toml", Name: "X", Evaluation: true,
+			Identity:   Identity{SSO: []string{}, SCIM: true},
+			Categories: []string{}, Screenshots: []Screenshot{{File: "a.png"}},
+			Builds: []Build{{
+				Version: "1.0.0", Released: &released, Platforms: []string{},
+				Tasks:        []Task{{Name: "web", Min: &zero, Max: &one, Memory: &zero, StopTimeout: nil, Command: []string{"", "ü"}}},
+				Parameters:   []Parameter{{Name: "A", Default: &empty}},
+				Dependencies: []Dependency{{Interface: "fhir", Bind: map[string]string{"B": "url", "A": ""}}, {Bind: map[string]string{}}},
+				SmokeTest:    &SmokeTest{},
+			}, {}}},
+	} {
+		ce := &cacheEntry{product: p,
+			decoded: []problem{{key: "a.b", msg: "m", line: 3, col: 4, atKey: true, suggested: "c"}},
+			checked: []problem{{severity: Warning, rule: 16, msg: "w"}}}
+		var e encoder
+		encodeEntry(&e, ce)
+		got, err := decodeEntry(string(e.buf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(ce, got, cmp.AllowUnexported(cacheEntry{}, problem{})); diff != "" {
+			t.Errorf("round trip changed the entry (-want +got):\n%s", diff)
+		}
+		// Every prefix of an entry is damaged data: an error, never a panic.
+		for n := range len(e.buf) {
+			if _, err := decodeEntry(string(e.buf[:n])); err == nil && n < len(e.buf) {
+				t.Errorf("decoding %d of %d bytes: no error", n, len(e.buf))
+			}
+		}
+	}
+}
+
+func TestCacheFileDamage(t *testing.T) {
+	fsys := overlay(t, readArchive(t, "testdata/base.txtar"), &txtar.Archive{})
+	_, want := Check(fsys)
+	file := filepath.Join(t.TempDir(), "cache")
+	cache := OpenCache(file)
+	CheckCached(fsys, cache)
+	if err := cache.Save(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)/2] ^= 0x40
+	otherCode := bytes.Clone(good)
+	otherCode[len(cacheMagic)] ^= 1
+	for name, data := range map[string][]byte{
+		"flipped byte": flipped,
+		"truncated":    good[:len(good)-7],
+		"empty":        {},
+		"other code":   otherCode,
+		"not a cache":  []byte("hello"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cache := OpenCache(file)
+			_, ds := CheckCached(fsys, cache)
+			if diff := cmp.Diff(want, ds); diff != "" {
+				t.Errorf("diagnostics differ (-want +got):\n%s", diff)
+			}
+			if hits, _ := cache.Stats(); hits != 0 {
+				t.Errorf("%d hits from a damaged file", hits)
+			}
+			// The check repairs the file.
+			if err := cache.Save(); err != nil {
+				t.Fatal(err)
+			}
+			if repaired, _ := os.ReadFile(file); !bytes.Equal(repaired, good) {
+				t.Errorf("Save did not rewrite the damaged file")
+			}
+		})
+	}
+}
+
+// TestCacheSeesWhatTheKeyDoesNotHold changes what a product's result depends on beside its own
+// content — index.toml, its logo — and expects the warm check to see it.
+func TestCacheSeesWhatTheKeyDoesNotHold(t *testing.T) {
+	base := readArchive(t, "testdata/base.txtar")
+	cache := NewCache()
+	fsys := overlay(t, base, &txtar.Archive{})
+	if _, ds := CheckCached(fsys, cache); len(ds) > 0 {
+		t.Fatalf("base catalog: %v", ds)
+	}
+	changes := map[string]func(fstest.MapFS){
+		"logo removed": func(fsys fstest.MapFS) {
+			for name := range fsys {
+				if filepath.Base(name) == "logo.svg" {
+					delete(fsys, name)
+				}
+			}
+		},
+		"interfaces removed": func(fsys fstest.MapFS) {
+			fsys[IndexFile] = &fstest.MapFile{Data: []byte("[catalog]\nname = \"T\"\n")}
+		},
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			fsys := overlay(t, base, &txtar.Archive{})
+			change(fsys)
+			_, want := Check(fsys)
+			if !want.HasErrors() {
+				t.Fatal("the change should cause errors")
+			}
+			_, got := CheckCached(fsys, cache)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("warm check differs from Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCacheConcurrentSaves has several checks share one cache file at once, as builds in
+// parallel CI jobs do: the file is whole afterwards and serves the next check.
+func TestCacheConcurrentSaves(t *testing.T) {
+	fsys := overlay(t, readArchive(t, "testdata/base.txtar"), &txtar.Archive{})
+	file := filepath.Join(t.TempDir(), "cache")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				cache := OpenCache(file)
+				CheckCached(fsys, cache)
+				if err := cache.Save(); err != nil {
+					t.Error(err)
+				}
+				os.WriteFile(file+".x", nil, 0o644) // other files in the folder are left alone
+			}
+		})
+	}
+	wg.Wait()
+	cache := OpenCache(file)
+	c, _ := CheckCached(fsys, cache)
+	if hits, misses := cache.Stats(); hits != len(c.Products) || misses != 0 {
+		t.Errorf("after concurrent saves: %d hits, %d misses, want %d hits", hits, misses, len(c.Products))
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".tmp-*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// countingFS counts the files opened through it.
+type countingFS struct {
+	fstest.MapFS
+	mu     sync.Mutex
+	opened map[string]int
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.mu.Lock()
+	c.opened[name]++
+	c.mu.Unlock()
+	return c.MapFS.Open(name)
+}
+
+// TestCacheAssumeUnchanged is a watcher's check: only the files it says changed are read, and
+// the result is the one a full check gives.
+func TestCacheAssumeUnchanged(t *testing.T) {
+	base := readArchive(t, "testdata/base.txtar")
+	fsys := &countingFS{MapFS: overlay(t, base, &txtar.Archive{}), opened: map[string]int{}}
+	cache := NewCache()
+	c, _ := CheckCached(fsys, cache)
+	var product, logo string
+	for _, id := range c.SortedProductIDs() {
+		if p := c.Products[id]; p.Logo != "" {
+			product, logo = p.Path, path.Join(ProductsDir, p.Publisher, p.Logo)
+			break
+		}
+	}
+	if product == "" {
+		t.Fatal("no product with a logo in the base catalog")
+	}
+	changed := map[string]bool{}
+	unchanged := func(p string) bool { return !changed[p] }
+
+	for _, step := range []struct {
+		name   string
+		change func()
+	}{
+		{"product edited", func() {
+			data := fsys.MapFS[product].Data
+			fsys.MapFS[product] = &fstest.MapFile{Data: bytes.Replace(data, []byte("summary = \""), []byte("summary = \"Edited "), 1)}
+			changed = map[string]bool{product: true}
+		}},
+		{"logo removed", func() {
+			delete(fsys.MapFS, logo)
+			changed = map[string]bool{logo: true}
+		}},
+		{"nothing changed", func() { changed = map[string]bool{} }},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			step.change()
+			_, want := Check(fsys.MapFS)
+			fsys.opened = map[string]int{}
+			cache.AssumeUnchanged(unchanged)
+			got2, got := CheckCached(fsys, cache)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("diagnostics differ from a full check (-want +got):\n%s", diff)
+			}
+			if plain, _ := Check(fsys.MapFS); !cmp.Equal(plain.Products, got2.Products) {
+				t.Errorf("products differ from a full check")
+			}
+			for name := range fsys.opened {
+				if strings.HasSuffix(name, ".toml") && name != PublisherFile && !strings.HasSuffix(name, "/"+PublisherFile) && name != IndexFile && !changed[name] && !strings.HasPrefix(name, ".") {
+					// Files with problems are read again to position them; the base has none.
+					t.Errorf("%s was read, but the watcher said it did not change", name)
+				}
+			}
+		})
+	}
+}
