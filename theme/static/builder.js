@@ -225,6 +225,8 @@
     this.cat = cat;
     this.env = env;
     this.res = { services: [], externals: [], bindings: [], missing: [], notes: [], errors: [] };
+    this.candMemo = Object.create(null); // interface → candidates, made once
+    this.expanding = Object.create(null); // interfaces whose candidates are being made
   }
 
   Resolver.prototype.error = function (kind, at, message, extra) {
@@ -417,7 +419,7 @@
           bound.state = 'bound';
           res.bindings.push(bound);
         } else if (d.required) {
-          var m = { consumer: s, dependency: d, interface: d.interface, candidates: self.candidates(d.interface, {}) };
+          var m = { consumer: s, dependency: d, interface: d.interface, candidates: self.candidates(d.interface) };
           bound.state = 'missing';
           bound.missing = m;
           res.missing.push(m);
@@ -435,11 +437,12 @@
   };
 
   // candidates lists the catalog's products whose newest build exposes id (or a substitute),
-  // each with its required dependencies and their own candidates; every interface is expanded
-  // once per tree, which also ends cycles.
-  Resolver.prototype.candidates = function (id, expanded) {
-    if (expanded[id]) return [];
-    expanded[id] = true;
+  // each with its required dependencies and their own candidates. Lists are made once per
+  // interface and shared; an interface already being expanded on the way here is left out of
+  // the needs, so cycles end.
+  Resolver.prototype.candidates = function (id) {
+    if (id in this.candMemo) return this.candMemo[id];
+    this.expanding[id] = true;
     var self = this, cat = this.cat, out = [];
     (cat.index.products || []).forEach(function (p) {
       if (!p.versions || p.versions.length === 0) return;
@@ -449,13 +452,15 @@
       (p.requires || []).forEach(function (req) {
         var n = { interface: req, provided: self.providedBy(req), candidates: [] };
         if (!n.provided) {
-          if (expanded[req]) return; // already listed higher in the tree
-          n.candidates = self.candidates(req, expanded);
+          if (self.expanding[req]) return; // listed higher in the tree
+          n.candidates = self.candidates(req);
         }
         c.needs.push(n);
       });
       out.push(c);
     });
+    delete this.expanding[id];
+    this.candMemo[id] = out;
     return out;
   };
 
@@ -469,13 +474,19 @@
 
   function describeCandidate(c) {
     var out = c.product + ' (' + c.version + ' exposes ' + c.interface, needs = [];
+    var seen = new Set([c]); // candidate lists are shared: describe each candidate's needs once
     (function walk(ns) {
       ns.forEach(function (n) {
         if (n.provided) needs.push(n.interface + ' from ' + n.provided);
         else if (n.candidates.length === 0) needs.push(n.interface + ' from an external');
         else {
           needs.push(n.interface + ' from ' + n.candidates.map(function (c) { return c.product; }).join(' or '));
-          n.candidates.forEach(function (c) { walk(c.needs); });
+          n.candidates.forEach(function (c) {
+            if (!seen.has(c)) {
+              seen.add(c);
+              walk(c.needs);
+            }
+          });
         }
       });
     })(c.needs);
@@ -752,13 +763,23 @@
     return null;
   }
 
+  // anotherInstance notes the services of env that already run product: adding it makes
+  // another instance.
+  function anotherInstance(env, product) {
+    return (env.services || []).filter(function (s) { return s.product === product; }).map(function (s) {
+      return product + ' is already in the environment as ' + instanceName(s) + '; this adds another instance';
+    });
+  }
+
   // additions returns what `marketplace env add` would append to env, without changing env:
   // { services, notes }. The documents of every product it may reach must be in cat.docs (the
   // page loads them one by one instead; see addService).
   function additions(cat, env, product, version, withDeps) {
     var work = { services: (env.services || []).slice(), externals: env.externals || [], bindings: env.bindings || [] };
-    var added = [], notes = [], noted = {};
-    var s = { name: freeName(work, product), product: product, version: checkAddition(cat, product, version), params: {} };
+    var added = [], noted = {};
+    var recorded = checkAddition(cat, product, version);
+    var notes = anotherInstance(env, product);
+    var s = { name: freeName(work, product), product: product, version: recorded, params: {} };
     work.services.push(s);
     added.push(s);
     for (var round = 0; withDeps && round < 100; round++) {
@@ -830,7 +851,7 @@
       } catch (err) {
         return Promise.reject(err);
       }
-      var notes = [], noted = {};
+      var notes = anotherInstance(env, id), noted = {};
       busy(1);
       function more() {
         if (!withDeps) return Promise.resolve();
