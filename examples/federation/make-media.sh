@@ -56,13 +56,13 @@ newrepo "$out/src/hspc" "HSP Marketplace: the public catalog"
 echo "partner catalog     $out/src/riverside"
 mkdir -p "$out/src/riverside"
 cp -R "$here/riverside/products" "$here/riverside/signatures" "$out/src/riverside/"
-{ cat "$here/riverside/index.head.toml"; interfaces; } >"$out/src/riverside/index.toml"
+{ cat "$here/riverside/index.head.toml"; echo; interfaces; } >"$out/src/riverside/index.toml"
 newrepo "$out/src/riverside" "Riverside Health Partners: lab results viewer"
 
 echo "hospital catalog    $out/catalog"
 mkdir -p "$out/catalog"
 cp -R "$here/hospital/products" "$here/hospital/signatures" "$out/catalog/"
-{ cat "$here/hospital/index.head.toml"; interfaces; cat "$here/hospital/upstreams.toml"; } >"$out/catalog/index.toml"
+{ cat "$here/hospital/index.head.toml"; echo; interfaces; cat "$here/hospital/upstreams.toml"; } >"$out/catalog/index.toml"
 newrepo "$out/catalog" "St Mary's marketplace: in-house products and upstreams"
 
 echo "removable media     $out/usb"
@@ -82,13 +82,14 @@ rm "$sig.orig"
 commit "$work" "Re-sign the lab results viewer"
 marketplace mirror export "$work" "$out/usb/riverside-tampered.bundle"
 
-# 2. A publisher outside Riverside's namespace (riverside-*), on top of the good history.
+# 2. A publisher outside Riverside's namespace (riverside-*), on top of the good history: the lab
+#    results viewer moves, with its signing key, to a publisher named QuickCare. (A copy beside the
+#    lab's would share the lab's key, which no catalog accepts: the mirror would refuse it.)
 git -C "$work" reset -q --hard HEAD~1
-mkdir -p "$work/products/quickcare"
-sed 's/^name = .*/name = "QuickCare Clinics"/' "$work/products/riverside-lab/publisher.toml" >"$work/products/quickcare/publisher.toml"
-cp "$work/products/riverside-lab/cosign.pub" "$work/products/quickcare/"
-sed 's/^logo = .*//' "$work/products/riverside-lab/lab-results.toml" >"$work/products/quickcare/lab-results.toml"
-commit "$work" "Add QuickCare's lab results viewer"
+git -C "$work" mv products/riverside-lab products/quickcare
+sed 's/^name = .*/name = "QuickCare Clinics"/' "$work/products/quickcare/publisher.toml" >"$work/publisher.toml"
+mv "$work/publisher.toml" "$work/products/quickcare/publisher.toml"
+commit "$work" "Publish the lab results viewer as QuickCare"
 marketplace mirror export "$work" "$out/usb/riverside-outside.bundle"
 rm -rf "$work"
 

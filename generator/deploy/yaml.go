@@ -165,23 +165,46 @@ func encoderOf(t reflect.Type) *typeEncoder {
 	if enc, ok := encoders.Load(t); ok {
 		return enc.(*typeEncoder)
 	}
-	// A type that contains itself gets this forwarder while its own encoder is being made.
-	var (
-		wg  sync.WaitGroup
-		enc *typeEncoder
-	)
-	wg.Add(1)
+	// Encoders are made one type (with the types it holds) at a time, and published whole: a
+	// goroutine never sees another's encoder half made.
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if enc, ok := encoders.Load(t); ok {
+		return enc.(*typeEncoder)
+	}
+	b := &builder{made: map[reflect.Type]*typeEncoder{}}
+	enc := b.encoderOf(t)
+	for t, e := range b.made {
+		encoders.Store(t, e)
+	}
+	return enc
+}
+
+// buildMu serialises the making of encoders.
+var buildMu sync.Mutex
+
+// builder makes the encoders of a type and of the types it holds, in one goroutine.
+type builder struct {
+	made map[reflect.Type]*typeEncoder // made, or being made (a forwarder), by this builder
+}
+
+func (b *builder) encoderOf(t reflect.Type) *typeEncoder {
+	if enc, ok := encoders.Load(t); ok {
+		return enc.(*typeEncoder)
+	}
+	if enc, ok := b.made[t]; ok {
+		return enc
+	}
+	// A type that contains itself gets this forwarder while its own encoder is being made; it
+	// is complete before encoderOf publishes it.
+	var enc *typeEncoder
 	fwd := &typeEncoder{emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {
-		wg.Wait()
 		return enc.emit(out, v, ind, pos)
 	}}
-	if prev, loaded := encoders.LoadOrStore(t, fwd); loaded {
-		return prev.(*typeEncoder)
-	}
-	enc = newEncoder(t)
-	fwd.scalar = enc.scalar
-	wg.Done()
-	encoders.Store(t, enc)
+	b.made[t] = fwd
+	enc = b.newEncoder(t)
+	fwd.scalar, fwd.str = enc.scalar, enc.str
+	b.made[t] = enc
 	return enc
 }
 
@@ -189,7 +212,7 @@ func fallbackEncoder(scalar bool) *typeEncoder {
 	return &typeEncoder{scalar: scalar, emit: func([]byte, reflect.Value, int, position) []byte { panic(errFallback) }}
 }
 
-func newEncoder(t reflect.Type) *typeEncoder {
+func (b *builder) newEncoder(t reflect.Type) *typeEncoder {
 	switch {
 	case t == mappingType:
 		return &typeEncoder{emit: appendMapping}
@@ -219,7 +242,7 @@ func newEncoder(t reflect.Type) *typeEncoder {
 			return append(strconv.AppendUint(append(out, ' '), v.Uint(), 10), '\n')
 		}}
 	case reflect.Pointer:
-		elem := encoderOf(t.Elem())
+		elem := b.encoderOf(t.Elem())
 		return &typeEncoder{scalar: elem.scalar, emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {
 			if v.IsNil() {
 				return appendNull(out, pos)
@@ -235,7 +258,7 @@ func newEncoder(t reflect.Type) *typeEncoder {
 			return encoderOf(v.Type()).emit(out, v, ind, pos)
 		}}
 	case reflect.Slice, reflect.Array:
-		elem := encoderOf(t.Elem())
+		elem := b.encoderOf(t.Elem())
 		return &typeEncoder{emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {
 			n := v.Len()
 			if n == 0 {
@@ -251,9 +274,9 @@ func newEncoder(t reflect.Type) *typeEncoder {
 		if t.Key().Kind() != reflect.String || t.Key().Implements(textType) {
 			return fallbackEncoder(false)
 		}
-		return mapEncoder(t)
+		return b.mapEncoder(t)
 	case reflect.Struct:
-		return structEncoder(t)
+		return b.structEncoder(t)
 	}
 	// Floats, complex numbers, channels, functions: yaml.v3 decides.
 	return fallbackEncoder(true)
@@ -344,7 +367,7 @@ type mapEntry struct {
 	value reflect.Value
 }
 
-func mapEncoder(t reflect.Type) *typeEncoder {
+func (b *builder) mapEncoder(t reflect.Type) *typeEncoder {
 	if t == stringMapType {
 		return &typeEncoder{emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {
 			m := v.Interface().(map[string]string)
@@ -364,7 +387,7 @@ func mapEncoder(t reflect.Type) *typeEncoder {
 			return out
 		}}
 	}
-	elem := encoderOf(t.Elem())
+	elem := b.encoderOf(t.Elem())
 	return &typeEncoder{emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {
 		if v.Len() == 0 {
 			return appendEmpty(out, "{}", pos)
@@ -392,7 +415,7 @@ type structField struct {
 	enc       *typeEncoder
 }
 
-func structEncoder(t reflect.Type) *typeEncoder {
+func (b *builder) structEncoder(t reflect.Type) *typeEncoder {
 	var fields []structField
 	seen := map[string]bool{}
 	for i := range t.NumField() {
@@ -431,7 +454,7 @@ func structEncoder(t reflect.Type) *typeEncoder {
 		if sf.omitEmpty {
 			sf.zero = zeroOf(f.Type)
 		}
-		sf.enc = encoderOf(f.Type)
+		sf.enc = b.encoderOf(f.Type)
 		fields = append(fields, sf)
 	}
 	return &typeEncoder{emit: func(out []byte, v reflect.Value, ind int, pos position) []byte {

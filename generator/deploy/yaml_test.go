@@ -3,7 +3,9 @@ package deploy
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -521,6 +523,51 @@ func TestIsGraphicASCII(t *testing.T) {
 						t.Fatalf("isGraphicASCII(%q) = %v", s, got)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestEncodersConcurrently writes new types from many goroutines at once, as a build does: each
+// writes what yaml.v3 writes, and (go test -race) no goroutine reads an encoder another is
+// still making. The types are made here, so that their encoders are too.
+func TestEncodersConcurrently(t *testing.T) {
+	for round := range 50 {
+		// struct { Name string; FieldN []struct{ Kids []string; Size int } }, new each round.
+		kid := reflect.StructOf([]reflect.StructField{
+			{Name: "Kids", Type: reflect.TypeFor[[]string](), Tag: `yaml:"kids"`},
+			{Name: "Size", Type: reflect.TypeFor[int](), Tag: `yaml:"size"`},
+		})
+		typ := reflect.StructOf([]reflect.StructField{
+			{Name: "Name", Type: reflect.TypeFor[string](), Tag: `yaml:"name"`},
+			{Name: fmt.Sprintf("Field%d", round), Type: reflect.SliceOf(kid), Tag: reflect.StructTag(fmt.Sprintf(`yaml:"field%d"`, round))},
+		})
+		v := reflect.New(typ).Elem()
+		v.Field(0).SetString("root")
+		kids := reflect.MakeSlice(reflect.SliceOf(kid), 2, 2)
+		kids.Index(0).Field(0).Set(reflect.ValueOf([]string{"a", "b"}))
+		kids.Index(1).Field(1).SetInt(int64(round))
+		v.Field(1).Set(kids)
+		var want bytes.Buffer
+		if err := encodeYAMLv3(&want, v.Interface()); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]string, 8)
+		oks := make([]bool, len(got))
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Go(func() {
+				<-start
+				out, ok := emitYAML(nil, v.Interface())
+				got[i], oks[i] = string(out), ok
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range got {
+			if !oks[i] || got[i] != want.String() {
+				t.Fatalf("round %d, goroutine %d: emitter wrote it: %v;%s", round, i, oks[i], cmp.Diff(want.String(), got[i]))
 			}
 		}
 	}
