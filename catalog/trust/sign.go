@@ -94,6 +94,17 @@ type Signed struct {
 // (dir itself when re-signing in place; "" on a first build). The timestamp is written last,
 // so a client sees the new version only once everything it names is in place.
 func Sign(dir, prev string, keys *Keys, opts SignOptions) (*Signed, error) {
+	// An output folder is a link to one of its two trees (generator/write); the walks below do
+	// not follow a link at their root, so sign the tree it names.
+	var err error
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, err
+	}
+	if prev != "" {
+		if prev, err = filepath.EvalSymlinks(prev); err != nil {
+			return nil, err
+		}
+	}
 	if opts.TimestampExpiry <= 0 {
 		opts.TimestampExpiry = DefaultTimestampExpiry
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,7 +111,11 @@ func TestPreviewOverHTTP(t *testing.T) {
 	if strings.Contains(body, "marketplace-preview-overlay") {
 		t.Errorf("overlay on a catalog without errors")
 	}
-	for _, p := range []string{"/", "/products/index.html", "/api/v1/catalog.json", "/api/v1/search.json", "/static/style.css", "/_preview/live.js"} {
+	css := regexp.MustCompile(`href="(?:\.\./)*(static/style\.[0-9a-f]+\.css)"`).FindStringSubmatch(body)
+	if css == nil {
+		t.Fatalf("the page links no stylesheet:\n%.600s", body)
+	}
+	for _, p := range []string{"/", "/products/index.html", "/api/v1/catalog.json", "/api/v1/search.json", "/" + css[1], "/_preview/live.js"} {
 		if code, _ := get(t, base+p); code != http.StatusOK {
 			t.Errorf("GET %s: %d", p, code)
 		}
