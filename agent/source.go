@@ -120,11 +120,7 @@ func (s *FileSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 	if err != nil {
 		return Fetched{}, err
 	}
-	tag := `"` + sum(data) + `"`
-	if tag == etag {
-		return Fetched{ETag: tag, NotModified: true}, nil
-	}
-	return Fetched{Data: data, ETag: tag}, nil
+	return fetchedByHash(data, etag), nil
 }
 
 func mapsKeys[V any](m map[string]V) iter.Seq[string] { return maps.Keys(m) }
@@ -149,11 +145,7 @@ func (s *TUFSource) Fetch(ctx context.Context, etag string) (Fetched, error) {
 	if err != nil {
 		return Fetched{}, err
 	}
-	tag := `"` + sum(data) + `"`
-	if tag == etag {
-		return Fetched{ETag: tag, NotModified: true}, nil
-	}
-	return Fetched{Data: data, ETag: tag}, nil
+	return fetchedByHash(data, etag), nil
 }
 
 // NewTUFSource returns a source that reads the site at ref (an http(s) URL or a folder holding a
@@ -177,4 +169,14 @@ func NewTUFSource(ref string, root []byte, dir string, at time.Time, client *htt
 		}
 	}
 	return &TUFSource{Site: site, Client: trust.Client{MetadataURL: md, LocalDir: dir, TrustedRoot: root, RefTime: at, HTTPClient: client}}, nil
+}
+
+// fetchedByHash is what a source without entity tags of its own returns: the content's hash is
+// its tag, and a document whose hash is etag is not modified.
+func fetchedByHash(data []byte, etag string) Fetched {
+	tag := `"` + sum(data) + `"`
+	if tag == etag {
+		return Fetched{ETag: tag, NotModified: true}
+	}
+	return Fetched{Data: data, ETag: tag}
 }

@@ -47,19 +47,7 @@ const (
 // res.Secrets (see SecretValues); with nil, secrets.env is a template with empty values, which
 // is what a GitOps repository should hold. The resolution must have no errors.
 func Environment(res *env.Resolution, format string, secrets map[string]string) (map[string][]byte, error) {
-	if res == nil || res.Env == nil {
-		return nil, errors.New("deploy: no environment")
-	}
-	files := map[string][]byte{}
-	var err error
-	switch format {
-	case "kubernetes":
-		err = kubernetesEnvironment(res, files, true)
-	case "compose":
-		err = composeEnvironment(res, files)
-	default:
-		return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
-	}
+	files, err := environmentFiles(res, format, true)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +58,28 @@ func Environment(res *env.Resolution, format string, secrets map[string]string) 
 		}
 		files[SecretsFile] = data
 		files[GitignoreFile] = []byte("# Secret values: never commit them.\n" + SecretsFile + "\n")
+	}
+	return files, nil
+}
+
+// environmentFiles renders the manifests of res in format; on Kubernetes, generateSecret says
+// whether the kustomization makes the environment's Secret from secrets.env.
+func environmentFiles(res *env.Resolution, format string, generateSecret bool) (map[string][]byte, error) {
+	if res == nil || res.Env == nil {
+		return nil, errors.New("deploy: no environment")
+	}
+	files := map[string][]byte{}
+	var err error
+	switch format {
+	case "kubernetes":
+		err = kubernetesEnvironment(res, files, generateSecret)
+	case "compose":
+		err = composeEnvironment(res, files)
+	default:
+		return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
+	}
+	if err != nil {
+		return nil, err
 	}
 	return files, nil
 }
@@ -85,19 +95,7 @@ const SecretKeysFile = "secrets.keys"
 // the keys secrets.keys lists; on Compose, compose.yaml reads them as ${KEY} from the env file
 // the operator passes to docker compose --env-file.
 func GitOpsEnvironment(res *env.Resolution, format string) (map[string][]byte, error) {
-	if res == nil || res.Env == nil {
-		return nil, errors.New("deploy: no environment")
-	}
-	files := map[string][]byte{}
-	var err error
-	switch format {
-	case "kubernetes":
-		err = kubernetesEnvironment(res, files, false)
-	case "compose":
-		err = composeEnvironment(res, files)
-	default:
-		return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
-	}
+	files, err := environmentFiles(res, format, false)
 	if err != nil {
 		return nil, err
 	}
