@@ -100,8 +100,8 @@ func checkMarkdownNode(t *testing.T, src, out string, n *html.Node) {
 	}
 }
 
-// webOrMail reports whether u is an absolute http(s) URL with a host, or a mailto: URL, with no
-// character a URL parser would drop or a browser would read as something else.
+// webOrMail reports whether u is an absolute http(s) URL or a mailto: URL, with no character a
+// URL parser would drop or a browser would read as something else.
 func webOrMail(u string) bool {
 	for _, r := range u {
 		if r <= ' ' || r == 0x7f {
@@ -111,7 +111,9 @@ func webOrMail(u string) bool {
 	l := strings.ToLower(u)
 	switch {
 	case strings.HasPrefix(l, "https://"), strings.HasPrefix(l, "http://"):
-		return !strings.HasSuffix(l, "//")
+		// The property is the scheme: a web link, never script or data. Whether the rest makes
+		// a usable address (a host at all, a valid one) is the author's problem, not a hazard.
+		return true
 	case strings.HasPrefix(l, "mailto:"):
 		return len(l) > len("mailto:")
 	}
