@@ -77,7 +77,9 @@ func (safeLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.Conte
 				n.SetAttributeString("rel", []byte("nofollow noopener"))
 			}
 		case *ast.Image:
-			if !safeMarkdownURL(string(n.Destination)) || strings.HasPrefix(string(n.Destination), "#") {
+			// An image loads from http or https only: not an in-page #fragment, not mailto: (in
+			// any case).
+			if !safeMarkdownURL(string(n.Destination)) || !isExternal(string(n.Destination)) {
 				unsafe = append(unsafe, n)
 			} else {
 				n.SetAttributeString("loading", []byte("lazy"))
