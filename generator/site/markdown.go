@@ -28,7 +28,7 @@ import (
 var markdownPool = sync.Pool{New: func() any {
 	return goldmark.New(
 		goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify, extension.TaskList),
-		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 100))),
+		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 100), util.Prioritized(codeLanguages{}, 100))),
 	)
 }}
 
@@ -77,7 +77,9 @@ func (safeLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.Conte
 				n.SetAttributeString("rel", []byte("nofollow noopener"))
 			}
 		case *ast.Image:
-			if !safeMarkdownURL(string(n.Destination)) || strings.HasPrefix(string(n.Destination), "#") {
+			// An image loads from http or https only: not an in-page #fragment, not mailto: (in
+			// any case).
+			if !safeMarkdownURL(string(n.Destination)) || !isExternal(string(n.Destination)) {
 				unsafe = append(unsafe, n)
 			} else {
 				n.SetAttributeString("loading", []byte("lazy"))
@@ -114,6 +116,29 @@ func (safeLinks) Transform(doc *ast.Document, reader text.Reader, _ parser.Conte
 		}
 		parent.RemoveChild(parent, n)
 	}
+}
+
+// codeLanguages is a goldmark AST transformer that ends a fenced code block's language at the
+// first character HTML reads as whitespace: goldmark ends it at a space only, and writes the rest
+// (a tab, a form feed) into class="language-…", where it would start another class.
+type codeLanguages struct{}
+
+// Transform implements parser.ASTTransformer.
+func (codeLanguages) Transform(doc *ast.Document, reader text.Reader, _ parser.Context) {
+	source := reader.Source()
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		c, ok := n.(*ast.FencedCodeBlock)
+		if !ok || !entering || c.Info == nil {
+			return ast.WalkContinue, nil
+		}
+		seg := c.Info.Segment
+		if i := bytes.IndexAny(seg.Value(source), " \t\n\f\r"); i == 0 {
+			c.Info = nil
+		} else if i > 0 {
+			c.Info = ast.NewTextSegment(text.NewSegment(seg.Start, seg.Start+i))
+		}
+		return ast.WalkSkipChildren, nil
+	})
 }
 
 // safeMarkdownURL reports whether a Markdown destination may be emitted: an absolute http, https
