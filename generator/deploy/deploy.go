@@ -575,3 +575,24 @@ func MapImages(c *catalog.Catalog, m *catalog.RegistryMap) (*catalog.Catalog, []
 	slices.Sort(missing)
 	return mapped, missing
 }
+
+// MapResolution rewrites the image of every service of res to its copy in the private registry
+// that m names (same digest), after resolution, so the environment's lock keeps the publishers'
+// references. It returns the images m has no copy of, which stay as they were.
+func MapResolution(res *env.Resolution, m *catalog.RegistryMap) []string {
+	if m == nil {
+		return nil
+	}
+	var missing []string
+	for _, rs := range res.Services {
+		img, ok := m.Rewrite(rs.Build.Image)
+		if !ok {
+			missing = append(missing, rs.Build.Image)
+			continue
+		}
+		b := *rs.Build // the catalog's build is shared: never write into it
+		b.Image = img
+		rs.Build = &b
+	}
+	return missing
+}

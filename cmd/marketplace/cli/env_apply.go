@@ -14,7 +14,7 @@ import (
 )
 
 func newEnvApply(g *globals) *cobra.Command {
-	var format, output string
+	var format, output, registryMap string
 	var dryRun, update bool
 	cmd := &cobra.Command{
 		Use:   "apply FILE [--dry-run]",
@@ -32,7 +32,7 @@ the export would write and the command.`,
   marketplace env apply environments/fhir.toml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, err := g.exportEnv(args[0], format, output, update)
+			x, err := g.exportEnv(args[0], format, output, registryMap, update)
 			if err != nil {
 				return err
 			}
@@ -78,6 +78,7 @@ the export would write and the command.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "export into `DIR` (default: the environment file's path without .toml)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "write nothing and run nothing; print the files and the command")
 	cmd.Flags().BoolVar(&update, "update", false, "resolve every constraint to the newest matching build, ignoring the lock")
+	cmd.Flags().StringVar(&registryMap, "registry-map", "", "pull images from the private registry of this mapping `FILE` (marketplace mirror images)")
 	return cmd
 }
 

@@ -13,12 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/catalog/env"
 	"github.com/hspc/marketplace/generator/deploy"
 )
 
 func newEnvExport(g *globals) *cobra.Command {
-	var format, output string
+	var format, output, registryMap string
 	var update bool
 	cmd := &cobra.Command{
 		Use:   "export FILE [--format kubernetes|compose] [-o DIR] [--update]",
@@ -41,7 +42,7 @@ Files are replaced one by one, atomically; nothing else in DIR is touched.`,
 		Example: `  marketplace env export environments/fhir.toml --format kubernetes -o deploy/fhir`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			x, err := g.exportEnv(args[0], format, output, update)
+			x, err := g.exportEnv(args[0], format, output, registryMap, update)
 			if err != nil {
 				return err
 			}
@@ -58,6 +59,7 @@ Files are replaced one by one, atomically; nothing else in DIR is touched.`,
 	cmd.Flags().StringVar(&format, "format", "", "manifest `FORMAT`: kubernetes or compose (default: the environment's platform)")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write into `DIR` (default: the environment file's path without .toml)")
 	cmd.Flags().BoolVar(&update, "update", false, "resolve every constraint to the newest matching build, ignoring the lock")
+	cmd.Flags().StringVar(&registryMap, "registry-map", "", "pull images from the private registry of this mapping `FILE` (marketplace mirror images)")
 	return cmd
 }
 
@@ -73,7 +75,7 @@ type export struct {
 
 // exportEnv resolves the environment at path and renders it; nothing is written yet. Existing
 // secrets in DIR/secrets.env are kept.
-func (g *globals) exportEnv(path, format, output string, update bool) (*export, error) {
+func (g *globals) exportEnv(path, format, output, registryMap string, update bool) (*export, error) {
 	f, err := g.openEnv(path)
 	if err != nil {
 		return nil, err
@@ -90,6 +92,15 @@ func (g *globals) exportEnv(path, format, output string, update bool) (*export, 
 	res, err := g.resolve(c, f, update)
 	if err != nil {
 		return nil, err
+	}
+	if registryMap != "" {
+		m, err := catalog.ReadRegistryMap(registryMap)
+		if err != nil {
+			return nil, fmt.Errorf("--registry-map: %w", err)
+		}
+		if missing := deploy.MapResolution(res, m); len(missing) > 0 {
+			return nil, problemsError{fmt.Sprintf("%s has no copy of %s: run marketplace mirror images first", registryMap, strings.Join(missing, ", "))}
+		}
 	}
 	g.printNotes(res)
 	dir := outputDir(path, output)

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,80 @@ func TestDeployWithRegistryMap(t *testing.T) {
 	code, _, stderr = run(t, "-C", "../../..", "mirror", "images")
 	if code != ExitUsage || !strings.Contains(stderr, "--to REGISTRY is required") {
 		t.Errorf("mirror images without --to: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestEnvExportWithRegistryMap exports the FHIR environment pulling from a private registry:
+// every image of the manifests is the copy (same digest), the lock beside the environment keeps
+// the publishers' references, and a map without a copy of a service's image is refused.
+func TestEnvExportWithRegistryMap(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "fhir.toml")
+	data, err := os.ReadFile("../../../environments/fhir.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, ds := catalog.Load(os.DirFS("../../.."))
+	if ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	full := catalog.NewRegistryMap("registry.hospital.internal/hsp")
+	partial := catalog.NewRegistryMap("registry.hospital.internal/hsp")
+	for _, id := range []string{"acme/fhir", "openhealth/postgres"} {
+		for _, b := range c.Products[id].Builds {
+			ref, err := catalog.ParseImageRef(b.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full.Add(ref, "registry.hospital.internal/hsp/"+id)
+			if id == "acme/fhir" {
+				partial.Add(ref, "registry.hospital.internal/hsp/"+id)
+			}
+		}
+	}
+	write := func(m *catalog.RegistryMap, name string) string {
+		data, err := m.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	out := filepath.Join(dir, "out")
+	code, _, stderr := run(t, "-C", "../../..", "env", "export", envFile, "-o", out, "--registry-map", write(full, "full.json"))
+	if code != ExitOK {
+		t.Fatalf("env export --registry-map: exit %d\n%s", code, stderr)
+	}
+	for _, f := range []string{"fhir.yaml", "db.yaml"} {
+		manifest, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		images := regexp.MustCompile(`image: (\S+)`).FindAllStringSubmatch(string(manifest), -1)
+		if len(images) == 0 {
+			t.Fatalf("%s has no image", f)
+		}
+		for _, m := range images {
+			if !strings.HasPrefix(m[1], "registry.hospital.internal/hsp/") || !strings.Contains(m[1], "@sha256:") {
+				t.Errorf("%s pulls %s, not the private registry's copy", f, m[1])
+			}
+		}
+	}
+	lock, err := os.ReadFile(filepath.Join(dir, "fhir.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(lock), "registry.hospital.internal") {
+		t.Errorf("the lock records the copies instead of the publishers' images:\n%s", lock)
+	}
+	code, _, stderr = run(t, "-C", "../../..", "env", "export", envFile, "-o", out, "--registry-map", write(partial, "partial.json"))
+	if code != ExitProblems || !strings.Contains(stderr, "has no copy of ghcr.io/openhealth-community/postgres") {
+		t.Errorf("a map without the database's image: exit %d\n%s", code, stderr)
 	}
 }
