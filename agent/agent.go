@@ -367,29 +367,12 @@ func loadState(path string) (State, error) {
 	return st, nil
 }
 
-// writeAtomic writes data to a temporary file beside path and renames it into place.
+// writeAtomic writes data beside path and renames it into place, making the folder first.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return catalog.WriteFileAtomic(path, data, 0o644)
 }
 
 func (a *Agent) logf(format string, args ...any) {

@@ -203,25 +203,7 @@ func writeLock(root string, l *catalog.Lock) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(root, ".upstreams.lock-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	os.Chmod(f.Name(), 0o644)
-	if err := os.Rename(f.Name(), filepath.Join(root, catalog.LockFile)); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return catalog.WriteFileAtomic(filepath.Join(root, catalog.LockFile), data, 0o644)
 }
 
 // Upstream is one upstream catalog read at its locked commit.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/hspc/marketplace/catalog"
 )
 
 // The key folder's layout (see the package comment).
@@ -249,23 +251,5 @@ func currentRoot(dir string) (*metadata.Metadata[metadata.RootType], map[int64][
 
 // writeFileAtomic writes data to path through a temporary file in the same folder.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return catalog.WriteFileAtomic(path, data, 0o644)
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/sigstore/cosign/v2/pkg/cosign/bundle"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
+
+	"github.com/hspc/marketplace/catalog"
 )
 
 // MaterialSchema is the version of the Material file format.
@@ -142,24 +144,7 @@ func (m *Material) WriteFile(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, FileName(m.Digest)))
+	return catalog.WriteFileAtomic(filepath.Join(dir, FileName(m.Digest)), data, 0o644)
 }
 
 // readMaterial reads the material for digest from fsys, or from the folder dir when fsys is nil;

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -191,30 +190,8 @@ func positioned(file string, err error) string {
 	return strings.Join(lines, "\n")
 }
 
-// writeAtomic replaces name with data: a temporary file beside it, then a rename, so a reader
-// never sees half a manifest and a failure leaves the old file as it was.
+// writeAtomic replaces name with data, so a reader never sees half a manifest and a failure
+// leaves the old file as it was.
 func writeAtomic(name string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", name, err)
-	}
-	return nil
+	return catalog.WriteFileAtomic(name, data, mode)
 }
