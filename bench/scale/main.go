@@ -18,6 +18,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -37,6 +38,8 @@ func main() {
 	incremental := flag.Bool("incremental", false, "then change one product and time the rebuild")
 	maxRSS := flag.Uint64("max-rss-mib", 0, "target peak RSS of the full build, MiB; 0: none")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
+	incrProfile := flag.String("cpuprofile-incremental", "", "write a CPU profile of the one-product rebuild to `FILE`")
+	noLimit := flag.Bool("no-memory-limit", false, "build without the soft memory limit `marketplace build` sets (GOMEMLIMIT still applies)")
 	flag.Parse()
 
 	root := *dir
@@ -72,6 +75,13 @@ func main() {
 		check(pprof.StartCPUProfile(f))
 	}
 	var res *generator.Result
+	// The soft memory limit the command line sets (cli/build.go), unless GOMEMLIMIT says otherwise.
+	setLimit := func() {
+		if os.Getenv("GOMEMLIMIT") == "" && !*noLimit {
+			debug.SetMemoryLimit(generator.MemoryLimitFor(out))
+		}
+	}
+	setLimit()
 	full := measure.Run(func() {
 		opts.LoadCache = catalog.OpenCache(cacheFile)
 		res, err = generator.Build(context.Background(), opts)
@@ -97,6 +107,12 @@ func main() {
 		check(err)
 		check(os.WriteFile(file, bytes.Replace(data, []byte(`summary = "`), []byte(`summary = "Changed: `), 1), 0o644))
 		defer os.WriteFile(file, data, 0o644)
+		setLimit()
+		if *incrProfile != "" {
+			f, err := os.Create(*incrProfile)
+			check(err)
+			check(pprof.StartCPUProfile(f))
+		}
 		incr := measure.Run(func() {
 			opts.LoadCache = catalog.OpenCache(cacheFile)
 			res, err = generator.Build(context.Background(), opts)
@@ -104,6 +120,7 @@ func main() {
 				err = opts.LoadCache.Save()
 			}
 		})
+		pprof.StopCPUProfile()
 		check(err)
 		fmt.Printf("one product    changed, %d pages rendered, %d reused (warm load cache): %s\n", res.Stats.Rendered, res.Stats.Reused, incr)
 		measure.Figure(fmt.Sprintf("one-product rebuild, %d products", *products), incr.Short(), fmt.Sprintf("≤ 500 ms wall: %s", verdict(incr.Wall <= 500*time.Millisecond)))
@@ -148,7 +165,7 @@ func report(out string, products int) {
 	}
 	var files int
 	var total int64
-	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(out+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
@@ -158,7 +175,7 @@ func report(out string, products int) {
 		}
 		files++
 		total += info.Size()
-		rel, _ := filepath.Rel(out, p)
+		rel, _ := filepath.Rel(out+string(filepath.Separator), p)
 		rel = filepath.ToSlash(rel)
 		for _, k := range kinds {
 			if k.match(rel) {
