@@ -163,7 +163,7 @@ func TestBuildFederated(t *testing.T) {
 	}
 
 	for page, wantText := range map[string]string{
-		"api/v1/products/riverside-lab/lab-results.json": `"name": "riverside"`,
+		"api/v1/products/riverside-lab/lab-results.json": `"name":"riverside"`,
 		"products/riverside-lab/lab-results/index.html":  `Upstream <strong>riverside</strong> <code class="break">../mirrors/riverside</code> at commit`,
 		"publishers/acme/index.html":                     `Upstream <strong>hspc</strong>`,
 		"products/stmary-it/bed-board/index.html":        `<span class="origin">This catalog</span>`,

@@ -366,8 +366,7 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 func encode(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // compact: a product's JSON is read by programs, and there are many
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}

@@ -216,6 +216,7 @@ type buildView struct {
 	Version      string
 	Anchor       string
 	Latest       bool
+	Brief        bool // only the image, signature and notes: the rest is in the product's JSON
 	Prerelease   bool
 	Image        string
 	Repository   string
@@ -299,7 +300,7 @@ func (g *generator) productPage(p *catalog.Product) page.Page {
 	}
 	latest := latestBuild(g.builds[p.ID])
 	for _, b := range g.builds[p.ID] {
-		bv := g.buildViewOf(p, b)
+		bv := g.buildViewOf(p, b, b == latest)
 		bv.Latest = b == latest
 		if !bv.Latest {
 			bv.Deploy = "" // the output has manifests of the offered build only (deploy.Offered)
@@ -325,7 +326,11 @@ func (g *generator) productPage(p *catalog.Product) page.Page {
 	return g.newPage(productPath(p.ID), "product", p.Name, p.Summary, "products", v)
 }
 
-func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build) buildView {
+// buildViewOf returns what the page shows of a build. Only the offered build (full) shows its
+// tasks, parameters, interfaces and dependencies; older builds show their image, signature and
+// release notes, and point to the product's JSON for the rest: the page of a product with many
+// builds stays small, and so does the work of rendering every product page.
+func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool) buildView {
 	bv := buildView{
 		Version:    b.Version,
 		Anchor:     anchor(b.Version),
@@ -340,6 +345,10 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build) buildView 
 	}
 	if ref, err := catalog.ParseImageRef(b.Image); err == nil {
 		bv.Repository, bv.Tag, bv.Digest = ref.Repository, ref.Tag, ref.Digest
+	}
+	if !full {
+		bv.Brief, bv.SmokeTest = true, nil
+		return bv
 	}
 	for i := range b.Tasks {
 		t := &b.Tasks[i]
