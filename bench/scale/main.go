@@ -39,6 +39,7 @@ func main() {
 	maxRSS := flag.Uint64("max-rss-mib", 0, "target peak RSS of the full build, MiB; 0: none")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
 	incrProfile := flag.String("cpuprofile-incremental", "", "write a CPU profile of the one-product rebuild to `FILE`")
+	memProfile := flag.String("memprofile", "", "write a heap profile of the full build, taken when the live heap was largest, to `FILE`")
 	noLimit := flag.Bool("no-memory-limit", false, "build without the soft memory limit `marketplace build` sets (GOMEMLIMIT still applies)")
 	flag.Parse()
 
@@ -82,6 +83,18 @@ func main() {
 		}
 	}
 	setLimit()
+	stopHeap := func() {}
+	if *memProfile != "" {
+		stopHeap = peakHeapProfile(*memProfile)
+		// And what is live when the pages are written, before the search index is built.
+		opts.Hooks = append(opts.Hooks, func(context.Context, string, string) error {
+			runtime.GC()
+			f, err := os.Create(*memProfile + ".hooks")
+			check(err)
+			defer f.Close()
+			return pprof.Lookup("heap").WriteTo(f, 0)
+		})
+	}
 	full := measure.Run(func() {
 		opts.LoadCache = catalog.OpenCache(cacheFile)
 		res, err = generator.Build(context.Background(), opts)
@@ -90,6 +103,7 @@ func main() {
 		}
 	})
 	pprof.StopCPUProfile()
+	stopHeap()
 	check(err)
 	fmt.Printf("full build     %d products, %d pages, search %v: %s\n", len(res.Catalog.Products), res.Stats.Pages, !*noSearch, full)
 	target := ""
@@ -216,5 +230,39 @@ func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
+	}
+}
+
+// peakHeapProfile samples the live heap every 100 ms and keeps a heap profile of the moment it
+// was largest; the returned function stops sampling and writes that profile to file.
+func peakHeapProfile(file string) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	var best bytes.Buffer
+	var peak uint64
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak {
+				peak = ms.HeapAlloc
+				best.Reset()
+				pprof.Lookup("heap").WriteTo(&best, 0)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		check(os.WriteFile(file, best.Bytes(), 0o644))
+		fmt.Printf("heap profile   %s (live heap peaked at %d MiB)\n", file, peak>>20)
 	}
 }

@@ -130,7 +130,7 @@ func Build(c *catalog.Catalog, h *catalog.History) Feed {
 		return cmp.Or(b.DatePublished.Compare(a.DatePublished), cmp.Compare(a.ID, b.ID))
 	})
 	if len(f.Items) > MaxItems {
-		f.Items = f.Items[:MaxItems]
+		f.Items = slices.Clone(f.Items[:MaxItems]) // not a slice of the whole catalog's items
 	}
 	return f
 }

@@ -90,7 +90,8 @@ func ours(dir string) (tree string, ok bool) {
 	return "", false
 }
 
-// Write renders pages into the output's inactive tree and publishes it at dir.
+// Write renders pages into the output's inactive tree and publishes it at dir. It consumes pages:
+// each entry is cleared once planned, so that what the renderers hold is collected as they run.
 func Write(ctx context.Context, dir string, pages []page.Page, opts Options) (Stats, error) {
 	if err := checkPaths(pages); err != nil {
 		return Stats{}, err
@@ -226,8 +227,9 @@ func update(ctx context.Context, tree, published string, publishedKeys map[strin
 	keys := make(map[string]string, len(pages))
 	var todo []page.Page
 	var dirty []string // paths about to change
-	for _, p := range pages {
+	for i, p := range pages {
 		keys[p.Path] = p.Key
+		pages[i] = page.Page{} // the caller's slice lets go of what the renderers hold as they run
 		if k, ok := old.Keys[p.Path]; ok && k == p.Key && k != "" {
 			continue
 		}
@@ -539,6 +541,7 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 		if i == len(todo)/2 && killpoint(ctx, "render") != nil {
 			break
 		}
+		todo[i] = page.Page{} // written (or being written): what its renderer holds may go
 		select {
 		case work <- p:
 		case <-ctx.Done():
