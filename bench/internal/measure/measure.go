@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -106,4 +107,19 @@ func (f Figures) Short() string {
 	cores := runtime.GOMAXPROCS(0)
 	return fmt.Sprintf("%s wall, %s CPU, %d MiB peak, load %s", f.Wall.Round(10*time.Millisecond),
 		f.CPU.Round(10*time.Millisecond), f.PeakRSS>>20, f.Load) + fmt.Sprintf(" (%d cores)", cores)
+}
+
+// Child runs cmd and measures it as the kernel counted it for the child process: wall time, its
+// CPU time (user + system) and its peak RSS. Check cmd.ProcessState for how it ended.
+func Child(cmd *exec.Cmd) Figures {
+	start := time.Now()
+	cmd.Run()
+	fig := Figures{Wall: time.Since(start), Load: LoadAverage()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			fig.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			fig.PeakRSS = uint64(ru.Maxrss) << 10
+		}
+	}
+	return fig
 }
