@@ -90,6 +90,7 @@ func main() {
 		stopHeap = peakHeapProfile(*memProfile)
 		// And what is live when the pages are written, before the search index is built.
 		opts.Hooks = append(opts.Hooks, func(context.Context, string, string) error {
+			fmt.Fprintf(os.Stderr, "pages written at %s\n", time.Now().Format("15:04:05.000"))
 			runtime.GC()
 			f, err := os.Create(*memProfile + ".hooks")
 			check(err)
@@ -268,8 +269,9 @@ func check(err error) {
 	}
 }
 
-// peakHeapProfile samples the live heap every 100 ms and keeps a heap profile of the moment it
-// was largest; the returned function stops sampling and writes that profile to file.
+// peakHeapProfile collects garbage every second and keeps a heap profile of the moment the live
+// heap was largest (the collections slow the build down: a diagnosis, not a measurement); the
+// returned function stops sampling and writes that profile to file.
 func peakHeapProfile(file string) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -277,7 +279,7 @@ func peakHeapProfile(file string) (stop func()) {
 	var peak uint64
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(100 * time.Millisecond)
+		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
 			select {
@@ -285,6 +287,7 @@ func peakHeapProfile(file string) (stop func()) {
 				return
 			case <-t.C:
 			}
+			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			if ms.HeapAlloc > peak {

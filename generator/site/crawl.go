@@ -3,6 +3,7 @@ package site
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -21,13 +22,9 @@ func (g *generator) crawlerFiles() []page.Page {
 	}
 	robots += "\nSitemap: " + g.base + "sitemap.xml\n"
 
-	type entry struct {
-		Loc     string `xml:"loc"`
-		LastMod string `xml:"lastmod,omitempty"`
-	}
-	var entries []entry
+	var entries []sitemapEntry
 	add := func(p string, mod time.Time) {
-		e := entry{Loc: g.base + strings.TrimSuffix(p, "index.html")}
+		e := sitemapEntry{Loc: g.base + strings.TrimSuffix(p, "index.html")}
 		if !mod.IsZero() {
 			e.LastMod = mod.UTC().Format("2006-01-02")
 		}
@@ -49,8 +46,49 @@ func (g *generator) crawlerFiles() []page.Page {
 	for _, c := range slices.Sorted(maps.Keys(g.categories)) {
 		add(path.Join("categories", c, "index.html"), time.Time{})
 	}
-	sitemap := page.Page{
+	pages := []page.Page{page.Static("robots.txt", []byte(robots))}
+	if len(entries) <= sitemapURLs {
+		return append(pages, g.sitemapPage("sitemap.xml", entries))
+	}
+	// Past the protocol's 50 000 URLs a file, sitemap.xml is an index of numbered sitemaps.
+	var files []string
+	for i := 0; i < len(entries); i += sitemapURLs {
+		name := fmt.Sprintf("sitemap-%d.xml", len(files)+1)
+		files = append(files, name)
+		pages = append(pages, g.sitemapPage(name, entries[i:min(i+sitemapURLs, len(entries))]))
+	}
+	index := page.Page{
 		Path: "sitemap.xml",
+		Key:  page.Key(keyVersion, "sitemapindex", g.base, files),
+		Render: func() ([]byte, error) {
+			var buf bytes.Buffer
+			buf.WriteString(xml.Header)
+			buf.WriteString(`<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">` + "\n")
+			for _, f := range files {
+				buf.WriteString("  <sitemap>\n    <loc>")
+				xml.EscapeText(&buf, []byte(g.base+f))
+				buf.WriteString("</loc>\n  </sitemap>\n")
+			}
+			buf.WriteString("</sitemapindex>\n")
+			return buf.Bytes(), nil
+		},
+	}
+	return append(pages, index)
+}
+
+// sitemapURLs is the sitemap protocol's limit of URLs in one file (sitemaps.org); a variable so
+// that tests can reach it with a small catalog.
+var sitemapURLs = 50000
+
+type sitemapEntry struct {
+	Loc     string `xml:"loc"`
+	LastMod string `xml:"lastmod,omitempty"`
+}
+
+// sitemapPage is a sitemap (urlset) of entries at p.
+func (g *generator) sitemapPage(p string, entries []sitemapEntry) page.Page {
+	return page.Page{
+		Path: p,
 		Key:  page.Key(keyVersion, "sitemap", entries),
 		Render: func() ([]byte, error) {
 			var buf bytes.Buffer
@@ -70,5 +108,4 @@ func (g *generator) crawlerFiles() []page.Page {
 			return buf.Bytes(), nil
 		},
 	}
-	return []page.Page{page.Static("robots.txt", []byte(robots)), sitemap}
 }

@@ -2,6 +2,8 @@ package site
 
 import (
 	"bytes"
+	"encoding/xml"
+	"fmt"
 	"flag"
 	"os"
 	"path"
@@ -367,5 +369,72 @@ func TestThemeErrors(t *testing.T) {
 	in.Theme = fstest.MapFS{"static/style.css": {Data: []byte("body{}")}}
 	if _, err := Pages(in); err == nil || !strings.Contains(err.Error(), "templates/base.html") {
 		t.Errorf("got %v, want an error naming templates/base.html", err)
+	}
+}
+
+// TestSitemapIndex checks that a site with more URLs than one sitemap may hold (50 000 by the
+// protocol) gets sitemap.xml as an index of numbered sitemaps, which together list every URL of
+// the single sitemap once, and that each file is a document of the sitemaps.org namespace.
+func TestSitemapIndex(t *testing.T) {
+	fsys := testFS(t)
+	in := testInput(t, fsys)
+	one := render(t, mustPages(t, in))["sitemap.xml"]
+	type urlset struct {
+		XMLName xml.Name `xml:"http://www.sitemaps.org/schemas/sitemap/0.9 urlset"`
+		URLs    []struct {
+			Loc     string `xml:"loc"`
+			LastMod string `xml:"lastmod"`
+		} `xml:"url"`
+	}
+	var all urlset
+	if err := xml.Unmarshal(one, &all); err != nil {
+		t.Fatalf("sitemap.xml: %v", err)
+	}
+	if len(all.URLs) < 10 {
+		t.Fatalf("sitemap.xml has %d URLs; the test needs more", len(all.URLs))
+	}
+
+	defer func(n int) { sitemapURLs = n }(sitemapURLs)
+	sitemapURLs = 4
+	got := render(t, mustPages(t, in))
+	var idx struct {
+		XMLName  xml.Name `xml:"http://www.sitemaps.org/schemas/sitemap/0.9 sitemapindex"`
+		Sitemaps []struct {
+			Loc string `xml:"loc"`
+		} `xml:"sitemap"`
+	}
+	if err := xml.Unmarshal(got["sitemap.xml"], &idx); err != nil {
+		t.Fatalf("sitemap.xml as an index: %v\n%s", err, got["sitemap.xml"])
+	}
+	if want := (len(all.URLs) + 3) / 4; len(idx.Sitemaps) != want {
+		t.Fatalf("the index lists %d sitemaps, want %d", len(idx.Sitemaps), want)
+	}
+	base := in.Catalog.Index.Catalog.BaseURL
+	var joined []string
+	for i, s := range idx.Sitemaps {
+		name, ok := strings.CutPrefix(s.Loc, base)
+		if !ok || name != fmt.Sprintf("sitemap-%d.xml", i+1) {
+			t.Errorf("sitemap %d is at %q, want %ssitemap-%d.xml", i+1, s.Loc, base, i+1)
+		}
+		var part urlset
+		if err := xml.Unmarshal(got[name], &part); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(part.URLs) == 0 || len(part.URLs) > 4 {
+			t.Errorf("%s has %d URLs, want 1 to 4", name, len(part.URLs))
+		}
+		for _, u := range part.URLs {
+			joined = append(joined, u.Loc+" "+u.LastMod)
+		}
+	}
+	var want []string
+	for _, u := range all.URLs {
+		want = append(want, u.Loc+" "+u.LastMod)
+	}
+	if !slices.Equal(joined, want) {
+		t.Errorf("the numbered sitemaps list\n%v\nwant\n%v", joined, want)
+	}
+	if !strings.Contains(string(got["robots.txt"]), "Sitemap: "+base+"sitemap.xml\n") {
+		t.Errorf("robots.txt does not point to the sitemap index:\n%s", got["robots.txt"])
 	}
 }
