@@ -1,9 +1,13 @@
 package site
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator/page"
@@ -42,11 +46,12 @@ func (g *generator) copyAssets() {
 			if err != nil || len(data) == 0 {
 				return ""
 			}
-			if path.Ext(strings.ToLower(src)) == ".svg" && activeSVG(data) {
+			sum := sha256.Sum256(data)
+			if path.Ext(strings.ToLower(src)) == ".svg" && activeSVG(sum, data) {
 				return ""
 			}
 			taken[out] = src
-			g.assets = append(g.assets, page.Static(out, data))
+			g.assets = append(g.assets, assetPage(g.in.Files, src, out, sum))
 			return out
 		}
 		if p.Logo != "" {
@@ -70,11 +75,40 @@ func assetPaths(p *catalog.Product, rel string) (src, out string, ok bool) {
 	return path.Join(catalog.ProductsDir, p.Publisher, clean), out, true
 }
 
+// assetPage is the output page of the asset file src, whose content hashed to sum when it was
+// planned. The content is read again when the page is written rather than held from planning to
+// writing: screenshots of a large catalog are more than a build should keep in memory. A file
+// that changed in between is an error, not a page whose bytes differ from its key.
+func assetPage(files fs.FS, src, out string, sum [sha256.Size]byte) page.Page {
+	return page.Page{
+		Path: out,
+		Key:  "asset " + hex.EncodeToString(sum[:]),
+		Render: func() ([]byte, error) {
+			data, err := fs.ReadFile(files, src)
+			if err != nil {
+				return nil, err
+			}
+			if sha256.Sum256(data) != sum {
+				return nil, fmt.Errorf("%s changed during the build", src)
+			}
+			return data, nil
+		},
+	}
+}
+
 // activeSVG reports whether an SVG holds script, event handlers or links outside itself (see
 // catalog.ActiveSVG, the check validate runs). An <img> never runs them, but a visitor who opens
 // the file itself would run them on the marketplace's origin, so such a file is not published
-// even when a build goes ahead without validation.
-func activeSVG(data []byte) bool {
+// even when a build goes ahead without validation. Verdicts are remembered by content hash for
+// the life of the process: a preview plans the same logos at every save.
+func activeSVG(sum [sha256.Size]byte, data []byte) bool {
+	if v, ok := svgVerdicts.Load(sum); ok {
+		return v.(bool)
+	}
 	what, _ := catalog.ActiveSVG(data)
+	svgVerdicts.Store(sum, what != "")
 	return what != ""
 }
+
+// svgVerdicts maps the SHA-256 of an SVG file to activeSVG's verdict: 33 bytes per distinct file.
+var svgVerdicts sync.Map

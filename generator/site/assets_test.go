@@ -1,6 +1,14 @@
 package site
 
-import "testing"
+import (
+	"bytes"
+	"crypto/sha256"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/hspc/marketplace/generator/page"
+)
 
 // TestActiveSVGNotPublished lists SVGs that the build must not copy into the output, including
 // the spellings a regular expression over the bytes let through.
@@ -22,9 +30,45 @@ func TestActiveSVGNotPublished(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := activeSVG([]byte(tt.svg)); got != tt.active {
+			if got := activeSVG(sha256.Sum256([]byte(tt.svg)), []byte(tt.svg)); got != tt.active {
 				t.Errorf("activeSVG = %v, want %v", got, tt.active)
 			}
 		})
+	}
+}
+
+// TestAssetReadWhenWritten checks that asset pages hold no bytes between planning and writing:
+// they are read when rendered, keyed by the content planned, and a file that changed in between
+// fails the page instead of publishing bytes its key does not describe.
+func TestAssetReadWhenWritten(t *testing.T) {
+	fsys := testFS(t)
+	in := testInput(t, fsys)
+	var logo page.Page
+	for _, p := range mustPages(t, in) {
+		if p.Path == "products/acme/fhir/logo.svg" {
+			logo = p
+		}
+	}
+	if logo.Render == nil {
+		t.Fatal("no page for acme/fhir's logo")
+	}
+	src := "products/acme/fhir/logo.svg"
+	if _, ok := fsys[src]; !ok {
+		t.Fatalf("the test catalog has no %s", src)
+	}
+	want := fsys[src].Data
+	got, err := logo.Render()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("logo rendered %q, %v; want the file's bytes", got, err)
+	}
+	again := mustPages(t, in)
+	for _, p := range again {
+		if p.Path == logo.Path && p.Key != logo.Key {
+			t.Errorf("the same logo planned twice has keys %s and %s", logo.Key, p.Key)
+		}
+	}
+	fsys[src] = &fstest.MapFile{Data: append(bytes.Clone(want), []byte("<!-- edited -->")...)}
+	if _, err := logo.Render(); err == nil || !strings.Contains(err.Error(), "changed during the build") {
+		t.Errorf("a logo edited after planning rendered with error %v, want \"changed during the build\"", err)
 	}
 }

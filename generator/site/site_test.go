@@ -3,8 +3,8 @@ package site
 import (
 	"bytes"
 	"encoding/xml"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
