@@ -119,7 +119,7 @@ func TestBuildExampleIsReproducible(t *testing.T) {
 	for _, want := range []string{"index.html", "404.html", "sitemap.xml", "robots.txt", "feed.json",
 		"products/acme/fhir/index.html", "publishers/acme/index.html", "interfaces/hl7-fhir-r4/index.html",
 		"search/index.html", "api/v1/catalog.json", "api/v1/products/acme/fhir.json",
-		"deploy/acme/fhir/5.1.0/kubernetes.yaml", "deploy/acme/fhir/5.1.0/compose.yaml", "badges/acme/fhir.svg"} {
+		"deploy/acme/fhir@5.1.0.kubernetes.yaml", "deploy/acme/fhir@5.1.0.compose.yaml", "badges/acme/fhir.svg"} {
 		if _, ok := outs[0][want]; !ok {
 			t.Errorf("output lacks %s", want)
 		}

@@ -542,7 +542,7 @@ func TestBuildWithRegistryMap(t *testing.T) {
 	}
 	want := "registry.hospital.internal/hsp/fhir-api:" + ref.Tag + "@" + ref.Digest
 	for _, f := range []string{"kubernetes.yaml", "compose.yaml"} {
-		data, err := os.ReadFile(filepath.Join(out, "deploy", "hspc", "fhir-api", b.Version, f))
+		data, err := os.ReadFile(filepath.Join(out, "deploy", "hspc", "fhir-api@"+b.Version+"."+f))
 		if err != nil {
 			t.Fatal(err)
 		}

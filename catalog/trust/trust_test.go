@@ -17,7 +17,7 @@ func TestIsTarget(t *testing.T) {
 		{"api/v1/products/acme/fhir.json", true},
 		{"api/v1/search.json", true},
 		{"feed.json", true},
-		{"deploy/acme/fhir/1.0.0/kubernetes.yaml", true},
+		{"deploy/acme/fhir@1.0.0.kubernetes.yaml", true},
 		{"signatures/sha256-00.json", true},
 		{"index.html", false},
 		{"products/acme/fhir/index.html", false},

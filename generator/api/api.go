@@ -334,7 +334,7 @@ func buildDoc(in Input, p *catalog.Product, b *catalog.Build) Build {
 	if b == deploy.Offered(p) { // the output has manifests of the offered build only
 		doc.Deploy = map[string]string{}
 		for _, f := range deploy.Formats {
-			doc.Deploy[f] = path.Join(deploy.Dir(p.ID, b.Version), deploy.FileName(f))
+			doc.Deploy[f] = deploy.ManifestPath(p.ID, b.Version, f)
 		}
 	}
 	if st, ok := in.Images[doc.Digest]; ok {

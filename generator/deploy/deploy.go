@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -68,11 +67,10 @@ func Pages(c *catalog.Catalog) []page.Page {
 		if b == nil {
 			continue
 		}
-		dir := Dir(p.ID, b.Version)
 		key := page.Key(p.ID, b, FormatVersion)
 		for _, f := range Formats {
 			pages = append(pages, page.Page{
-				Path:   path.Join(dir, FileName(f)),
+				Path:   ManifestPath(p.ID, b.Version, f),
 				Key:    key,
 				Render: func() ([]byte, error) { return Render(f, p, b, nil) },
 			})
@@ -97,8 +95,15 @@ func Offered(p *catalog.Product) *catalog.Build {
 	return nil
 }
 
-// Dir is the folder of a build's manifests in the output.
-func Dir(productID, version string) string { return path.Join("deploy", productID, version) }
+// Prefix is what the output paths of a build's manifests start with: deploy/PUBLISHER/PRODUCT@VERSION.
+// followed by FileName, as `marketplace deploy PUBLISHER/PRODUCT@VERSION` names the build. A
+// file, not a folder per product and version: folders were a third of a large site's mkdirs.
+func Prefix(productID, version string) string { return "deploy/" + productID + "@" + version + "." }
+
+// ManifestPath is the output path of a build's manifest in format.
+func ManifestPath(productID, version, format string) string {
+	return Prefix(productID, version) + FileName(format)
+}
 
 // FileName is the file name of a manifest in format.
 func FileName(format string) string {

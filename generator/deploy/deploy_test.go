@@ -647,7 +647,7 @@ func TestEveryBuildRenders(t *testing.T) {
 			b := &p.Builds[i]
 			if b == Offered(p) {
 				for _, f := range []string{"kubernetes.yaml", "compose.yaml"} {
-					byPath["deploy/"+p.ID+"/"+b.Version+"/"+f] = true
+					byPath["deploy/"+p.ID+"@"+b.Version+"."+f] = true
 				}
 			}
 			where := p.ID + " " + b.Version
@@ -682,7 +682,7 @@ func TestEveryBuildRenders(t *testing.T) {
 		if strings.HasSuffix(pg.Path, "kubernetes.yaml") && strings.Contains(string(got), "${") {
 			t.Errorf("%s has a Compose interpolation", pg.Path)
 		}
-		dir := pg.Path[:strings.LastIndex(pg.Path, "/")]
+		dir := strings.TrimSuffix(strings.TrimSuffix(pg.Path, "kubernetes.yaml"), "compose.yaml") // the build's Prefix
 		if k, ok := keys[dir]; ok && k != pg.Key {
 			t.Errorf("%s: key differs from the other format of the same build", pg.Path)
 		}

@@ -231,7 +231,7 @@ type buildView struct {
 	Exposes      []exposeView
 	Dependencies []dependencyView
 	SmokeTest    *catalog.SmokeTest
-	Deploy       string   // the deploy stage's folder for this build, from the site root; "" when not published
+	Deploy       string   // what the paths of this build's manifests start with (deployPrefix), from the site root; "" when not published
 	ToSet        []string // required parameters without a default: what a deployer must supply
 }
 
@@ -341,7 +341,7 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 		Platforms:  b.PlatformsOrDefault(),
 		Notes:      b.Notes,
 		SmokeTest:  b.SmokeTest,
-		Deploy:     deployDir(p.ID, b.Version),
+		Deploy:     deployPrefix(p.ID, b.Version),
 	}
 	if ref, err := catalog.ParseImageRef(b.Image); err == nil {
 		bv.Repository, bv.Tag, bv.Digest = ref.Repository, ref.Tag, ref.Digest

@@ -246,7 +246,7 @@ func TestOutputs(t *testing.T) {
 	}
 	fhir := string(got["products/acme/fhir/index.html"])
 	for _, want := range []string{
-		`href="../../../deploy/acme/fhir/1.1.0/kubernetes.yaml"`, // the latest release, not the rc
+		`href="../../../deploy/acme/fhir@1.1.0.kubernetes.yaml"`, // the latest release, not the rc
 		`href="../../../api/v1/products/acme/fhir.json"`,
 		`src="../../../badges/acme/fhir.svg"`,
 		`href="../../../products/openhealth/postgres/index.html">PostgreSQL</a> <span class="muted">(as PostgreSQL 16)`,

@@ -3,7 +3,6 @@ package site
 import (
 	"cmp"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -287,7 +286,8 @@ func anchor(version string) string {
 	}, version)
 }
 
-// deployDir is where the deploy stage writes a build's manifests.
-func deployDir(productID, version string) string {
-	return path.Join("deploy", productID, version) + "/"
+// deployPrefix is what the paths of a build's manifests start with (deploy.Prefix): the
+// templates add kubernetes.yaml or compose.yaml.
+func deployPrefix(productID, version string) string {
+	return "deploy/" + productID + "@" + version + "."
 }
