@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hspc/marketplace/catalog"
@@ -330,23 +331,40 @@ func statusOf(m *verify.Material) catalog.ImageStatus {
 	return st
 }
 
-// render collects the pages of every output.
+// render collects the pages of every output. The stages plan their pages (and compute their
+// keys) concurrently: they only read the catalog, and planning is most of a rebuild's work.
 func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool, registryMap *catalog.RegistryMap) ([]page.Page, error) {
-	sitePages, err := site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
-	if err != nil {
-		return nil, fmt.Errorf("rendering the site: %w", err)
+	var sitePages, apiPages, badgePages, deployPages, searchPages []page.Page
+	var builderPage, feedPage page.Page
+	var siteErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sitePages, siteErr = site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
+	})
+	wg.Go(func() {
+		apiPages = api.Pages(api.Input{Catalog: c, History: h, Images: images})
+		builderPage = api.BuilderPage(c)
+		feedPage = feed.Page(c, h)
+		badgePages = badge.Pages(c, images)
+	})
+	wg.Go(func() {
+		deployed, _ := deploy.MapImages(c, registryMap)
+		deployPages = deploy.Pages(deployed)
+		if withSearch {
+			searchPages = search.Pages(search.Input{Catalog: c, Images: images})
+		}
+	})
+	wg.Wait()
+	if siteErr != nil {
+		return nil, fmt.Errorf("rendering the site: %w", siteErr)
 	}
 	pages := sitePages
-	pages = append(pages, api.Pages(api.Input{Catalog: c, History: h, Images: images})...)
-	pages = append(pages, api.BuilderPage(c))
-	pages = append(pages, feed.Page(c, h))
-	pages = append(pages, badge.Pages(c, images)...)
-	deployed, _ := deploy.MapImages(c, registryMap)
-	pages = append(pages, deploy.Pages(deployed)...)
+	pages = append(pages, apiPages...)
+	pages = append(pages, builderPage, feedPage)
+	pages = append(pages, badgePages...)
+	pages = append(pages, deployPages...)
 	pages = append(pages, material...)
-	if withSearch {
-		pages = append(pages, search.Pages(search.Input{Catalog: c, Images: images})...)
-	}
+	pages = append(pages, searchPages...)
 	// The response headers static hosts should send (serve sends the same itself).
 	var svgs []string
 	for _, p := range pages {
