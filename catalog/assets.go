@@ -91,15 +91,35 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		}
 		return
 	}
+	var msg string
+	if v.cache == nil {
+		msg = contentProblem(kind, full, ext, data)
+	} else {
+		// The content checks (sniffing, and for SVG a scan for anything active) depend on the
+		// content only: a load cache keeps their verdicts by its hash.
+		k := verdictKeyOf(kind.what, full, data)
+		var ok bool
+		if msg, ok = v.cache.verdict(k); !ok {
+			msg = contentProblem(kind, full, ext, data)
+			v.cache.putVerdict(k, msg)
+		}
+	}
+	if msg != "" {
+		v.r.errorf(file, key, 0, "%s", msg)
+	}
+}
+
+// contentProblem says what is wrong with the content of an image file at full, or "".
+func contentProblem(kind assetKind, full, ext string, data []byte) string {
 	if got, want := sniff(data), extType[ext]; got != want {
-		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
-		return
+		return fmt.Sprintf("%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
 	}
 	if ext == ".svg" {
 		if what, line := ActiveSVG(data); what != "" {
-			v.r.errorf(file, key, 0, "%s %s: line %d %s", kind.what, full, line, what)
+			return fmt.Sprintf("%s %s: line %d %s", kind.what, full, line, what)
 		}
 	}
+	return ""
 }
 
 // checkPublicKey accepts a PEM "PUBLIC KEY" block holding a PKIX public key, as cosign writes

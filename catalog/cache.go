@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -43,14 +44,19 @@ type Cache struct {
 	// prev holds the entries known before this check (the file's, or the previous check's);
 	// next those this check used, which is what Save writes and the next check starts from.
 	prev, next map[cacheKey]*cacheEntry
-	added      bool // next holds entries prev did not
-	hits       int
-	misses     int
+	// prevVerdicts and nextVerdicts hold the verdicts of the content checks of logos and
+	// screenshots ("" when the content is fine), by a hash of the content (see verdictKeyOf).
+	prevVerdicts, nextVerdicts map[cacheKey]string
+	added                      bool // next holds entries prev did not, or entries that changed
+	hits                       int
+	misses                     int
 
 	// paths holds the key of each product file's result in the last check; unchanged, when
 	// set, says which files did not change since (see AssumeUnchanged).
 	paths, nextPaths map[string]cacheKey
 	unchanged        func(path string) bool
+
+	note string // why the cache file was ignored, or ""
 }
 
 type cacheKey [sha256.Size]byte
@@ -64,8 +70,12 @@ type cacheEntry struct {
 	checked []problem // problems of validation, except the checks of referenced files
 
 	// files holds the problems of the checks of referenced files (logo, screenshots) as the
-	// last check found them, when filesKnown; only used when the caller vouches that those
-	// files did not change (AssumeUnchanged). Not saved.
+	// last check found them, when filesKnown. When the caller vouches that those files did not
+	// change (AssumeUnchanged) they are not checked again; otherwise they are, and files gives
+	// the positions of the findings when they are the same.
+	//
+	// Every problem an entry holds is positioned (line > 0 or, for the whole file, -1), so the
+	// diagnostics of a file found in the cache never read it again.
 	files      []problem
 	filesKnown bool
 }
@@ -73,6 +83,7 @@ type cacheEntry struct {
 // NewCache returns an empty cache that lives in memory only.
 func NewCache() *Cache {
 	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{},
+		prevVerdicts: map[cacheKey]string{}, nextVerdicts: map[cacheKey]string{},
 		paths: map[string]cacheKey{}, nextPaths: map[string]cacheKey{}}
 }
 
@@ -140,10 +151,17 @@ func OpenCache(file string) *Cache {
 	c.file = file
 	data, err := os.ReadFile(file)
 	if err == nil {
-		c.prev = readCacheFile(data)
+		var why string
+		if c.prev, c.prevVerdicts, why = readCacheFile(data); why != "" {
+			c.note = fmt.Sprintf("ignored the load cache %s: %s; this check rebuilds it", file, why)
+		}
 	}
 	return c
 }
+
+// Note says why OpenCache ignored the cache file (damaged, or written by another version), or
+// is "" when it used it or there was none. Worth showing to the user: the check is slower.
+func (c *Cache) Note() string { return c.note }
 
 // CacheFile returns the cache file for the catalog at root inside dir: one file per catalog
 // folder, so two catalogs do not evict each other's entries.
@@ -170,6 +188,9 @@ func (c *Cache) begin() {
 	defer c.mu.Unlock()
 	if len(c.next) > 0 {
 		c.prev, c.next = c.next, map[cacheKey]*cacheEntry{}
+	}
+	if len(c.nextVerdicts) > 0 {
+		c.prevVerdicts, c.nextVerdicts = c.nextVerdicts, map[cacheKey]string{}
 	}
 	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
 	c.added, c.hits, c.misses = false, 0, 0
@@ -227,12 +248,58 @@ func (c *Cache) put(k cacheKey, path string, e *cacheEntry) {
 	c.mu.Unlock()
 }
 
+// update replaces the findings of the referenced files of entry e (of key k), which the caller
+// alone holds during the check.
+func (c *Cache) update(k cacheKey, e *cacheEntry, files []problem) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.files, e.filesKnown, e.raw = files, true, "" // raw is stale now: Save encodes e again
+	if c.next[k] == e {
+		c.added = true
+	}
+}
+
+// verdict returns the verdict of the content checks kept for key k.
+func (c *Cache) verdict(k cacheKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msg, ok := c.nextVerdicts[k]
+	if !ok {
+		if msg, ok = c.prevVerdicts[k]; ok {
+			c.nextVerdicts[k] = msg
+		}
+	}
+	return msg, ok
+}
+
+func (c *Cache) putVerdict(k cacheKey, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextVerdicts[k] = msg
+	c.added = true
+}
+
+// verdictKeyOf is the key of the verdict of the content checks of a logo or screenshot: the
+// code, what the file is (the messages name it), its path and its content.
+func verdictKeyOf(what, full string, data []byte) cacheKey {
+	h := sha256.New()
+	h.Write(codeVersion[:])
+	h.Write([]byte(what))
+	h.Write([]byte{0})
+	h.Write([]byte(full))
+	h.Write([]byte{0})
+	h.Write(data)
+	var k cacheKey
+	h.Sum(k[:0])
+	return k
+}
+
 // Save writes the entries the last check used to the cache file, when they differ from what
 // the file held. A cache made by NewCache has no file: Save does nothing.
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == "" || (!c.added && len(c.next) == len(c.prev)) {
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
@@ -244,7 +311,7 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	err = writeCacheFile(f, c.next)
+	err = writeCacheFile(f, c.next, c.nextVerdicts)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -255,7 +322,7 @@ func (c *Cache) Save() error {
 		os.Remove(f.Name())
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	c.prev, c.added = c.next, false
+	c.prev, c.prevVerdicts, c.added = c.next, c.nextVerdicts, false
 	return nil
 }
 
@@ -273,44 +340,59 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-// The cache file: magic, the code version, then entries (each length-prefixed: key and the
-// encoded result), then a CRC-32C of everything before it.
-const cacheMagic = "marketplace load cache 1\n"
+// The cache file: magic, the code version, then records (each length-prefixed: a kind byte,
+// the key and the payload: an encoded product result, or a verdict of content checks), then a
+// CRC-32C of everything before it. A file whose checksum, magic or code version does not match
+// is not trusted at all.
+const cacheMagic = "marketplace load cache 2\n"
+
+const (
+	recordProduct = 'p'
+	recordVerdict = 'v'
+)
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// writeCacheFile writes entries to w in chunks, so that saving the cache of a large catalog does
-// not hold a second copy of it in memory.
-func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry) error {
-	keys := make([]cacheKey, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
+// writeCacheFile writes entries and verdicts to w in chunks, so that saving the cache of a large
+// catalog does not hold a second copy of it in memory.
+func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry, verdicts map[cacheKey]string) error {
+	sortKeys := func(keys []cacheKey) []cacheKey {
+		slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
+		return keys
 	}
-	slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
 	crc := crc32.New(crcTable)
 	out := io.MultiWriter(w, crc)
 	e := &encoder{buf: make([]byte, 0, 1<<20)}
 	e.buf = append(e.buf, cacheMagic...)
 	e.buf = append(e.buf, codeVersion[:]...)
-	var scratch encoder
-	for _, k := range keys {
-		raw := entries[k].raw
-		if raw == "" {
-			scratch.buf = scratch.buf[:0]
-			encodeEntry(&scratch, entries[k])
-			e.uint(uint64(len(k) + len(scratch.buf)))
-			e.buf = append(e.buf, k[:]...)
-			e.buf = append(e.buf, scratch.buf...)
-		} else {
-			e.uint(uint64(len(k) + len(raw)))
-			e.buf = append(e.buf, k[:]...)
-			e.buf = append(e.buf, raw...)
-		}
+	record := func(kind byte, k cacheKey, payload string) error {
+		e.uint(uint64(1 + len(k) + len(payload)))
+		e.buf = append(e.buf, kind)
+		e.buf = append(e.buf, k[:]...)
+		e.buf = append(e.buf, payload...)
 		if len(e.buf) >= 1<<20 {
 			if _, err := out.Write(e.buf); err != nil {
 				return err
 			}
 			e.buf = e.buf[:0]
+		}
+		return nil
+	}
+	var scratch encoder
+	for _, k := range sortKeys(slices.Collect(maps.Keys(entries))) {
+		raw := entries[k].raw
+		if raw == "" {
+			scratch.buf = scratch.buf[:0]
+			encodeEntry(&scratch, entries[k])
+			raw = unsafe.String(unsafe.SliceData(scratch.buf), len(scratch.buf))
+		}
+		if err := record(recordProduct, k, raw); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortKeys(slices.Collect(maps.Keys(verdicts))) {
+		if err := record(recordVerdict, k, verdicts[k]); err != nil {
+			return err
 		}
 	}
 	if _, err := out.Write(e.buf); err != nil {
@@ -320,36 +402,47 @@ func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry) error {
 	return err
 }
 
-// readCacheFile returns the entries of a cache file, undecoded, or none when the file is damaged
-// or was written by other code.
-func readCacheFile(data []byte) map[cacheKey]*cacheEntry {
-	entries := map[cacheKey]*cacheEntry{}
+// readCacheFile returns the entries (undecoded) and verdicts of a cache file, or none and why
+// when the file is damaged or was written by other code.
+func readCacheFile(data []byte) (entries map[cacheKey]*cacheEntry, verdicts map[cacheKey]string, why string) {
+	entries, verdicts = map[cacheKey]*cacheEntry{}, map[cacheKey]string{}
 	head := len(cacheMagic) + len(codeVersion)
-	if len(data) < head+4 || string(data[:len(cacheMagic)]) != cacheMagic ||
-		!bytes.Equal(data[len(cacheMagic):head], codeVersion[:]) {
-		return entries
+	switch {
+	case len(data) < head+4 || string(data[:len(cacheMagic)]) != cacheMagic:
+		return entries, verdicts, "not a load cache of this version"
+	case !bytes.Equal(data[len(cacheMagic):head], codeVersion[:]):
+		return entries, verdicts, "written by another version of the validator"
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, crcTable) != sum {
-		return entries
+		return entries, verdicts, "damaged (its checksum does not match: truncated or overwritten)"
 	}
 	// data is never written again, so strings may share its memory instead of copying it.
 	d := &decoderState{data: unsafe.String(&body[0], len(body)), off: head}
 	for d.off < len(d.data) && d.err == nil {
 		n := d.length()
-		if n < len(cacheKey{}) {
+		if n < 1+len(cacheKey{}) {
 			d.fail()
 			break
 		}
+		kind := d.data[d.off]
 		var k cacheKey
-		copy(k[:], d.data[d.off:])
-		entries[k] = &cacheEntry{raw: d.data[d.off+len(k) : d.off+n]}
+		copy(k[:], d.data[d.off+1:])
+		payload := d.data[d.off+1+len(k) : d.off+n]
+		switch kind {
+		case recordProduct:
+			entries[k] = &cacheEntry{raw: payload}
+		case recordVerdict:
+			verdicts[k] = payload
+		default:
+			d.fail()
+		}
 		d.off += n
 	}
 	if d.err != nil {
-		return map[cacheKey]*cacheEntry{}
+		return map[cacheKey]*cacheEntry{}, map[cacheKey]string{}, "damaged (a record does not decode)"
 	}
-	return entries
+	return entries, verdicts, ""
 }
 
 func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
@@ -380,6 +473,12 @@ func encodeEntry(e *encoder, ce *cacheEntry) {
 	productCodec.enc(e, reflectValue(ce.product))
 	encodeProblems(e, ce.decoded)
 	encodeProblems(e, ce.checked)
+	if ce.filesKnown {
+		e.buf = append(e.buf, 1)
+		encodeProblems(e, ce.files)
+	} else {
+		e.buf = append(e.buf, 0)
+	}
 }
 
 func decodeEntry(raw string) (*cacheEntry, error) {
@@ -388,6 +487,9 @@ func decodeEntry(raw string) (*cacheEntry, error) {
 	productCodec.dec(d, reflectValue(ce.product))
 	ce.decoded = decodeProblems(d)
 	ce.checked = decodeProblems(d)
+	if ce.filesKnown = d.byte() == 1; ce.filesKnown {
+		ce.files = decodeProblems(d)
+	}
 	if d.err == nil && d.off != len(d.data) {
 		d.fail()
 	}
@@ -403,11 +505,14 @@ func encodeProblems(e *encoder, ps []problem) {
 		e.string(p.msg)
 		e.int(int64(p.line))
 		e.int(int64(p.col))
-		atKey := byte(0)
+		flags := byte(0)
 		if p.atKey {
-			atKey = 1
+			flags |= 1
 		}
-		e.buf = append(e.buf, atKey)
+		if p.syntax {
+			flags |= 2
+		}
+		e.buf = append(e.buf, flags)
 		e.string(p.suggested)
 	}
 }
@@ -420,7 +525,10 @@ func decodeProblems(d *decoderState) []problem {
 	ps := make([]problem, n)
 	for i := range ps {
 		ps[i] = problem{key: d.string(), severity: Severity(d.int()), rule: int(d.int()), msg: d.string(),
-			line: int(d.int()), col: int(d.int()), atKey: d.byte() == 1, suggested: d.string()}
+			line: int(d.int()), col: int(d.int())}
+		flags := d.byte()
+		ps[i].atKey, ps[i].syntax = flags&1 != 0, flags&2 != 0
+		ps[i].suggested = d.string()
 	}
 	return ps
 }

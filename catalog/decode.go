@@ -22,8 +22,11 @@ type problem struct {
 	severity Severity
 	rule     int
 	msg      string
-	// line and col are set when the finding already has a position (TOML syntax errors).
+	// line and col are set when the finding already has a position: TOML syntax errors, and
+	// the findings a load cache keeps (positioned once, when the file was first checked).
 	line, col int
+	// syntax marks a TOML syntax error: the file decoded to nothing.
+	syntax bool
 	// atKey positions the finding on the key rather than on its value (unknown keys).
 	atKey bool
 	// suggested is the key an unknown key was probably meant to be: checks on it are skipped,
@@ -48,7 +51,7 @@ func decodeFile(data []byte, v any) []problem {
 		if lines := bytes.Split(data, []byte("\n")); line <= len(lines) {
 			col = min(col, len(bytes.TrimRight(lines[line-1], "\r"))+1)
 		}
-		return []problem{{msg: "TOML syntax: " + strings.TrimPrefix(msg, "toml: "), line: line, col: col}}
+		return []problem{{msg: "TOML syntax: " + strings.TrimPrefix(msg, "toml: "), line: line, col: col, syntax: true}}
 	}
 	d := decoder{path: make([]segment, 0, 8)}
 	d.value(raw, reflect.ValueOf(v).Elem())

@@ -58,7 +58,8 @@ func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 type cacheSlot struct {
 	key     cacheKey
 	entry   *cacheEntry
-	decoded []problem // the decoding problems, for a new entry
+	decoded []problem // the decoding problems
+	index   cacheKey  // the key of index.toml, part of key
 }
 
 func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Catalog {
@@ -157,13 +158,19 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 			r.decoding(res.path, res.problems)
 			c.Publishers[res.publisher] = res.pub
 		case res.prod != nil:
-			r.decoding(res.path, res.problems)
-			if !syntaxFailed(res.problems) {
-				c.Products[res.id] = res.prod
-				if cached != nil {
-					res.slot.decoded = res.problems
-					cached[res.id] = res.slot
+			switch {
+			case cached == nil || syntaxFailed(res.problems):
+				r.decoding(res.path, res.problems)
+				if !syntaxFailed(res.problems) {
+					c.Products[res.id] = res.prod
 				}
+			default:
+				// With a cache, the validation worker records the decoding problems with the
+				// product's own, so that it can position them all in one reading of the file.
+				c.Products[res.id] = res.prod
+				res.slot.decoded = res.problems
+				res.slot.index = indexKey
+				cached[res.id] = res.slot
 			}
 		}
 	}
@@ -182,7 +189,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	return c
 }
 
-func syntaxFailed(ps []problem) bool { return len(ps) == 1 && ps[0].line > 0 }
+func syntaxFailed(ps []problem) bool { return len(ps) > 0 && ps[0].syntax }
 
 type productFile struct {
 	path, publisher, id string

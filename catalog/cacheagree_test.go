@@ -1,0 +1,160 @@
+package catalog_test
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/catalog/synthetic"
+)
+
+// openCounter counts the files opened or read through it.
+type openCounter struct {
+	fstest.MapFS
+	mu     sync.Mutex
+	opened map[string]int
+}
+
+func (o *openCounter) Open(name string) (fs.File, error) {
+	o.mu.Lock()
+	o.opened[name]++
+	o.mu.Unlock()
+	return o.MapFS.Open(name)
+}
+
+func (o *openCounter) ReadFile(name string) ([]byte, error) {
+	o.mu.Lock()
+	o.opened[name]++
+	o.mu.Unlock()
+	return o.MapFS.ReadFile(name)
+}
+
+// exampleCatalog is the repository's own catalog, copied into memory so that tests may edit it.
+func exampleCatalog(t *testing.T) fstest.MapFS {
+	t.Helper()
+	root := os.DirFS("..")
+	m := fstest.MapFS{}
+	for _, top := range []string{catalog.IndexFile, catalog.ProductsDir} {
+		err := fs.WalkDir(root, top, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := fs.ReadFile(root, p)
+			m[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// TestCheckCachedIsCheck compares CheckCached with Check — diagnostics with their positions and
+// text, and the products — on the example catalog and a synthetic one (which has warnings in
+// every product): cold, warm, after editing a product file and a logo, and with a damaged or
+// truncated cache file. A warm check opens each product file once (to hash it) and never again
+// to position its diagnostics.
+func TestCheckCachedIsCheck(t *testing.T) {
+	for name, fsys := range map[string]fstest.MapFS{
+		"example":   exampleCatalog(t),
+		"synthetic": synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "cache")
+			counter := &openCounter{MapFS: fsys}
+			check := func(step string, wantHits int) {
+				t.Helper()
+				plain, want := catalog.Check(fsys)
+				counter.opened = map[string]int{}
+				cache := catalog.OpenCache(file)
+				c, got := catalog.CheckCached(counter, cache)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s: diagnostics differ from Check's (-Check +CheckCached):\n%s", step, diff)
+				}
+				if diff := cmp.Diff(plain.Products, c.Products); diff != "" {
+					t.Errorf("%s: products differ from Check's (-Check +CheckCached):\n%s", step, diff)
+				}
+				if hits, _ := cache.Stats(); wantHits >= 0 && hits != wantHits {
+					t.Errorf("%s: %d cache hits, want %d", step, hits, wantHits)
+				}
+				// (A logo whose findings changed has them positioned by reading its product file.)
+				if wantHits == len(c.Products) && step != "one logo edited" {
+					for _, p := range c.Products {
+						if n := counter.opened[p.Path]; n != 1 {
+							t.Errorf("%s: %s opened %d times, want once", step, p.Path, n)
+						}
+					}
+				}
+				if err := cache.Save(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			plain, _ := catalog.Check(fsys)
+			n := len(plain.Products)
+			check("cold", 0)
+			check("warm", n)
+			if name == "synthetic" {
+				if _, ds := catalog.Check(fsys); len(ds) == 0 {
+					t.Fatal("the synthetic catalog should have warnings")
+				}
+			}
+
+			// Edit one product file: an unknown key (a positioned warning with a hint), and a
+			// logo that is not what its name says.
+			ids := plain.SortedProductIDs()
+			var edited *catalog.Product
+			for _, id := range ids {
+				if p := plain.Products[id]; p.Logo != "" {
+					edited = p
+					break
+				}
+			}
+			if edited == nil {
+				t.Fatal("no product with a logo")
+			}
+			data := fsys[edited.Path].Data
+			fsys[edited.Path] = &fstest.MapFile{Data: bytes.Replace(data, []byte("\nsummary = "), []byte("\nsumary = \"typo\"\nsummary = "), 1)}
+			check("one product edited", n-1)
+			logo := filepath.ToSlash(filepath.Join(catalog.ProductsDir, edited.Publisher, edited.Logo))
+			old := fsys[logo]
+			fsys[logo] = &fstest.MapFile{Data: []byte("plain text, not an image\n")}
+			if _, ds := catalog.Check(fsys); !slices.ContainsFunc(ds, func(d catalog.Diagnostic) bool {
+				return d.Path == edited.Path && strings.Contains(d.Message, "by content")
+			}) {
+				t.Fatalf("a text logo is not reported: %v", ds)
+			}
+			check("one logo edited", n)
+			fsys[logo] = old
+			check("logo restored", n)
+			check("warm again", n)
+
+			// A damaged cache file is detected, said, and not trusted.
+			good, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			flipped := bytes.Clone(good)
+			flipped[len(flipped)/2] ^= 0x20
+			for what, bad := range map[string][]byte{"flipped byte": flipped, "truncated": good[:len(good)/3]} {
+				if err := os.WriteFile(file, bad, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if note := catalog.OpenCache(file).Note(); !strings.Contains(note, "damaged") {
+					t.Errorf("%s cache file: note %q, want one saying it is damaged", what, note)
+				}
+				check(what+" cache file", 0)
+				check("warm after "+what, n)
+			}
+		})
+	}
+}
