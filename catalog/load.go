@@ -96,9 +96,11 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	}
 	jobs := make(chan job)
 	results := make(chan result)
+	var dirs sync.Map // folders found not to be symlinks
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
+			strs := newInterner(false) // go-toml's strings are the decoder's own
 			for j := range jobs {
 				res := result{job: j}
 				if j.id != "" && cache != nil {
@@ -113,7 +115,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 				if j.id == "" {
 					limit = MaxPublisherFileBytes
 				}
-				data, why, err := readBounded(fsys, j.path, limit)
+				data, why, err := readBoundedIn(fsys, j.path, limit, &dirs)
 				if why != "" {
 					res.refused = why
 				} else if err != nil {
@@ -123,14 +125,16 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					res.problems = decodeFile(data, res.pub)
 				} else if cache == nil {
 					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
-					res.problems = decodeFile(data, res.prod)
+					res.problems = decodeFileInterned(data, res.prod, strs)
+					shareBuilds(res.prod)
 				} else {
 					res.slot.key = cacheKeyOf(indexKey, j.path, data)
 					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
-						res.problems = decodeFile(data, res.prod)
+						res.problems = decodeFileInterned(data, res.prod, strs)
+						shareBuilds(res.prod)
 					}
 				}
 				results <- res

@@ -1,0 +1,66 @@
+package catalog
+
+import (
+	"reflect"
+	"strings"
+)
+
+// A large catalog is mostly text, and much of it repeats: the builds of one product share their
+// parameters, tasks and dependencies, and products share parameter descriptions, commands,
+// release notes and licence names. Loading keeps one copy of each (see interner and shareBuilds),
+// which is what bounds the memory of a 100 000-product catalog.
+
+// interner keeps one copy of each distinct string. It belongs to one loading worker.
+type interner struct {
+	m map[string]string
+	// clone copies the strings it keeps: set when they share a large buffer (a cache file)
+	// that must not stay alive because of them.
+	clone bool
+}
+
+func newInterner(clone bool) *interner { return &interner{m: map[string]string{}, clone: clone} }
+
+func (in *interner) intern(s string) string {
+	if in == nil || s == "" {
+		return s
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	if in.clone {
+		s = strings.Clone(s)
+	}
+	in.m[s] = s
+	return s
+}
+
+// shareBuilds makes the builds of p share the lists that are equal to an earlier build's, so
+// that a product with many builds holds its unchanged tasks, parameters and dependencies once.
+// Products are read-only once loaded, so sharing is invisible to readers.
+func shareBuilds(p *Product) {
+	bs := p.Builds
+	for i := 1; i < len(bs); i++ {
+		b := &bs[i]
+		for j := i - 1; j >= 0; j-- {
+			o := &bs[j]
+			shareSlice(&b.Platforms, o.Platforms)
+			shareSlice(&b.Tasks, o.Tasks)
+			shareSlice(&b.Parameters, o.Parameters)
+			shareSlice(&b.Exposes, o.Exposes)
+			shareSlice(&b.Dependencies, o.Dependencies)
+			if b.SmokeTest != nil && o.SmokeTest != nil && b.SmokeTest != o.SmokeTest && reflect.DeepEqual(*b.SmokeTest, *o.SmokeTest) {
+				b.SmokeTest = o.SmokeTest
+			}
+		}
+	}
+}
+
+// shareSlice points *s at o when both hold the same values (nil and empty stay distinct).
+func shareSlice[T any](s *[]T, o []T) {
+	if len(*s) == 0 || len(*s) != len(o) || &(*s)[0] == &o[0] {
+		return
+	}
+	if reflect.DeepEqual(*s, o) {
+		*s = o
+	}
+}
