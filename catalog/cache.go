@@ -1,22 +1,16 @@
 package catalog
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,15 +50,18 @@ type Cache struct {
 	paths, nextPaths map[string]cacheKey
 	unchanged        func(path string) bool
 
-	note string // why the cache file was ignored, or ""
+	src     *cacheSource // the cache file the entries' refs point into, or nil
+	note    string       // why the cache file was ignored, or ""
+	damaged int          // entries whose payload did not read back whole this check
 }
 
 type cacheKey [sha256.Size]byte
 
-// cacheEntry is one product file's result: either raw (as read from the cache file, decoded on
-// first use) or decoded.
+// cacheEntry is one product file's result: either only where it lies in the cache file (ref;
+// read and decoded on first use) or decoded.
 type cacheEntry struct {
-	raw     string
+	ref     fileRef // in the cache file (Cache.src), when n > 0
+	dirty   bool    // changed since it was read from the cache file: Save encodes it again
 	product *Product
 	decoded []problem // problems of decoding
 	checked []problem // problems of validation, except the checks of referenced files
@@ -149,19 +146,55 @@ func (c *Cache) filesUnchanged(p *Product) bool {
 func OpenCache(file string) *Cache {
 	c := NewCache()
 	c.file = file
-	data, err := os.ReadFile(file)
-	if err == nil {
-		var why string
-		if c.prev, c.prevVerdicts, why = readCacheFile(data); why != "" {
-			c.note = fmt.Sprintf("ignored the load cache %s: %s; this check rebuilds it", file, why)
-		}
+	src, entries, verdicts, why, err := openCacheFile(file)
+	switch {
+	case err != nil:
+		// No file yet (or unreadable): an empty cache.
+	case why != "":
+		c.note = fmt.Sprintf("ignored the load cache %s: %s; this check rebuilds it", file, why)
+	default:
+		c.src, c.prev, c.prevVerdicts = src, entries, verdicts
 	}
 	return c
 }
 
-// Note says why OpenCache ignored the cache file (damaged, or written by another version), or
-// is "" when it used it or there was none. Worth showing to the user: the check is slower.
-func (c *Cache) Note() string { return c.note }
+// Note says why the cache file was ignored, whole (when OpenCache found it damaged or written
+// by another version) or in part (entries the last check found damaged, and checked again), or
+// is "" when there was nothing to ignore. Worth showing to the user: the check was slower.
+func (c *Cache) Note() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.damaged > 0 {
+		note := fmt.Sprintf("ignored %d damaged entries of the load cache %s (their checksums do not match); this check rebuilt them", c.damaged, c.file)
+		if c.note != "" {
+			note = c.note + "; " + note
+		}
+		return note
+	}
+	return c.note
+}
+
+// Close releases the cache file. The cache still works, in memory, and Save still writes.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.src == nil {
+		return nil
+	}
+	// Entries not read yet cannot be read any more.
+	for _, m := range []map[cacheKey]*cacheEntry{c.prev, c.next} {
+		for k, e := range m {
+			if e.product == nil {
+				delete(m, k)
+			} else {
+				e.ref, e.dirty = fileRef{}, true
+			}
+		}
+	}
+	err := c.src.f.Close()
+	c.src = nil
+	return err
+}
 
 // CacheFile returns the cache file for the catalog at root inside dir: one file per catalog
 // folder, so two catalogs do not evict each other's entries.
@@ -193,7 +226,7 @@ func (c *Cache) begin() {
 		c.prevVerdicts, c.nextVerdicts = c.nextVerdicts, map[cacheKey]string{}
 	}
 	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
-	c.added, c.hits, c.misses = false, 0, 0
+	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
 }
 
 // end finishes a check: what the caller vouched for held for this check only.
@@ -203,27 +236,37 @@ func (c *Cache) end() {
 	c.unchanged = nil
 }
 
-// get returns the entry of key, decoded, or nil.
-func (c *Cache) get(k cacheKey, path string) *cacheEntry {
+// get returns the entry of key, decoded (its strings through strs), or nil.
+func (c *Cache) get(k cacheKey, path string, strs *interner) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
 		e = c.prev[k]
 	}
+	src := c.src
 	c.mu.Unlock()
 	if e == nil {
 		c.miss()
 		return nil
 	}
 	if e.product == nil {
-		// Decoded outside the lock, by the loading worker that asked; a copy, because another
-		// worker may ask for the same key (two identical files) at the same time.
-		d, err := decodeEntry(e.raw)
+		// Read and decoded outside the lock, by the loading worker that asked; a copy, because
+		// another check sharing the cache may ask for the same key at the same time.
+		data, err := src.read(e.ref)
+		var d *cacheEntry
+		if err == nil {
+			// The strings may share data: it is this entry's own, and holds little else.
+			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), strs)
+		}
 		if err != nil {
-			c.miss()
+			c.mu.Lock()
+			c.damaged++
+			c.misses++
+			c.mu.Unlock()
 			return nil
 		}
-		d.raw = e.raw
+		shareBuilds(d.product)
+		d.ref = e.ref
 		e = d
 	}
 	c.mu.Lock()
@@ -253,7 +296,7 @@ func (c *Cache) put(k cacheKey, path string, e *cacheEntry) {
 func (c *Cache) update(k cacheKey, e *cacheEntry, files []problem) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e.files, e.filesKnown, e.raw = files, true, "" // raw is stale now: Save encodes e again
+	e.files, e.filesKnown, e.dirty = files, true, true
 	if c.next[k] == e {
 		c.added = true
 	}
@@ -311,17 +354,27 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	err = writeCacheFile(f, c.next, c.nextVerdicts)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	refs, err := writeCacheFile(f, c.src, c.next, c.nextVerdicts)
 	if err == nil {
 		err = os.Rename(f.Name(), c.file)
 	}
 	if err != nil {
+		f.Close()
 		os.Remove(f.Name())
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
+	// The new file is the source from now on: f stays open to read it.
+	for k, e := range c.next {
+		if ref, ok := refs[k]; ok {
+			e.ref, e.dirty = ref, false
+		} else {
+			delete(c.next, k)
+		}
+	}
+	if c.src != nil {
+		c.src.f.Close()
+	}
+	c.src = &cacheSource{f: f}
 	c.prev, c.prevVerdicts, c.added = c.next, c.nextVerdicts, false
 	return nil
 }
@@ -338,111 +391,6 @@ func removeStaleTemps(dir string) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// The cache file: magic, the code version, then records (each length-prefixed: a kind byte,
-// the key and the payload: an encoded product result, or a verdict of content checks), then a
-// CRC-32C of everything before it. A file whose checksum, magic or code version does not match
-// is not trusted at all.
-const cacheMagic = "marketplace load cache 2\n"
-
-const (
-	recordProduct = 'p'
-	recordVerdict = 'v'
-)
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
-
-// writeCacheFile writes entries and verdicts to w in chunks, so that saving the cache of a large
-// catalog does not hold a second copy of it in memory.
-func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry, verdicts map[cacheKey]string) error {
-	sortKeys := func(keys []cacheKey) []cacheKey {
-		slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
-		return keys
-	}
-	crc := crc32.New(crcTable)
-	out := io.MultiWriter(w, crc)
-	e := &encoder{buf: make([]byte, 0, 1<<20)}
-	e.buf = append(e.buf, cacheMagic...)
-	e.buf = append(e.buf, codeVersion[:]...)
-	record := func(kind byte, k cacheKey, payload string) error {
-		e.uint(uint64(1 + len(k) + len(payload)))
-		e.buf = append(e.buf, kind)
-		e.buf = append(e.buf, k[:]...)
-		e.buf = append(e.buf, payload...)
-		if len(e.buf) >= 1<<20 {
-			if _, err := out.Write(e.buf); err != nil {
-				return err
-			}
-			e.buf = e.buf[:0]
-		}
-		return nil
-	}
-	var scratch encoder
-	for _, k := range sortKeys(slices.Collect(maps.Keys(entries))) {
-		raw := entries[k].raw
-		if raw == "" {
-			scratch.buf = scratch.buf[:0]
-			encodeEntry(&scratch, entries[k])
-			raw = unsafe.String(unsafe.SliceData(scratch.buf), len(scratch.buf))
-		}
-		if err := record(recordProduct, k, raw); err != nil {
-			return err
-		}
-	}
-	for _, k := range sortKeys(slices.Collect(maps.Keys(verdicts))) {
-		if err := record(recordVerdict, k, verdicts[k]); err != nil {
-			return err
-		}
-	}
-	if _, err := out.Write(e.buf); err != nil {
-		return err
-	}
-	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	return err
-}
-
-// readCacheFile returns the entries (undecoded) and verdicts of a cache file, or none and why
-// when the file is damaged or was written by other code.
-func readCacheFile(data []byte) (entries map[cacheKey]*cacheEntry, verdicts map[cacheKey]string, why string) {
-	entries, verdicts = map[cacheKey]*cacheEntry{}, map[cacheKey]string{}
-	head := len(cacheMagic) + len(codeVersion)
-	switch {
-	case len(data) < head+4 || string(data[:len(cacheMagic)]) != cacheMagic:
-		return entries, verdicts, "not a load cache of this version"
-	case !bytes.Equal(data[len(cacheMagic):head], codeVersion[:]):
-		return entries, verdicts, "written by another version of the validator"
-	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, crcTable) != sum {
-		return entries, verdicts, "damaged (its checksum does not match: truncated or overwritten)"
-	}
-	// data is never written again, so strings may share its memory instead of copying it.
-	d := &decoderState{data: unsafe.String(&body[0], len(body)), off: head}
-	for d.off < len(d.data) && d.err == nil {
-		n := d.length()
-		if n < 1+len(cacheKey{}) {
-			d.fail()
-			break
-		}
-		kind := d.data[d.off]
-		var k cacheKey
-		copy(k[:], d.data[d.off+1:])
-		payload := d.data[d.off+1+len(k) : d.off+n]
-		switch kind {
-		case recordProduct:
-			entries[k] = &cacheEntry{raw: payload}
-		case recordVerdict:
-			verdicts[k] = payload
-		default:
-			d.fail()
-		}
-		d.off += n
-	}
-	if d.err != nil {
-		return map[cacheKey]*cacheEntry{}, map[cacheKey]string{}, "damaged (a record does not decode)"
-	}
-	return entries, verdicts, ""
 }
 
 func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
@@ -481,8 +429,8 @@ func encodeEntry(e *encoder, ce *cacheEntry) {
 	}
 }
 
-func decodeEntry(raw string) (*cacheEntry, error) {
-	d := &decoderState{data: raw}
+func decodeEntry(raw string, strs *interner) (*cacheEntry, error) {
+	d := &decoderState{data: raw, strs: strs}
 	ce := &cacheEntry{product: &Product{}}
 	productCodec.dec(d, reflectValue(ce.product))
 	ce.decoded = decodeProblems(d)
@@ -524,7 +472,7 @@ func decodeProblems(d *decoderState) []problem {
 	}
 	ps := make([]problem, n)
 	for i := range ps {
-		ps[i] = problem{key: d.string(), severity: Severity(d.int()), rule: int(d.int()), msg: d.string(),
+		ps[i] = problem{key: d.strs.intern(d.string()), severity: Severity(d.int()), rule: int(d.int()), msg: d.strs.intern(d.string()),
 			line: int(d.int()), col: int(d.int())}
 		flags := d.byte()
 		ps[i].atKey, ps[i].syntax = flags&1 != 0, flags&2 != 0

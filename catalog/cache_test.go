@@ -67,16 +67,16 @@ func TestCacheCodecKeepsMeaning(t *testing.T) {
 			checked: []problem{{severity: Warning, rule: 16, msg: "w"}}}
 		var e encoder
 		encodeEntry(&e, ce)
-		got, err := decodeEntry(string(e.buf))
+		got, err := decodeEntry(string(e.buf), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(ce, got, cmp.AllowUnexported(cacheEntry{}, problem{})); diff != "" {
+		if diff := cmp.Diff(ce, got, cmp.AllowUnexported(cacheEntry{}, problem{}, fileRef{})); diff != "" {
 			t.Errorf("round trip changed the entry (-want +got):\n%s", diff)
 		}
 		// Every prefix of an entry is damaged data: an error, never a panic.
 		for n := range len(e.buf) {
-			if _, err := decodeEntry(string(e.buf[:n])); err == nil && n < len(e.buf) {
+			if _, err := decodeEntry(string(e.buf[:n]), nil); err == nil && n < len(e.buf) {
 				t.Errorf("decoding %d of %d bytes: no error", n, len(e.buf))
 			}
 		}

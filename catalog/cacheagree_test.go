@@ -72,7 +72,7 @@ func TestCheckCachedIsCheck(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "cache")
 			counter := &openCounter{MapFS: fsys}
-			check := func(step string, wantHits int) {
+			check := func(step string, wantHits int) (note string) {
 				t.Helper()
 				plain, want := catalog.Check(fsys)
 				counter.opened = map[string]int{}
@@ -95,9 +95,14 @@ func TestCheckCachedIsCheck(t *testing.T) {
 						}
 					}
 				}
+				note = cache.Note()
 				if err := cache.Save(); err != nil {
 					t.Fatal(err)
 				}
+				if err := cache.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return note
 			}
 			plain, _ := catalog.Check(fsys)
 			n := len(plain.Products)
@@ -138,23 +143,40 @@ func TestCheckCachedIsCheck(t *testing.T) {
 			check("logo restored", n)
 			check("warm again", n)
 
-			// A damaged cache file is detected, said, and not trusted.
+			// A damaged cache file is detected, said, and not trusted: whole when its index or
+			// end is damaged, entry by entry when an entry is.
 			good, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			flipped := bytes.Clone(good)
-			flipped[len(flipped)/2] ^= 0x20
-			for what, bad := range map[string][]byte{"flipped byte": flipped, "truncated": good[:len(good)/3]} {
-				if err := os.WriteFile(file, bad, 0o644); err != nil {
+			for _, bad := range []struct {
+				what string
+				data []byte
+				hits int
+			}{
+				{"entry damaged", flip(good, len(good)/3), n - 1},
+				{"index damaged", flip(good, len(good)-30), 0},
+				{"truncated", good[:len(good)-len(good)/3], 0},
+				{"last byte lost", good[:len(good)-1], 0},
+				{"empty", nil, 0},
+			} {
+				if err := os.WriteFile(file, bad.data, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				if note := catalog.OpenCache(file).Note(); !strings.Contains(note, "damaged") {
-					t.Errorf("%s cache file: note %q, want one saying it is damaged", what, note)
+				if note := check(bad.what, bad.hits); !strings.Contains(note, "damaged") {
+					t.Errorf("%s cache file: note %q, want one saying it is damaged", bad.what, note)
 				}
-				check(what+" cache file", 0)
-				check("warm after "+what, n)
+				if note := check("warm after "+bad.what, n); note != "" {
+					t.Errorf("warm after %s: note %q", bad.what, note)
+				}
 			}
 		})
 	}
+}
+
+// flip returns data with the byte at i changed.
+func flip(data []byte, i int) []byte {
+	data = bytes.Clone(data)
+	data[i] ^= 0x20
+	return data
 }

@@ -36,6 +36,7 @@ type decoderState struct {
 	data string
 	off  int
 	err  error
+	strs *interner // when set, keeps one copy of equal strings
 }
 
 func (d *decoderState) fail() {
@@ -149,7 +150,7 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 		}
 	case t.Kind() == reflect.String:
 		c.enc = func(e *encoder, v reflect.Value) { e.string(v.String()) }
-		c.dec = func(d *decoderState, v reflect.Value) { v.SetString(d.string()) }
+		c.dec = func(d *decoderState, v reflect.Value) { v.SetString(d.strs.intern(d.string())) }
 	case t.Kind() == reflect.Bool:
 		c.enc = func(e *encoder, v reflect.Value) {
 			b := byte(0)
@@ -231,7 +232,7 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			m := reflect.MakeMapWithSize(t, n)
 			for range n {
 				k := reflect.New(t.Key()).Elem()
-				k.SetString(d.string())
+				k.SetString(d.strs.intern(d.string()))
 				val := reflect.New(elem).Elem()
 				ec.dec(d, val)
 				if d.err != nil {

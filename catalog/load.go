@@ -129,7 +129,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					shareBuilds(res.prod)
 				} else {
 					res.slot.key = cacheKeyOf(indexKey, j.path, data)
-					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
+					if res.slot.entry = cache.get(res.slot.key, j.path, strs); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
