@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // assetKind says what a referenced file must be.
@@ -77,6 +78,21 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		v.r.errorf(file, key, 0, "%s %s is %s, want at most %s", kind.what, full, humanBytes(info.Size()), humanBytes(kind.limit))
 		return
 	}
+	// With a cache, a file whose stamp the cache knows has the verdict of its content already.
+	var st fileStamp
+	var stampOK bool
+	if v.cache != nil && kind.what != assetKey.what {
+		if st, stampOK = stampFor(info, time.Now()); stampOK {
+			if h, ok := v.cache.stampedHash(full, st); ok {
+				if msg, ok := v.cache.verdict(verdictKeyOf(kind.what, full, h)); ok {
+					if msg != "" {
+						v.r.errorf(file, key, 0, "%s", msg)
+					}
+					return
+				}
+			}
+		}
+	}
 	data, err := fs.ReadFile(v.fsys, full)
 	if err != nil {
 		v.r.errorf(file, key, 0, "%s %s: %v", kind.what, full, unwrapPathError(err))
@@ -97,7 +113,11 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 	} else {
 		// The content checks (sniffing, and for SVG a scan for anything active) depend on the
 		// content only: a load cache keeps their verdicts by its hash.
-		k := verdictKeyOf(kind.what, full, data)
+		h := contentHash(data)
+		if stampOK {
+			v.cache.putStamp(full, st, h)
+		}
+		k := verdictKeyOf(kind.what, full, h)
 		var ok bool
 		if msg, ok = v.cache.verdict(k); !ok {
 			msg = contentProblem(kind, full, ext, data)

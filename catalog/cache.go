@@ -41,7 +41,10 @@ type Cache struct {
 	// prevVerdicts and nextVerdicts hold the verdicts of the content checks of logos and
 	// screenshots ("" when the content is fine), by a hash of the content (see verdictKeyOf).
 	prevVerdicts, nextVerdicts map[cacheKey]string
-	added                      bool // next holds entries prev did not, or entries that changed
+	// prevStamps and nextStamps hold the stamps of product files, logos and screenshots with
+	// the hash of their content (see fileStamp), by path.
+	prevStamps, nextStamps map[string]stamped
+	added                  bool // next holds entries prev did not, or entries that changed
 	hits                       int
 	misses                     int
 
@@ -81,6 +84,7 @@ type cacheEntry struct {
 func NewCache() *Cache {
 	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{},
 		prevVerdicts: map[cacheKey]string{}, nextVerdicts: map[cacheKey]string{},
+		prevStamps: map[string]stamped{}, nextStamps: map[string]stamped{},
 		paths: map[string]cacheKey{}, nextPaths: map[string]cacheKey{}}
 }
 
@@ -146,14 +150,14 @@ func (c *Cache) filesUnchanged(p *Product) bool {
 func OpenCache(file string) *Cache {
 	c := NewCache()
 	c.file = file
-	src, entries, verdicts, why, err := openCacheFile(file)
+	src, entries, verdicts, stamps, why, err := openCacheFile(file)
 	switch {
 	case err != nil:
 		// No file yet (or unreadable): an empty cache.
 	case why != "":
 		c.note = fmt.Sprintf("ignored the load cache %s: %s; this check rebuilds it", file, why)
 	default:
-		c.src, c.prev, c.prevVerdicts = src, entries, verdicts
+		c.src, c.prev, c.prevVerdicts, c.prevStamps = src, entries, verdicts, stamps
 	}
 	return c
 }
@@ -225,6 +229,9 @@ func (c *Cache) begin() {
 	if len(c.nextVerdicts) > 0 {
 		c.prevVerdicts, c.nextVerdicts = c.nextVerdicts, map[cacheKey]string{}
 	}
+	if len(c.nextStamps) > 0 {
+		c.prevStamps, c.nextStamps = c.nextStamps, map[string]stamped{}
+	}
 	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
 	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
 }
@@ -236,17 +243,55 @@ func (c *Cache) end() {
 	c.unchanged = nil
 }
 
-// get returns the entry of key, decoded (its strings through strs), or nil.
-func (c *Cache) get(k cacheKey, path string, strs *interner) *cacheEntry {
+// stampedHash returns the content hash recorded for the file at path with stamp st.
+func (c *Cache) stampedHash(path string, st fileStamp) ([sha256.Size]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.nextStamps[path]
+	if !ok {
+		if s, ok = c.prevStamps[path]; ok {
+			c.nextStamps[path] = s
+		}
+	}
+	if !ok || s.stamp != st {
+		return [sha256.Size]byte{}, false
+	}
+	return s.hash, true
+}
+
+// putStamp records that the file at path, with stamp st, had the content of hash h.
+func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := stamped{stamp: st, hash: h}
+	if c.nextStamps[path] != s {
+		c.nextStamps[path] = s
+		c.added = true
+	}
+}
+
+// get returns the entry of key, decoded, or nil.
+func (c *Cache) get(k cacheKey, path string) *cacheEntry {
+	return c.lookup(k, path, true)
+}
+
+// lookup is get; countMiss false does not count a miss (the caller will try again).
+func (c *Cache) lookup(k cacheKey, path string, countMiss bool) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
 		e = c.prev[k]
 	}
 	src := c.src
+	var tab []string
+	if src != nil {
+		tab = src.tab.list
+	}
 	c.mu.Unlock()
 	if e == nil {
-		c.miss()
+		if countMiss {
+			c.miss()
+		}
 		return nil
 	}
 	if e.product == nil {
@@ -255,8 +300,8 @@ func (c *Cache) get(k cacheKey, path string, strs *interner) *cacheEntry {
 		data, err := src.read(e.ref)
 		var d *cacheEntry
 		if err == nil {
-			// The strings may share data: it is this entry's own, and holds little else.
-			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), strs)
+			// The strings are the table's: nothing keeps data.
+			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), tab)
 		}
 		if err != nil {
 			c.mu.Lock()
@@ -324,14 +369,14 @@ func (c *Cache) putVerdict(k cacheKey, msg string) {
 
 // verdictKeyOf is the key of the verdict of the content checks of a logo or screenshot: the
 // code, what the file is (the messages name it), its path and its content.
-func verdictKeyOf(what, full string, data []byte) cacheKey {
+func verdictKeyOf(what, full string, content [sha256.Size]byte) cacheKey {
 	h := sha256.New()
 	h.Write(codeVersion[:])
 	h.Write([]byte(what))
 	h.Write([]byte{0})
 	h.Write([]byte(full))
 	h.Write([]byte{0})
-	h.Write(data)
+	h.Write(content[:])
 	var k cacheKey
 	h.Sum(k[:0])
 	return k
@@ -342,7 +387,7 @@ func verdictKeyOf(what, full string, data []byte) cacheKey {
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts)) {
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) && len(c.nextStamps) == len(c.prevStamps)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
@@ -354,7 +399,7 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	refs, err := writeCacheFile(f, c.src, c.next, c.nextVerdicts)
+	refs, out, err := writeCacheFile(f, c.src, c.next, c.nextVerdicts, c.nextStamps)
 	if err == nil {
 		err = os.Rename(f.Name(), c.file)
 	}
@@ -374,8 +419,8 @@ func (c *Cache) Save() error {
 	if c.src != nil {
 		c.src.f.Close()
 	}
-	c.src = &cacheSource{f: f}
-	c.prev, c.prevVerdicts, c.added = c.next, c.nextVerdicts, false
+	c.src = out
+	c.prev, c.prevVerdicts, c.prevStamps, c.added = c.next, c.nextVerdicts, c.nextStamps, false
 	return nil
 }
 
@@ -395,18 +440,22 @@ func removeStaleTemps(dir string) {
 
 func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
 
-// cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the content.
-func cacheKeyOf(index cacheKey, path string, data []byte) cacheKey {
+// cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the
+// content's hash (contentHash).
+func cacheKeyOf(index cacheKey, path string, content [sha256.Size]byte) cacheKey {
 	h := sha256.New()
 	h.Write(codeVersion[:])
 	h.Write(index[:])
 	h.Write([]byte(path))
 	h.Write([]byte{0})
-	h.Write(data)
+	h.Write(content[:])
 	var k cacheKey
 	h.Sum(k[:0])
 	return k
 }
+
+// contentHash is the hash of a file's content that cache keys and stamps hold.
+func contentHash(data []byte) [sha256.Size]byte { return sha256.Sum256(data) }
 
 // indexKeyOf hashes index.toml as the per-product checks see it; ok is false when it could not
 // be read (then the checks differ again).
@@ -429,8 +478,8 @@ func encodeEntry(e *encoder, ce *cacheEntry) {
 	}
 }
 
-func decodeEntry(raw string, strs *interner) (*cacheEntry, error) {
-	d := &decoderState{data: raw, strs: strs}
+func decodeEntry(raw string, tab []string) (*cacheEntry, error) {
+	d := &decoderState{data: raw, tab: tab}
 	ce := &cacheEntry{product: &Product{}}
 	productCodec.dec(d, reflectValue(ce.product))
 	ce.decoded = decodeProblems(d)
@@ -447,10 +496,10 @@ func decodeEntry(raw string, strs *interner) (*cacheEntry, error) {
 func encodeProblems(e *encoder, ps []problem) {
 	e.uint(uint64(len(ps)))
 	for _, p := range ps {
-		e.string(p.key)
+		e.str(p.key)
 		e.int(int64(p.severity))
 		e.int(int64(p.rule))
-		e.string(p.msg)
+		e.str(p.msg)
 		e.int(int64(p.line))
 		e.int(int64(p.col))
 		flags := byte(0)
@@ -461,7 +510,7 @@ func encodeProblems(e *encoder, ps []problem) {
 			flags |= 2
 		}
 		e.buf = append(e.buf, flags)
-		e.string(p.suggested)
+		e.str(p.suggested)
 	}
 }
 
@@ -472,11 +521,11 @@ func decodeProblems(d *decoderState) []problem {
 	}
 	ps := make([]problem, n)
 	for i := range ps {
-		ps[i] = problem{key: d.strs.intern(d.string()), severity: Severity(d.int()), rule: int(d.int()), msg: d.strs.intern(d.string()),
+		ps[i] = problem{key: d.str(), severity: Severity(d.int()), rule: int(d.int()), msg: d.str(),
 			line: int(d.int()), col: int(d.int())}
 		flags := d.byte()
 		ps[i].atKey, ps[i].syntax = flags&1 != 0, flags&2 != 0
-		ps[i].suggested = d.string()
+		ps[i].suggested = d.str()
 	}
 	return ps
 }

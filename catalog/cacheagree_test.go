@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,23 +20,71 @@ import (
 
 // openCounter counts the files opened or read through it.
 type openCounter struct {
-	fstest.MapFS
+	fs.FS
 	mu     sync.Mutex
 	opened map[string]int
 }
 
-func (o *openCounter) Open(name string) (fs.File, error) {
+func (o *openCounter) count(name string) {
 	o.mu.Lock()
 	o.opened[name]++
 	o.mu.Unlock()
-	return o.MapFS.Open(name)
+}
+
+func (o *openCounter) Open(name string) (fs.File, error) {
+	o.count(name)
+	return o.FS.Open(name)
 }
 
 func (o *openCounter) ReadFile(name string) ([]byte, error) {
-	o.mu.Lock()
-	o.opened[name]++
-	o.mu.Unlock()
-	return o.MapFS.ReadFile(name)
+	o.count(name)
+	return fs.ReadFile(o.FS, name)
+}
+
+func (o *openCounter) Stat(name string) (fs.FileInfo, error)  { return fs.Stat(o.FS, name) }
+func (o *openCounter) Lstat(name string) (fs.FileInfo, error) { return fs.Lstat(o.FS, name) }
+func (o *openCounter) ReadLink(name string) (string, error)   { return fs.ReadLink(o.FS, name) }
+
+// testCatalog is a catalog in memory or on disk that a test edits.
+type testCatalog struct {
+	fs    fs.FS
+	write func(name string, data []byte)
+	read  func(name string) []byte
+}
+
+func memCatalog(m fstest.MapFS) testCatalog {
+	return testCatalog{fs: m,
+		write: func(name string, data []byte) { m[name] = &fstest.MapFile{Data: data, Mode: 0o644} },
+		read:  func(name string) []byte { return m[name].Data },
+	}
+}
+
+// diskCatalog writes m to a folder: there files have stamps (size, times, inode), which the
+// cache trusts for files left alone long enough (no time at all in this test).
+func diskCatalog(t *testing.T, m fstest.MapFS) testCatalog {
+	t.Helper()
+	root := t.TempDir()
+	write := func(name string, data []byte) {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, f := range m {
+		write(name, f.Data)
+	}
+	return testCatalog{fs: os.DirFS(root), write: write,
+		read: func(name string) []byte {
+			data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return data
+		},
+	}
 }
 
 // exampleCatalog is the repository's own catalog, copied into memory so that tests may edit it.
@@ -61,17 +110,24 @@ func exampleCatalog(t *testing.T) fstest.MapFS {
 
 // TestCheckCachedIsCheck compares CheckCached with Check — diagnostics with their positions and
 // text, and the products — on the example catalog and a synthetic one (which has warnings in
-// every product): cold, warm, after editing a product file and a logo, and with a damaged or
-// truncated cache file. A warm check opens each product file once (to hash it) and never again
-// to position its diagnostics.
+// every product), in memory and on disk: cold, warm, after editing a product file and a logo,
+// and with a damaged or truncated cache file. A warm check opens each product file once (to
+// hash it) and never again to position its diagnostics; on disk, where files have stamps, it
+// opens none.
 func TestCheckCachedIsCheck(t *testing.T) {
-	for name, fsys := range map[string]fstest.MapFS{
-		"example":   exampleCatalog(t),
-		"synthetic": synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4}),
+	defer catalog.SetStampSettle(0)()
+	for name, newCatalog := range map[string]func() testCatalog{
+		"example":           func() testCatalog { return memCatalog(exampleCatalog(t)) },
+		"synthetic":         func() testCatalog { return memCatalog(synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4})) },
+		"example on disk":   func() testCatalog { return diskCatalog(t, exampleCatalog(t)) },
+		"synthetic on disk": func() testCatalog { return diskCatalog(t, synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4})) },
 	} {
 		t.Run(name, func(t *testing.T) {
+			tc := newCatalog()
+			fsys := tc.fs
+			onDisk := strings.HasSuffix(name, "on disk")
 			file := filepath.Join(t.TempDir(), "cache")
-			counter := &openCounter{MapFS: fsys}
+			counter := &openCounter{FS: fsys}
 			check := func(step string, wantHits int) (note string) {
 				t.Helper()
 				plain, want := catalog.Check(fsys)
@@ -89,9 +145,16 @@ func TestCheckCachedIsCheck(t *testing.T) {
 				}
 				// (A logo whose findings changed has them positioned by reading its product file.)
 				if wantHits == len(c.Products) && step != "one logo edited" {
+					want := 1
+					if onDisk {
+						want = 0
+					}
 					for _, p := range c.Products {
-						if n := counter.opened[p.Path]; n != 1 {
-							t.Errorf("%s: %s opened %d times, want once", step, p.Path, n)
+						if n := counter.opened[p.Path]; n != want {
+							t.Errorf("%s: %s opened %d times, want %d", step, p.Path, n, want)
+						}
+						if logo := path.Join(catalog.ProductsDir, p.Publisher, p.Logo); p.Logo != "" && step != "logo restored" && counter.opened[logo] != want {
+							t.Errorf("%s: %s opened %d times, want %d", step, logo, counter.opened[logo], want)
 						}
 					}
 				}
@@ -127,19 +190,18 @@ func TestCheckCachedIsCheck(t *testing.T) {
 			if edited == nil {
 				t.Fatal("no product with a logo")
 			}
-			data := fsys[edited.Path].Data
-			fsys[edited.Path] = &fstest.MapFile{Data: bytes.Replace(data, []byte("\nsummary = "), []byte("\nsumary = \"typo\"\nsummary = "), 1)}
+			tc.write(edited.Path, bytes.Replace(tc.read(edited.Path), []byte("\nsummary = "), []byte("\nsumary = \"typo\"\nsummary = "), 1))
 			check("one product edited", n-1)
 			logo := filepath.ToSlash(filepath.Join(catalog.ProductsDir, edited.Publisher, edited.Logo))
-			old := fsys[logo]
-			fsys[logo] = &fstest.MapFile{Data: []byte("plain text, not an image\n")}
+			old := tc.read(logo)
+			tc.write(logo, []byte("plain text, not an image\n"))
 			if _, ds := catalog.Check(fsys); !slices.ContainsFunc(ds, func(d catalog.Diagnostic) bool {
 				return d.Path == edited.Path && strings.Contains(d.Message, "by content")
 			}) {
 				t.Fatalf("a text logo is not reported: %v", ds)
 			}
 			check("one logo edited", n)
-			fsys[logo] = old
+			tc.write(logo, old)
 			check("logo restored", n)
 			check("warm again", n)
 
@@ -154,8 +216,9 @@ func TestCheckCachedIsCheck(t *testing.T) {
 				data []byte
 				hits int
 			}{
-				{"entry damaged", flip(good, len(good)/3), n - 1},
-				{"index damaged", flip(good, len(good)-30), 0},
+				{"entry damaged", flip(good, 64), n - 1}, // the first entry follows a 57-byte header
+				{"strings or index damaged", flip(good, len(good)-40), 0},
+				{"trailer damaged", flip(good, len(good)-30), 0},
 				{"truncated", good[:len(good)-len(good)/3], 0},
 				{"last byte lost", good[:len(good)-1], 0},
 				{"empty", nil, 0},

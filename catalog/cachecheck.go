@@ -67,7 +67,7 @@ func (v *validator) position(path string, slot cacheSlot, ps []problem) bool {
 			ps[i].line, ps[i].col = ix.position(ps[i].key, !ps[i].atKey)
 		}
 	}
-	return err == nil && cacheKeyOf(slot.index, path, data) == slot.key
+	return err == nil && cacheKeyOf(slot.index, path, contentHash(data)) == slot.key
 }
 
 // sameFindings reports whether a and b say the same things at the same keys, positions aside.

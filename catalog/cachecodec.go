@@ -20,7 +20,10 @@ import (
 var errDamaged = errors.New("damaged cache data")
 
 // encoder appends the binary form of values to buf.
-type encoder struct{ buf []byte }
+type encoder struct {
+	buf []byte
+	tab *stringTable // when set, the strings of entries are numbers in it (see str)
+}
 
 func (e *encoder) uint(n uint64)  { e.buf = binary.AppendUvarint(e.buf, n) }
 func (e *encoder) int(n int64)    { e.buf = binary.AppendVarint(e.buf, n) }
@@ -30,13 +33,23 @@ func (e *encoder) string(s string) {
 	e.buf = append(e.buf, s...)
 }
 
+// str writes a string of an entry: its number in the string table, or the string itself when
+// there is no table.
+func (e *encoder) str(s string) {
+	if e.tab == nil {
+		e.string(s)
+		return
+	}
+	e.uint(e.tab.id(s))
+}
+
 // decoder reads what encoder wrote. data is a string so that decoded strings share its memory
 // instead of each being allocated: one copy of the cache file backs every string of the catalog.
 type decoderState struct {
 	data string
 	off  int
 	err  error
-	strs *interner // when set, keeps one copy of equal strings
+	tab  []string // when set, the strings of entries are numbers in it (see str)
 }
 
 func (d *decoderState) fail() {
@@ -81,6 +94,19 @@ func (d *decoderState) string() string {
 	s := d.data[d.off : d.off+n]
 	d.off += n
 	return s
+}
+
+// str reads what encoder.str wrote.
+func (d *decoderState) str() string {
+	if d.tab == nil {
+		return d.string()
+	}
+	i := d.uint()
+	if i >= uint64(len(d.tab)) {
+		d.fail()
+		return ""
+	}
+	return d.tab[i]
 }
 
 func (d *decoderState) byte() byte {
@@ -149,8 +175,8 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			v.Set(reflect.ValueOf(t))
 		}
 	case t.Kind() == reflect.String:
-		c.enc = func(e *encoder, v reflect.Value) { e.string(v.String()) }
-		c.dec = func(d *decoderState, v reflect.Value) { v.SetString(d.strs.intern(d.string())) }
+		c.enc = func(e *encoder, v reflect.Value) { e.str(v.String()) }
+		c.dec = func(d *decoderState, v reflect.Value) { v.SetString(d.str()) }
 	case t.Kind() == reflect.Bool:
 		c.enc = func(e *encoder, v reflect.Value) {
 			b := byte(0)
@@ -219,7 +245,7 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			keys := v.MapKeys()
 			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
 			for _, k := range keys {
-				e.string(k.String())
+				e.str(k.String())
 				ec.enc(e, v.MapIndex(k))
 			}
 		}
@@ -232,7 +258,7 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			m := reflect.MakeMapWithSize(t, n)
 			for range n {
 				k := reflect.New(t.Key()).Elem()
-				k.SetString(d.strs.intern(d.string()))
+				k.SetString(d.str())
 				val := reflect.New(elem).Elem()
 				ec.dec(d, val)
 				if d.err != nil {

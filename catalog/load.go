@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 )
 
 // IDPattern is what publisher and product IDs must match (SPEC §1).
@@ -97,6 +98,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	jobs := make(chan job)
 	results := make(chan result)
 	var dirs sync.Map // folders found not to be symlinks
+	now := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
@@ -110,12 +112,26 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						results <- res
 						continue
 					}
+					// A file whose stamp the cache knows is not read (see fileStamp).
+					if msg, info := escapingSymlinkIn(fsys, j.path, &dirs); msg == "" {
+						if st, ok := stampFor(info, now); ok {
+							if h, ok := cache.stampedHash(j.path, st); ok {
+								k := cacheKeyOf(indexKey, j.path, h)
+								if e := cache.lookup(k, j.path, false); e != nil {
+									res.slot.key, res.slot.entry = k, e
+									res.prod, res.problems = e.product, e.decoded
+									results <- res
+									continue
+								}
+							}
+						}
+					}
 				}
 				limit := int64(MaxProductFileBytes)
 				if j.id == "" {
 					limit = MaxPublisherFileBytes
 				}
-				data, why, err := readBoundedIn(fsys, j.path, limit, &dirs)
+				data, info, why, err := readBoundedIn(fsys, j.path, limit, &dirs)
 				if why != "" {
 					res.refused = why
 				} else if err != nil {
@@ -128,8 +144,12 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					res.problems = decodeFileInterned(data, res.prod, strs)
 					shareBuilds(res.prod)
 				} else {
-					res.slot.key = cacheKeyOf(indexKey, j.path, data)
-					if res.slot.entry = cache.get(res.slot.key, j.path, strs); res.slot.entry != nil {
+					h := contentHash(data)
+					if st, ok := stampFor(info, now); ok {
+						cache.putStamp(j.path, st, h)
+					}
+					res.slot.key = cacheKeyOf(indexKey, j.path, h)
+					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}

@@ -22,16 +22,19 @@ var (
 // Git trees read with --ref refuse such links themselves; a work tree read through os.DirFS
 // would follow them, so the same rule is applied here. The returned message explains a refusal.
 func readBounded(fsys fs.FS, name string, limit int64) ([]byte, string, error) {
-	return readBoundedIn(fsys, name, limit, nil)
+	data, _, why, err := readBoundedIn(fsys, name, limit, nil)
+	return data, why, err
 }
 
 // readBoundedIn is readBounded for one of many files read in one pass: dirs remembers the
 // folders already found not to be symlinks, so that each is looked at once, not once per file.
-func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte, string, error) {
+// It also returns what Lstat said of the file before reading it, when it is not a symlink.
+func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte, fs.FileInfo, string, error) {
 	msg, info := escapingSymlinkIn(fsys, name, dirs)
 	if msg != "" {
-		return nil, msg, errOutside
+		return nil, nil, msg, errOutside
 	}
+	lstat := info
 	// Stat before Open: a Git tree's Open reads the whole blob, its Stat only the size. The
 	// symlink check has the size already when the file is not a link.
 	if info == nil {
@@ -40,12 +43,12 @@ func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte
 	size := int64(-1)
 	if info != nil {
 		if size = info.Size(); size > limit {
-			return nil, tooLarge(size, limit), errTooLarge
+			return nil, nil, tooLarge(size, limit), errTooLarge
 		}
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	defer f.Close()
 	// The size from Stat may be wrong (a file still being written, a special file): never read
@@ -55,13 +58,13 @@ func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte
 		b.Grow(int(size) + bytes.MinRead)
 	}
 	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	data := b.Bytes()
 	if int64(len(data)) > limit {
-		return nil, fmt.Sprintf("file is over %s, want at most %s", humanBytes(limit), humanBytes(limit)), errTooLarge
+		return nil, nil, fmt.Sprintf("file is over %s, want at most %s", humanBytes(limit), humanBytes(limit)), errTooLarge
 	}
-	return data, "", nil
+	return data, lstat, "", nil
 }
 
 func tooLarge(size, limit int64) string {
