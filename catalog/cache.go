@@ -45,8 +45,8 @@ type Cache struct {
 	// the hash of their content (see fileStamp), by path.
 	prevStamps, nextStamps map[string]stamped
 	added                  bool // next holds entries prev did not, or entries that changed
-	hits                       int
-	misses                     int
+	hits                   int
+	misses                 int
 
 	// paths holds the key of each product file's result in the last check; unchanged, when
 	// set, says which files did not change since (see AssumeUnchanged).

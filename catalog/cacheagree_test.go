@@ -117,10 +117,12 @@ func exampleCatalog(t *testing.T) fstest.MapFS {
 func TestCheckCachedIsCheck(t *testing.T) {
 	defer catalog.SetStampSettle(0)()
 	for name, newCatalog := range map[string]func() testCatalog{
-		"example":           func() testCatalog { return memCatalog(exampleCatalog(t)) },
-		"synthetic":         func() testCatalog { return memCatalog(synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4})) },
-		"example on disk":   func() testCatalog { return diskCatalog(t, exampleCatalog(t)) },
-		"synthetic on disk": func() testCatalog { return diskCatalog(t, synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4})) },
+		"example":         func() testCatalog { return memCatalog(exampleCatalog(t)) },
+		"synthetic":       func() testCatalog { return memCatalog(synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4})) },
+		"example on disk": func() testCatalog { return diskCatalog(t, exampleCatalog(t)) },
+		"synthetic on disk": func() testCatalog {
+			return diskCatalog(t, synthetic.MapFS(synthetic.Options{Products: 60, Publishers: 4}))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tc := newCatalog()
