@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -310,7 +309,6 @@ func (c *Cache) lookup(k cacheKey, path string, countMiss bool) *cacheEntry {
 			c.mu.Unlock()
 			return nil
 		}
-		shareBuilds(d.product)
 		d.ref = e.ref
 		e = d
 	}
@@ -438,8 +436,6 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
-
 // cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the
 // content's hash (contentHash).
 func cacheKeyOf(index cacheKey, path string, content [sha256.Size]byte) cacheKey {
@@ -467,7 +463,7 @@ func indexKeyOf(data []byte, ok bool) cacheKey {
 }
 
 func encodeEntry(e *encoder, ce *cacheEntry) {
-	productCodec.enc(e, reflectValue(ce.product))
+	productCodec.enc(e, unsafe.Pointer(ce.product))
 	encodeProblems(e, ce.decoded)
 	encodeProblems(e, ce.checked)
 	if ce.filesKnown {
@@ -481,7 +477,7 @@ func encodeEntry(e *encoder, ce *cacheEntry) {
 func decodeEntry(raw string, tab []string) (*cacheEntry, error) {
 	d := &decoderState{data: raw, tab: tab}
 	ce := &cacheEntry{product: &Product{}}
-	productCodec.dec(d, reflectValue(ce.product))
+	productCodec.dec(d, unsafe.Pointer(ce.product))
 	ce.decoded = decodeProblems(d)
 	ce.checked = decodeProblems(d)
 	if ce.filesKnown = d.byte() == 1; ce.filesKnown {

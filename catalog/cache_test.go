@@ -267,3 +267,32 @@ func TestCacheAssumeUnchanged(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheCodecKeepsSharing: lists that shareBuilds made one stay one through the cache, and
+// lists that are equal but were not shared are not merged by it.
+func TestCacheCodecKeepsSharing(t *testing.T) {
+	one := 1
+	tasks := []Task{{Name: "web", Min: &one}}
+	p := &Product{Builds: []Build{
+		{Version: "1", Tasks: tasks, Platforms: []string{"linux/amd64"}},
+		{Version: "2", Tasks: tasks, Platforms: []string{"linux/amd64"}, SmokeTest: &SmokeTest{Task: "web"}},
+		{Version: "3", Tasks: []Task{{Name: "web", Min: &one}}},
+	}}
+	p.Builds[2].SmokeTest = p.Builds[1].SmokeTest
+	var e encoder
+	encodeEntry(&e, &cacheEntry{product: p})
+	got, err := decodeEntry(string(e.buf), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(p, got.product); diff != "" {
+		t.Fatalf("round trip changed the product (-want +got):\n%s", diff)
+	}
+	b := got.product.Builds
+	if &b[0].Tasks[0] != &b[1].Tasks[0] || b[1].SmokeTest != b[2].SmokeTest {
+		t.Error("shared lists came back apart")
+	}
+	if &b[0].Tasks[0] == &b[2].Tasks[0] || &b[0].Platforms[0] == &b[1].Platforms[0] {
+		t.Error("lists that were apart came back shared")
+	}
+}

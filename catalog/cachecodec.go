@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // The load cache stores decoded products in a compact binary form made by this codec. encoding/gob
@@ -137,14 +138,22 @@ func uvarintString(s string) (uint64, int) {
 	return 0, 0
 }
 
-// codec encodes and decodes one Go type.
+// codec encodes and decodes one Go type, reached through a pointer to a value of it. The
+// codecs are built once by reflection, and then work on memory directly: decoding a product is
+// a walk over its fields, with no reflect.Value per field.
 type codec struct {
-	enc func(e *encoder, v reflect.Value)
-	dec func(d *decoderState, v reflect.Value)
+	enc func(e *encoder, p unsafe.Pointer)
+	dec func(d *decoderState, p unsafe.Pointer)
 }
 
 // productCodec encodes the model's Product; built once, read concurrently afterwards.
 var productCodec = buildCodec(reflect.TypeFor[Product](), map[reflect.Type]*codec{})
+
+// sliceHeader is the layout of a slice.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}
 
 // buildCodec returns the codec of t. The model has no recursive types, so each codec holds its
 // element codecs directly.
@@ -155,15 +164,17 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 	c := &codec{}
 	built[t] = c
 	switch {
+	case t == buildsType:
+		buildCodecOfBuilds(c, built)
 	case t == timeType:
-		c.enc = func(e *encoder, v reflect.Value) {
-			b, err := v.Interface().(time.Time).MarshalBinary()
+		c.enc = func(e *encoder, p unsafe.Pointer) {
+			b, err := (*time.Time)(p).MarshalBinary()
 			if err != nil {
 				b = nil // only years outside the int16 range fail; they decode as the zero time
 			}
 			e.bytes(b)
 		}
-		c.dec = func(d *decoderState, v reflect.Value) {
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
 			var t time.Time
 			if n := d.length(); n > 0 {
 				if err := t.UnmarshalBinary([]byte(d.data[d.off : d.off+n])); err != nil {
@@ -172,71 +183,77 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 				}
 				d.off += n
 			}
-			v.Set(reflect.ValueOf(t))
+			*(*time.Time)(p) = t
 		}
 	case t.Kind() == reflect.String:
-		c.enc = func(e *encoder, v reflect.Value) { e.str(v.String()) }
-		c.dec = func(d *decoderState, v reflect.Value) { v.SetString(d.str()) }
+		c.enc = func(e *encoder, p unsafe.Pointer) { e.str(*(*string)(p)) }
+		c.dec = func(d *decoderState, p unsafe.Pointer) { *(*string)(p) = d.str() }
 	case t.Kind() == reflect.Bool:
-		c.enc = func(e *encoder, v reflect.Value) {
+		c.enc = func(e *encoder, p unsafe.Pointer) {
 			b := byte(0)
-			if v.Bool() {
+			if *(*bool)(p) {
 				b = 1
 			}
 			e.buf = append(e.buf, b)
 		}
-		c.dec = func(d *decoderState, v reflect.Value) { v.SetBool(d.byte() == 1) }
+		c.dec = func(d *decoderState, p unsafe.Pointer) { *(*bool)(p) = d.byte() == 1 }
 	case t.Kind() == reflect.Int:
-		c.enc = func(e *encoder, v reflect.Value) { e.int(v.Int()) }
-		c.dec = func(d *decoderState, v reflect.Value) { v.SetInt(d.int()) }
+		c.enc = func(e *encoder, p unsafe.Pointer) { e.int(int64(*(*int)(p))) }
+		c.dec = func(d *decoderState, p unsafe.Pointer) { *(*int)(p) = int(d.int()) }
 	case t.Kind() == reflect.Pointer:
 		elem := t.Elem()
 		ec := buildCodec(elem, built)
-		c.enc = func(e *encoder, v reflect.Value) {
-			if v.IsNil() {
+		c.enc = func(e *encoder, p unsafe.Pointer) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
 				e.buf = append(e.buf, 0)
 				return
 			}
 			e.buf = append(e.buf, 1)
-			ec.enc(e, v.Elem())
+			ec.enc(e, q)
 		}
-		c.dec = func(d *decoderState, v reflect.Value) {
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
 			if d.byte() == 0 {
 				return
 			}
-			p := reflect.New(elem)
-			ec.dec(d, p.Elem())
-			v.Set(p)
+			q := reflect.New(elem).UnsafePointer()
+			ec.dec(d, q)
+			*(*unsafe.Pointer)(p) = q
 		}
 	case t.Kind() == reflect.Slice:
-		ec := buildCodec(t.Elem(), built)
+		elem := t.Elem()
+		ec := buildCodec(elem, built)
+		size := elem.Size()
 		// A nil slice is 0, a slice of n elements n+1.
-		c.enc = func(e *encoder, v reflect.Value) {
-			if v.IsNil() {
+		c.enc = func(e *encoder, p unsafe.Pointer) {
+			h := (*sliceHeader)(p)
+			if h.data == nil {
 				e.uint(0)
 				return
 			}
-			e.uint(uint64(v.Len()) + 1)
-			for i := range v.Len() {
-				ec.enc(e, v.Index(i))
+			e.uint(uint64(h.len) + 1)
+			for i := range h.len {
+				ec.enc(e, unsafe.Add(h.data, uintptr(i)*size))
 			}
 		}
-		c.dec = func(d *decoderState, v reflect.Value) {
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
 			n := d.length()
 			if n == 0 {
 				return
 			}
 			n--
-			s := reflect.MakeSlice(t, n, n)
+			s := reflect.MakeSlice(t, n, n) // never nil, even when empty
+			base := s.UnsafePointer()
 			for i := range n {
-				ec.dec(d, s.Index(i))
+				ec.dec(d, unsafe.Add(base, uintptr(i)*size))
 			}
-			v.Set(s)
+			reflect.NewAt(t, p).Elem().Set(s)
 		}
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
 		elem := t.Elem()
 		ec := buildCodec(elem, built)
-		c.enc = func(e *encoder, v reflect.Value) {
+		c.enc = func(e *encoder, p unsafe.Pointer) {
+			v := reflect.NewAt(t, p).Elem()
 			if v.IsNil() {
 				e.uint(0)
 				return
@@ -244,12 +261,14 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			e.uint(uint64(v.Len()) + 1)
 			keys := v.MapKeys()
 			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+			val := reflect.New(elem)
 			for _, k := range keys {
 				e.str(k.String())
-				ec.enc(e, v.MapIndex(k))
+				val.Elem().Set(v.MapIndex(k))
+				ec.enc(e, val.UnsafePointer())
 			}
 		}
-		c.dec = func(d *decoderState, v reflect.Value) {
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
 			n := d.length()
 			if n == 0 {
 				return
@@ -259,41 +278,138 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			for range n {
 				k := reflect.New(t.Key()).Elem()
 				k.SetString(d.str())
-				val := reflect.New(elem).Elem()
-				ec.dec(d, val)
+				val := reflect.New(elem)
+				ec.dec(d, val.UnsafePointer())
 				if d.err != nil {
 					return
 				}
-				m.SetMapIndex(k, val)
+				m.SetMapIndex(k, val.Elem())
 			}
-			v.Set(m)
+			reflect.NewAt(t, p).Elem().Set(m)
 		}
 	case t.Kind() == reflect.Struct:
 		type field struct {
-			index int
-			c     *codec
+			off uintptr
+			c   *codec
 		}
 		var fields []field
 		for i := range t.NumField() {
 			if f := t.Field(i); f.IsExported() {
-				fields = append(fields, field{i, buildCodec(f.Type, built)})
+				fields = append(fields, field{f.Offset, buildCodec(f.Type, built)})
 			}
 		}
-		c.enc = func(e *encoder, v reflect.Value) {
+		c.enc = func(e *encoder, p unsafe.Pointer) {
 			for _, f := range fields {
-				f.c.enc(e, v.Field(f.index))
+				f.c.enc(e, unsafe.Add(p, f.off))
 			}
 		}
-		c.dec = func(d *decoderState, v reflect.Value) {
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
 			for _, f := range fields {
 				if d.err != nil {
 					return
 				}
-				f.c.dec(d, v.Field(f.index))
+				f.c.dec(d, unsafe.Add(p, f.off))
 			}
 		}
 	default:
 		panic(fmt.Sprintf("catalog: the load cache cannot store %s", t))
 	}
 	return c
+}
+
+var buildsType = reflect.TypeFor[[]Build]()
+
+// buildCodecOfBuilds makes the codec of a product's builds, which keeps what shareBuilds shares:
+// a list (or smoke test) of a build that is the same as an earlier build's is written as the
+// number of that build, and decoded as the same list, neither allocated nor compared again.
+func buildCodecOfBuilds(c *codec, built map[reflect.Type]*codec) {
+	t := reflect.TypeFor[Build]()
+	size := t.Size()
+	type field struct {
+		off   uintptr
+		kind  reflect.Kind // Slice and Pointer fields may be shared
+		c     *codec
+		share bool
+	}
+	var fields []field
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		k := f.Type.Kind()
+		fields = append(fields, field{off: f.Offset, kind: k, c: buildCodec(f.Type, built), share: k == reflect.Slice || k == reflect.Pointer})
+	}
+	same := func(kind reflect.Kind, a, b unsafe.Pointer) bool {
+		if kind == reflect.Slice {
+			x, y := (*sliceHeader)(a), (*sliceHeader)(b)
+			return x.data != nil && x.len > 0 && x.data == y.data && x.len == y.len
+		}
+		x := *(*unsafe.Pointer)(a)
+		return x != nil && x == *(*unsafe.Pointer)(b)
+	}
+	c.enc = func(e *encoder, p unsafe.Pointer) {
+		h := (*sliceHeader)(p)
+		if h.data == nil {
+			e.uint(0)
+			return
+		}
+		e.uint(uint64(h.len) + 1)
+		for i := range h.len {
+			b := unsafe.Add(h.data, uintptr(i)*size)
+			for _, f := range fields {
+				fp := unsafe.Add(b, f.off)
+				if f.share {
+					ref := 0
+					for j := range i {
+						if same(f.kind, fp, unsafe.Add(h.data, uintptr(j)*size+f.off)) {
+							ref = j + 1
+							break
+						}
+					}
+					e.uint(uint64(ref))
+					if ref > 0 {
+						continue
+					}
+				}
+				f.c.enc(e, fp)
+			}
+		}
+	}
+	c.dec = func(d *decoderState, p unsafe.Pointer) {
+		n := d.length()
+		if n == 0 {
+			return
+		}
+		n--
+		s := make([]Build, n)
+		base := unsafe.Pointer(unsafe.SliceData(s))
+		for i := range n {
+			b := unsafe.Add(base, uintptr(i)*size)
+			for _, f := range fields {
+				if d.err != nil {
+					return
+				}
+				fp := unsafe.Add(b, f.off)
+				if f.share {
+					ref := d.uint()
+					if ref > uint64(i) {
+						d.fail()
+						return
+					}
+					if ref > 0 {
+						op := unsafe.Add(base, uintptr(ref-1)*size+f.off)
+						if f.kind == reflect.Slice {
+							*(*sliceHeader)(fp) = *(*sliceHeader)(op)
+						} else {
+							*(*unsafe.Pointer)(fp) = *(*unsafe.Pointer)(op)
+						}
+						continue
+					}
+				}
+				f.c.dec(d, fp)
+			}
+		}
+		*(*[]Build)(p) = s
+	}
 }

@@ -53,6 +53,8 @@ type validator struct {
 	keys map[string][]keyUse
 	// cache, when set, keeps the verdicts of the content checks of logos and screenshots.
 	cache *Cache
+	// dirs holds the folders found not to be symlinks during the check, shared by the workers.
+	dirs *sync.Map
 }
 
 type patternResult struct {
@@ -85,11 +87,12 @@ func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string
 	ids := make(chan string)
 	workers := runtime.GOMAXPROCS(0)
 	reports := make([]*report, workers)
+	var dirs sync.Map
 	var wg sync.WaitGroup
 	for i := range workers {
 		reports[i] = &report{files: map[string]*fileReport{}, parent: r}
 		w := newValidator(fsys, c, reports[i])
-		w.cache = cache
+		w.cache, w.dirs = cache, &dirs
 		wg.Go(func() {
 			for id := range ids {
 				p := c.Products[id]
