@@ -61,7 +61,13 @@ func (v *validator) position(path string, slot cacheSlot, ps []problem) bool {
 	if err != nil {
 		data = nil
 	}
-	ix := newKeyIndex(data)
+	var keys []string
+	for _, p := range ps {
+		if p.line == 0 {
+			keys = append(keys, p.key)
+		}
+	}
+	ix := newKeyIndexFor(data, keys)
 	for i := range ps {
 		if ps[i].line == 0 {
 			ps[i].line, ps[i].col = ix.position(ps[i].key, !ps[i].atKey)

@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxWall := fl.Duration("max-wall", 0, "target wall time of one Check; 0: no target")
 	maxRSS := fl.Int("max-rss-mib", 0, "target peak RSS in MiB during one Check; 0: no target")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the timed Check to this file")
+	fillProfile := fl.String("fillprofile", "", "write a CPU profile of the check that fills the cache to this file")
 	memProfile := fl.String("memprofile", "", "write a heap profile (what is live after the timed Check, the catalog held) to this file")
 	warmup := fl.Bool("warmup", true, "check once untimed first (fills the file cache and the validator's tables); -warmup=false saves minutes at 100 000 products")
 	useCache := fl.Bool("cache", true, "time the check with a warm load cache (as `marketplace validate` runs it), after timing it without one")
@@ -97,6 +98,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer os.RemoveAll(cacheDir)
 		file := filepath.Join(cacheDir, "catalog.cache")
+		if *fillProfile != "" {
+			f, err := os.Create(*fillProfile)
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "loadvalidate:", err)
+				return 2
+			}
+			defer f.Close()
+		}
 		fill := measure.Run(func() {
 			cache := catalog.OpenCache(file)
 			catalog.CheckCached(fsys, cache)
@@ -104,6 +116,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "loadvalidate:", err)
 			}
 		})
+		if *fillProfile != "" {
+			pprof.StopCPUProfile()
+		}
 		info, _ := os.Stat(file)
 		fmt.Fprintf(stdout, "filling cache   %s; cache file %.1f MiB\n", fill, float64(info.Size())/(1<<20))
 		measure.Figure(fmt.Sprintf("load + validate, %d products, cold cache (filled and saved)", *products), fill.Short(), "")
