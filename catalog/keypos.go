@@ -122,9 +122,9 @@ var errStop = fmt.Errorf("stop")
 type scanner struct {
 	ix         *keyIndex
 	pos        int
-	table      string         // resolved path of the current [table], or tooDeep
-	tableDepth int            // at most how many segments (keys and indices) table has
-	aot        map[string]int // resolved path of each array of tables → index of its last element
+	table      string          // resolved path of the current [table], or tooDeep
+	tableDepth int             // at most how many segments (keys and indices) table has
+	aot        map[string]int  // resolved path of each array of tables → index of its last element
 	want       map[string]bool // the paths worth recording (nil: all); see newKeyIndexFor
 }
 
