@@ -269,13 +269,14 @@ func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
 	}
 }
 
-// get returns the entry of key, decoded, or nil.
-func (c *Cache) get(k cacheKey, path string) *cacheEntry {
-	return c.lookup(k, path, true)
+// get returns the entry of key, decoded, or nil. buf, when not nil, is the caller's scratch
+// space for reading the entry (nothing decoded keeps it).
+func (c *Cache) get(k cacheKey, path string, buf *[]byte) *cacheEntry {
+	return c.lookup(k, path, true, buf)
 }
 
 // lookup is get; countMiss false does not count a miss (the caller will try again).
-func (c *Cache) lookup(k cacheKey, path string, countMiss bool) *cacheEntry {
+func (c *Cache) lookup(k cacheKey, path string, countMiss bool, buf *[]byte) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
@@ -296,7 +297,14 @@ func (c *Cache) lookup(k cacheKey, path string, countMiss bool) *cacheEntry {
 	if e.product == nil {
 		// Read and decoded outside the lock, by the loading worker that asked; a copy, because
 		// another check sharing the cache may ask for the same key at the same time.
-		data, err := src.read(e.ref)
+		var scratch []byte
+		if buf != nil && tab != nil { // with a table, decoded strings do not point into data
+			scratch = *buf
+		}
+		data, err := src.readInto(e.ref, scratch)
+		if buf != nil && tab != nil && cap(data) > cap(*buf) {
+			*buf = data
+		}
 		var d *cacheEntry
 		if err == nil {
 			// The strings are the table's: nothing keeps data.

@@ -98,11 +98,17 @@ func (t *stringTable) id(s string) uint64 {
 
 // read returns the payload at ref, or an error when it cannot be read or its checksum does not
 // match.
-func (s *cacheSource) read(ref fileRef) ([]byte, error) {
+func (s *cacheSource) read(ref fileRef) ([]byte, error) { return s.readInto(ref, nil) }
+
+// readInto is read into buf when it is large enough.
+func (s *cacheSource) readInto(ref fileRef, buf []byte) ([]byte, error) {
 	if s == nil {
 		return nil, errDamaged
 	}
-	buf := make([]byte, ref.n)
+	if cap(buf) < ref.n {
+		buf = make([]byte, ref.n)
+	}
+	buf = buf[:ref.n]
 	if _, err := s.f.ReadAt(buf, ref.off); err != nil {
 		return nil, err
 	}

@@ -1,24 +1,19 @@
 package catalog
 
-import (
-	"reflect"
-	"strings"
-)
+import "reflect"
 
 // A large catalog is mostly text, and much of it repeats: the builds of one product share their
 // parameters, tasks and dependencies, and products share parameter descriptions, commands,
 // release notes and licence names. Loading keeps one copy of each (see interner and shareBuilds),
 // which is what bounds the memory of a 100 000-product catalog.
 
-// interner keeps one copy of each distinct string. It belongs to one loading worker.
+// interner keeps one copy of each distinct string. It belongs to one loading worker. (The
+// strings of the load cache are one copy each already: see stringTable.)
 type interner struct {
 	m map[string]string
-	// clone copies the strings it keeps: set when they share a large buffer (a cache file)
-	// that must not stay alive because of them.
-	clone bool
 }
 
-func newInterner(clone bool) *interner { return &interner{m: map[string]string{}, clone: clone} }
+func newInterner() *interner { return &interner{m: map[string]string{}} }
 
 func (in *interner) intern(s string) string {
 	if in == nil || s == "" {
@@ -26,9 +21,6 @@ func (in *interner) intern(s string) string {
 	}
 	if v, ok := in.m[s]; ok {
 		return v
-	}
-	if in.clone {
-		s = strings.Clone(s)
 	}
 	in.m[s] = s
 	return s

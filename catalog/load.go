@@ -102,7 +102,8 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			strs := newInterner(false) // go-toml's strings are the decoder's own
+			strs := newInterner()
+			var buf []byte             // for reading cache entries
 			for j := range jobs {
 				res := result{job: j}
 				if j.id != "" && cache != nil {
@@ -117,7 +118,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						if st, ok := stampFor(info, now); ok {
 							if h, ok := cache.stampedHash(j.path, st); ok {
 								k := cacheKeyOf(indexKey, j.path, h)
-								if e := cache.lookup(k, j.path, false); e != nil {
+								if e := cache.lookup(k, j.path, false, &buf); e != nil {
 									res.slot.key, res.slot.entry = k, e
 									res.prod, res.problems = e.product, e.decoded
 									results <- res
@@ -149,7 +150,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						cache.putStamp(j.path, st, h)
 					}
 					res.slot.key = cacheKeyOf(indexKey, j.path, h)
-					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
+					if res.slot.entry = cache.get(res.slot.key, j.path, &buf); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
