@@ -103,7 +103,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			strs := newInterner()
-			var buf []byte             // for reading cache entries
+			var buf []byte // for reading cache entries
 			for j := range jobs {
 				res := result{job: j}
 				if j.id != "" && cache != nil {
