@@ -222,16 +222,20 @@ func (c *Cache) Stats() (hits, misses int) {
 func (c *Cache) begin() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The next check mostly uses what the previous one did: the maps start at that size.
 	if len(c.next) > 0 {
-		c.prev, c.next = c.next, map[cacheKey]*cacheEntry{}
+		c.prev = c.next
 	}
 	if len(c.nextVerdicts) > 0 {
-		c.prevVerdicts, c.nextVerdicts = c.nextVerdicts, map[cacheKey]string{}
+		c.prevVerdicts = c.nextVerdicts
 	}
 	if len(c.nextStamps) > 0 {
-		c.prevStamps, c.nextStamps = c.nextStamps, map[string]stamped{}
+		c.prevStamps = c.nextStamps
 	}
-	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
+	c.next = make(map[cacheKey]*cacheEntry, len(c.prev))
+	c.nextVerdicts = make(map[cacheKey]string, len(c.prevVerdicts))
+	c.nextStamps = make(map[string]stamped, len(c.prevStamps))
+	c.paths, c.nextPaths = c.nextPaths, make(map[string]cacheKey, len(c.nextPaths))
 	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
 }
 
