@@ -51,6 +51,7 @@ type decoderState struct {
 	off  int
 	err  error
 	tab  []string // when set, the strings of entries are numbers in it (see str)
+	ints []int    // where decoded *int point (see buildCodec)
 }
 
 func (d *decoderState) fail() {
@@ -219,6 +220,20 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			q := reflect.New(elem).UnsafePointer()
 			ec.dec(d, q)
 			*(*unsafe.Pointer)(p) = q
+		}
+		if elem == reflect.TypeFor[int]() {
+			// The model's optional numbers (min, max, memory…): taken from a slab rather than
+			// allocated one by one.
+			c.dec = func(d *decoderState, p unsafe.Pointer) {
+				if d.byte() == 0 {
+					return
+				}
+				if len(d.ints) == cap(d.ints) {
+					d.ints = make([]int, 0, 32)
+				}
+				d.ints = append(d.ints, int(d.int()))
+				*(**int)(p) = &d.ints[len(d.ints)-1]
+			}
 		}
 	case t.Kind() == reflect.Slice:
 		elem := t.Elem()
