@@ -97,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	check := func() (*catalog.Catalog, catalog.Diagnostics) { return catalog.Check(fsys) }
+	cacheHits := -1
 	if *useCache && file == "" {
 		cacheDir, err := os.MkdirTemp("", "marketplace-bench-cache-")
 		if err != nil {
@@ -136,8 +137,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		check = func() (*catalog.Catalog, catalog.Diagnostics) {
 			cache := catalog.OpenCache(file)
 			c, ds := catalog.CheckCached(fsys, cache)
-			if hits, _ := cache.Stats(); hits != len(c.Products) {
-				fmt.Fprintf(stderr, "loadvalidate: %d cache hits for %d products\n", hits, len(c.Products))
+			cacheHits, _ = cache.Stats()
+			if note := cache.Note(); note != "" {
+				fmt.Fprintln(stderr, "loadvalidate:", note)
 			}
 			if err := cache.Save(); err != nil {
 				fmt.Fprintln(stderr, "loadvalidate:", err)
@@ -199,6 +201,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		what = "warm cache"
 	}
 	fmt.Fprintf(stdout, "timed check     %s (the figures below)\n", what)
+	if cacheHits >= 0 {
+		fmt.Fprintf(stdout, "cache hits      %d of %d products\n", cacheHits, len(c.Products))
+		if cacheHits != len(c.Products) {
+			what = "cache partly cold"
+		}
+	}
 	fmt.Fprintf(stdout, "wall time       %s (%.0f products/s, %.1f MiB/s)\n", wall.Round(time.Millisecond),
 		float64(len(c.Products))/wall.Seconds(), float64(tomlBytes)/mib/wall.Seconds())
 	// CPU time does not grow when other work shares the machine, so it shows what an idle
