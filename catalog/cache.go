@@ -181,10 +181,15 @@ func (c *Cache) Note() string {
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.detach()
+}
+
+// detach closes the cache file: the entries not read yet are forgotten, the others will be
+// encoded again by Save. c.mu is held.
+func (c *Cache) detach() error {
 	if c.src == nil {
 		return nil
 	}
-	// Entries not read yet cannot be read any more.
 	for _, m := range []map[cacheKey]*cacheEntry{c.prev, c.next} {
 		for k, e := range m {
 			if e.product == nil {
@@ -411,6 +416,9 @@ func (c *Cache) Save() error {
 	}
 	refs, out, err := writeCacheFile(f, c.src, c.next, c.nextVerdicts, c.nextStamps)
 	if err == nil {
+		// The old file is closed before the new one replaces it (some systems refuse to
+		// replace an open file); what was copied from it is in the new one.
+		c.detach()
 		err = os.Rename(f.Name(), c.file)
 	}
 	if err != nil {
@@ -425,9 +433,6 @@ func (c *Cache) Save() error {
 		} else {
 			delete(c.next, k)
 		}
-	}
-	if c.src != nil {
-		c.src.f.Close()
 	}
 	c.src = out
 	c.prev, c.prevVerdicts, c.prevStamps, c.added = c.next, c.nextVerdicts, c.nextStamps, false
