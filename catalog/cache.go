@@ -278,14 +278,24 @@ func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
 	}
 }
 
-// get returns the entry of key, decoded, or nil. buf, when not nil, is the caller's scratch
-// space for reading the entry (nothing decoded keeps it).
-func (c *Cache) get(k cacheKey, path string, buf *[]byte) *cacheEntry {
-	return c.lookup(k, path, true, buf)
+// decodeScratch is what one loading worker keeps between the entries it decodes: a buffer to
+// read them into (nothing decoded keeps it), and the maps decoded so far (equal maps are one).
+type decodeScratch struct {
+	buf  []byte
+	maps map[string]map[string]string
+}
+
+func newDecodeScratch() *decodeScratch {
+	return &decodeScratch{maps: map[string]map[string]string{}}
+}
+
+// get returns the entry of key, decoded, or nil. scratch may be nil.
+func (c *Cache) get(k cacheKey, path string, scratch *decodeScratch) *cacheEntry {
+	return c.lookup(k, path, true, scratch)
 }
 
 // lookup is get; countMiss false does not count a miss (the caller will try again).
-func (c *Cache) lookup(k cacheKey, path string, countMiss bool, buf *[]byte) *cacheEntry {
+func (c *Cache) lookup(k cacheKey, path string, countMiss bool, scratch *decodeScratch) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
@@ -306,18 +316,22 @@ func (c *Cache) lookup(k cacheKey, path string, countMiss bool, buf *[]byte) *ca
 	if e.product == nil {
 		// Read and decoded outside the lock, by the loading worker that asked; a copy, because
 		// another check sharing the cache may ask for the same key at the same time.
-		var scratch []byte
-		if buf != nil && tab != nil { // with a table, decoded strings do not point into data
-			scratch = *buf
+		var buf []byte
+		if scratch != nil && tab != nil { // with a table, decoded strings do not point into data
+			buf = scratch.buf
 		}
-		data, err := src.readInto(e.ref, scratch)
-		if buf != nil && tab != nil && cap(data) > cap(*buf) {
-			*buf = data
+		data, err := src.readInto(e.ref, buf)
+		if scratch != nil && tab != nil && cap(data) > cap(scratch.buf) {
+			scratch.buf = data
 		}
 		var d *cacheEntry
 		if err == nil {
 			// The strings are the table's: nothing keeps data.
-			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), tab)
+			var maps map[string]map[string]string
+			if scratch != nil {
+				maps = scratch.maps
+			}
+			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), tab, maps)
 		}
 		if err != nil {
 			c.mu.Lock()
@@ -491,8 +505,8 @@ func encodeEntry(e *encoder, ce *cacheEntry) {
 	}
 }
 
-func decodeEntry(raw string, tab []string) (*cacheEntry, error) {
-	d := &decoderState{data: raw, tab: tab}
+func decodeEntry(raw string, tab []string, maps map[string]map[string]string) (*cacheEntry, error) {
+	d := &decoderState{data: raw, tab: tab, maps: maps}
 	ce := &cacheEntry{product: &Product{}}
 	productCodec.dec(d, unsafe.Pointer(ce.product))
 	ce.decoded = decodeProblems(d)

@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -52,6 +54,10 @@ type decoderState struct {
 	err  error
 	tab  []string // when set, the strings of entries are numbers in it (see str)
 	ints []int    // where decoded *int point (see buildCodec)
+	// maps, when set, holds the maps decoded so far by their encoding, so that equal maps
+	// (the same bindings in many products) are one; only with a table, where equal maps
+	// have equal encodings.
+	maps map[string]map[string]string
 }
 
 func (d *decoderState) fail() {
@@ -264,6 +270,52 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 			}
 			reflect.NewAt(t, p).Elem().Set(s)
 		}
+	case t == stringMapType:
+		c.enc = func(e *encoder, p unsafe.Pointer) {
+			m := *(*map[string]string)(p)
+			if m == nil {
+				e.uint(0)
+				return
+			}
+			e.uint(uint64(len(m)) + 1)
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				e.str(k)
+				e.str(m[k])
+			}
+		}
+		c.dec = func(d *decoderState, p unsafe.Pointer) {
+			n := d.length()
+			if n == 0 {
+				return
+			}
+			n--
+			start := d.off
+			if d.maps != nil && d.tab != nil {
+				for range 2 * n {
+					d.uint()
+				}
+				if d.err != nil {
+					return
+				}
+				if m, ok := d.maps[d.data[start:d.off]]; ok {
+					*(*map[string]string)(p) = m
+					return
+				}
+				d.off = start
+			}
+			m := make(map[string]string, n)
+			for range n {
+				k := d.str()
+				m[k] = d.str()
+			}
+			if d.err != nil {
+				return
+			}
+			if d.maps != nil && d.tab != nil {
+				d.maps[strings.Clone(d.data[start:d.off])] = m
+			}
+			*(*map[string]string)(p) = m
+		}
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
 		elem := t.Elem()
 		ec := buildCodec(elem, built)
@@ -332,7 +384,10 @@ func buildCodec(t reflect.Type, built map[reflect.Type]*codec) *codec {
 	return c
 }
 
-var buildsType = reflect.TypeFor[[]Build]()
+var (
+	buildsType    = reflect.TypeFor[[]Build]()
+	stringMapType = reflect.TypeFor[map[string]string]()
+)
 
 // buildCodecOfBuilds makes the codec of a product's builds, which keeps what shareBuilds shares:
 // a list (or smoke test) of a build that is the same as an earlier build's is written as the

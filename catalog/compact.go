@@ -1,6 +1,11 @@
 package catalog
 
-import "reflect"
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+)
 
 // A large catalog is mostly text, and much of it repeats: the builds of one product share their
 // parameters, tasks and dependencies, and products share parameter descriptions, commands,
@@ -10,10 +15,47 @@ import "reflect"
 // interner keeps one copy of each distinct string. It belongs to one loading worker. (The
 // strings of the load cache are one copy each already: see stringTable.)
 type interner struct {
-	m map[string]string
+	m    map[string]string
+	maps map[string]map[string]string // by their sorted keys and values
 }
 
-func newInterner() *interner { return &interner{m: map[string]string{}} }
+func newInterner() *interner {
+	return &interner{m: map[string]string{}, maps: map[string]map[string]string{}}
+}
+
+// internMap returns the map equal to m that in keeps (m itself the first time). Nil stays nil.
+func (in *interner) internMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	key := b.String()
+	if kept, ok := in.maps[key]; ok {
+		return kept
+	}
+	in.maps[key] = m
+	return m
+}
+
+// shareMaps makes p's bindings and exposed properties the maps in keeps when equal: products
+// mostly bind the same parameters to the same properties.
+func shareMaps(p *Product, in *interner) {
+	for i := range p.Builds {
+		b := &p.Builds[i]
+		for j := range b.Dependencies {
+			b.Dependencies[j].Bind = in.internMap(b.Dependencies[j].Bind)
+		}
+		for j := range b.Exposes {
+			b.Exposes[j].Properties = in.internMap(b.Exposes[j].Properties)
+		}
+	}
+}
 
 func (in *interner) intern(s string) string {
 	if in == nil || s == "" {

@@ -103,7 +103,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			strs := newInterner()
-			var buf []byte // for reading cache entries
+			scratch := newDecodeScratch()
 			for j := range jobs {
 				res := result{job: j}
 				if j.id != "" && cache != nil {
@@ -118,7 +118,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						if st, ok := stampFor(info, now); ok {
 							if h, ok := cache.stampedHash(j.path, st); ok {
 								k := cacheKeyOf(indexKey, j.path, h)
-								if e := cache.lookup(k, j.path, false, &buf); e != nil {
+								if e := cache.lookup(k, j.path, false, scratch); e != nil {
 									res.slot.key, res.slot.entry = k, e
 									res.prod, res.problems = e.product, e.decoded
 									results <- res
@@ -144,18 +144,20 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
 					res.problems = decodeFileInterned(data, res.prod, strs)
 					shareBuilds(res.prod)
+					shareMaps(res.prod, strs)
 				} else {
 					h := contentHash(data)
 					if st, ok := stampFor(info, now); ok {
 						cache.putStamp(j.path, st, h)
 					}
 					res.slot.key = cacheKeyOf(indexKey, j.path, h)
-					if res.slot.entry = cache.get(res.slot.key, j.path, &buf); res.slot.entry != nil {
+					if res.slot.entry = cache.get(res.slot.key, j.path, scratch); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
 						res.problems = decodeFileInterned(data, res.prod, strs)
 						shareBuilds(res.prod)
+						shareMaps(res.prod, strs)
 					}
 				}
 				results <- res
