@@ -320,7 +320,9 @@ func TestCacheSharesEqualMaps(t *testing.T) {
 		decoded = append(decoded, got.product)
 	}
 	bind := func(i int) map[string]string { return decoded[i].Builds[0].Dependencies[0].Bind }
-	same := func(a, b map[string]string) bool { return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() }
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
 	if !same(bind(0), bind(1)) {
 		t.Error("equal maps decoded apart")
 	}
