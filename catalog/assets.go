@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // assetKind says what a referenced file must be.
@@ -56,11 +57,14 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		return
 	}
 	full := path.Join(dir, rel)
-	if err := v.noEscapingSymlink(dir, rel); err != nil {
+	info, err := v.noEscapingSymlink(dir, rel)
+	if err != nil {
 		v.r.errorf(file, key, 0, "%s %q: %v", kind.what, rel, err)
 		return
 	}
-	info, err := fs.Stat(v.fsys, full)
+	if info == nil { // a symlink on the way (inside the folder), or no Lstat: follow it
+		info, err = fs.Stat(v.fsys, full)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			v.r.errorf(file, key, 0, "%s %s does not exist", kind.what, full)
@@ -77,6 +81,21 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		v.r.errorf(file, key, 0, "%s %s is %s, want at most %s", kind.what, full, humanBytes(info.Size()), humanBytes(kind.limit))
 		return
 	}
+	// With a cache, a file whose stamp the cache knows has the verdict of its content already.
+	var st fileStamp
+	var stampOK bool
+	if v.cache != nil && kind.what != assetKey.what {
+		if st, stampOK = stampFor(info, time.Now()); stampOK {
+			if h, ok := v.cache.stampedHash(full, st); ok {
+				if msg, ok := v.cache.verdict(verdictKeyOf(kind.what, full, h)); ok {
+					if msg != "" {
+						v.r.errorf(file, key, 0, "%s", msg)
+					}
+					return
+				}
+			}
+		}
+	}
 	data, err := fs.ReadFile(v.fsys, full)
 	if err != nil {
 		v.r.errorf(file, key, 0, "%s %s: %v", kind.what, full, unwrapPathError(err))
@@ -91,15 +110,39 @@ func (v *validator) asset(file, key, publisher, rel string, kind assetKind) {
 		}
 		return
 	}
+	var msg string
+	if v.cache == nil {
+		msg = contentProblem(kind, full, ext, data)
+	} else {
+		// The content checks (sniffing, and for SVG a scan for anything active) depend on the
+		// content only: a load cache keeps their verdicts by its hash.
+		h := contentHash(data)
+		if stampOK {
+			v.cache.putStamp(full, st, h)
+		}
+		k := verdictKeyOf(kind.what, full, h)
+		var ok bool
+		if msg, ok = v.cache.verdict(k); !ok {
+			msg = contentProblem(kind, full, ext, data)
+			v.cache.putVerdict(k, msg)
+		}
+	}
+	if msg != "" {
+		v.r.errorf(file, key, 0, "%s", msg)
+	}
+}
+
+// contentProblem says what is wrong with the content of an image file at full, or "".
+func contentProblem(kind assetKind, full, ext string, data []byte) string {
 	if got, want := sniff(data), extType[ext]; got != want {
-		v.r.errorf(file, key, 0, "%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
-		return
+		return fmt.Sprintf("%s %s is %s by content, but its name says %s", kind.what, full, describeType(got), want)
 	}
 	if ext == ".svg" {
 		if what, line := ActiveSVG(data); what != "" {
-			v.r.errorf(file, key, 0, "%s %s: line %d %s", kind.what, full, line, what)
+			return fmt.Sprintf("%s %s: line %d %s", kind.what, full, line, what)
 		}
 	}
+	return ""
 }
 
 // checkPublicKey accepts a PEM "PUBLIC KEY" block holding a PKIX public key, as cosign writes
@@ -154,30 +197,45 @@ func (v *validator) sharedKeys() {
 }
 
 // noEscapingSymlink walks rel below dir and fails on a symlink whose target leaves dir. File
-// systems without symlinks (fstest.MapFS, Git trees read as data) pass.
-func (v *validator) noEscapingSymlink(dir, rel string) error {
+// systems without symlinks (fstest.MapFS, Git trees read as data) pass. When no symlink was on
+// the way it returns what Lstat said of the file (nil when it could not tell). Folders found not
+// to be symlinks are remembered for the check (v.dirs).
+func (v *validator) noEscapingSymlink(dir, rel string) (fs.FileInfo, error) {
 	parts := strings.Split(rel, "/")
+	var last fs.FileInfo
 	for hops := 0; hops <= 8; hops++ {
 		cur, resolved := dir, ""
 		for i, part := range parts {
 			cur = path.Join(cur, part)
+			final := hops == 0 && i == len(parts)-1
+			if v.dirs != nil && !final {
+				if _, ok := v.dirs.Load(cur); ok {
+					continue
+				}
+			}
 			info, err := fs.Lstat(v.fsys, cur)
 			if err != nil {
-				return nil // missing files are reported by Stat; FSs without Lstat have no symlinks
+				return nil, nil // missing files are reported by Stat; FSs without Lstat have no symlinks
 			}
 			if info.Mode()&fs.ModeSymlink == 0 {
+				switch {
+				case final:
+					last = info
+				case v.dirs != nil && info.IsDir():
+					v.dirs.Store(cur, true)
+				}
 				continue
 			}
 			target, err := fs.ReadLink(v.fsys, cur)
 			if err != nil {
-				return fmt.Errorf("unreadable symlink %s: %v", cur, unwrapPathError(err))
+				return nil, fmt.Errorf("unreadable symlink %s: %v", cur, unwrapPathError(err))
 			}
 			if path.IsAbs(target) {
-				return fmt.Errorf("%s is a symlink to the absolute path %s, outside the repository", cur, target)
+				return nil, fmt.Errorf("%s is a symlink to the absolute path %s, outside the repository", cur, target)
 			}
 			resolved = path.Join(path.Dir(cur), target)
 			if resolved != dir && !strings.HasPrefix(resolved, dir+"/") {
-				return fmt.Errorf("%s is a symlink to %s, outside the publisher's folder %s/", cur, target, dir)
+				return nil, fmt.Errorf("%s is a symlink to %s, outside the publisher's folder %s/", cur, target, dir)
 			}
 			// Start again from the target, with the parts after the link.
 			parts = append(strings.Split(strings.TrimPrefix(strings.TrimPrefix(resolved, dir), "/"), "/"), parts[i+1:]...)
@@ -185,10 +243,13 @@ func (v *validator) noEscapingSymlink(dir, rel string) error {
 			break
 		}
 		if resolved == "" {
-			return nil
+			if hops > 0 {
+				last = nil // the Lstat was of a link's target path, not of rel
+			}
+			return last, nil
 		}
 	}
-	return fmt.Errorf("too many levels of symlinks")
+	return nil, fmt.Errorf("too many levels of symlinks")
 }
 
 // sniff returns the content type of image data: "image/svg+xml", or whatever

@@ -1,21 +1,15 @@
 package catalog
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,29 +37,44 @@ type Cache struct {
 	// prev holds the entries known before this check (the file's, or the previous check's);
 	// next those this check used, which is what Save writes and the next check starts from.
 	prev, next map[cacheKey]*cacheEntry
-	added      bool // next holds entries prev did not
-	hits       int
-	misses     int
+	// prevVerdicts and nextVerdicts hold the verdicts of the content checks of logos and
+	// screenshots ("" when the content is fine), by a hash of the content (see verdictKeyOf).
+	prevVerdicts, nextVerdicts map[cacheKey]string
+	// prevStamps and nextStamps hold the stamps of product files, logos and screenshots with
+	// the hash of their content (see fileStamp), by path.
+	prevStamps, nextStamps map[string]stamped
+	added                  bool // next holds entries prev did not, or entries that changed
+	hits                   int
+	misses                 int
 
 	// paths holds the key of each product file's result in the last check; unchanged, when
 	// set, says which files did not change since (see AssumeUnchanged).
 	paths, nextPaths map[string]cacheKey
 	unchanged        func(path string) bool
+
+	src     *cacheSource // the cache file the entries' refs point into, or nil
+	note    string       // why the cache file was ignored, or ""
+	damaged int          // entries whose payload did not read back whole this check
 }
 
 type cacheKey [sha256.Size]byte
 
-// cacheEntry is one product file's result: either raw (as read from the cache file, decoded on
-// first use) or decoded.
+// cacheEntry is one product file's result: either only where it lies in the cache file (ref;
+// read and decoded on first use) or decoded.
 type cacheEntry struct {
-	raw     string
+	ref     fileRef // in the cache file (Cache.src), when n > 0
+	dirty   bool    // changed since it was read from the cache file: Save encodes it again
 	product *Product
 	decoded []problem // problems of decoding
 	checked []problem // problems of validation, except the checks of referenced files
 
 	// files holds the problems of the checks of referenced files (logo, screenshots) as the
-	// last check found them, when filesKnown; only used when the caller vouches that those
-	// files did not change (AssumeUnchanged). Not saved.
+	// last check found them, when filesKnown. When the caller vouches that those files did not
+	// change (AssumeUnchanged) they are not checked again; otherwise they are, and files gives
+	// the positions of the findings when they are the same.
+	//
+	// Every problem an entry holds is positioned (line > 0 or, for the whole file, -1), so the
+	// diagnostics of a file found in the cache never read it again.
 	files      []problem
 	filesKnown bool
 }
@@ -73,6 +82,8 @@ type cacheEntry struct {
 // NewCache returns an empty cache that lives in memory only.
 func NewCache() *Cache {
 	return &Cache{prev: map[cacheKey]*cacheEntry{}, next: map[cacheKey]*cacheEntry{},
+		prevVerdicts: map[cacheKey]string{}, nextVerdicts: map[cacheKey]string{},
+		prevStamps: map[string]stamped{}, nextStamps: map[string]stamped{},
 		paths: map[string]cacheKey{}, nextPaths: map[string]cacheKey{}}
 }
 
@@ -138,11 +149,59 @@ func (c *Cache) filesUnchanged(p *Product) bool {
 func OpenCache(file string) *Cache {
 	c := NewCache()
 	c.file = file
-	data, err := os.ReadFile(file)
-	if err == nil {
-		c.prev = readCacheFile(data)
+	src, entries, verdicts, stamps, why, err := openCacheFile(file)
+	switch {
+	case err != nil:
+		// No file yet (or unreadable): an empty cache.
+	case why != "":
+		c.note = fmt.Sprintf("ignored the load cache %s: %s; this check rebuilds it", file, why)
+	default:
+		c.src, c.prev, c.prevVerdicts, c.prevStamps = src, entries, verdicts, stamps
 	}
 	return c
+}
+
+// Note says why the cache file was ignored, whole (when OpenCache found it damaged or written
+// by another version) or in part (entries the last check found damaged, and checked again), or
+// is "" when there was nothing to ignore. Worth showing to the user: the check was slower.
+func (c *Cache) Note() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.damaged > 0 {
+		note := fmt.Sprintf("ignored %d damaged entries of the load cache %s (their checksums do not match); this check rebuilt them", c.damaged, c.file)
+		if c.note != "" {
+			note = c.note + "; " + note
+		}
+		return note
+	}
+	return c.note
+}
+
+// Close releases the cache file. The cache still works, in memory, and Save still writes.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.detach()
+}
+
+// detach closes the cache file: the entries not read yet are forgotten, the others will be
+// encoded again by Save. c.mu is held.
+func (c *Cache) detach() error {
+	if c.src == nil {
+		return nil
+	}
+	for _, m := range []map[cacheKey]*cacheEntry{c.prev, c.next} {
+		for k, e := range m {
+			if e.product == nil {
+				delete(m, k)
+			} else {
+				e.ref, e.dirty = fileRef{}, true
+			}
+		}
+	}
+	err := c.src.f.Close()
+	c.src = nil
+	return err
 }
 
 // CacheFile returns the cache file for the catalog at root inside dir: one file per catalog
@@ -168,11 +227,21 @@ func (c *Cache) Stats() (hits, misses int) {
 func (c *Cache) begin() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The next check mostly uses what the previous one did: the maps start at that size.
 	if len(c.next) > 0 {
-		c.prev, c.next = c.next, map[cacheKey]*cacheEntry{}
+		c.prev = c.next
 	}
-	c.paths, c.nextPaths = c.nextPaths, map[string]cacheKey{}
-	c.added, c.hits, c.misses = false, 0, 0
+	if len(c.nextVerdicts) > 0 {
+		c.prevVerdicts = c.nextVerdicts
+	}
+	if len(c.nextStamps) > 0 {
+		c.prevStamps = c.nextStamps
+	}
+	c.next = make(map[cacheKey]*cacheEntry, len(c.prev))
+	c.nextVerdicts = make(map[cacheKey]string, len(c.prevVerdicts))
+	c.nextStamps = make(map[string]stamped, len(c.prevStamps))
+	c.paths, c.nextPaths = c.nextPaths, make(map[string]cacheKey, len(c.nextPaths))
+	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
 }
 
 // end finishes a check: what the caller vouched for held for this check only.
@@ -182,27 +251,96 @@ func (c *Cache) end() {
 	c.unchanged = nil
 }
 
-// get returns the entry of key, decoded, or nil.
-func (c *Cache) get(k cacheKey, path string) *cacheEntry {
+// stampedHash returns the content hash recorded for the file at path with stamp st.
+func (c *Cache) stampedHash(path string, st fileStamp) ([sha256.Size]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.nextStamps[path]
+	if !ok {
+		if s, ok = c.prevStamps[path]; ok {
+			c.nextStamps[path] = s
+		}
+	}
+	if !ok || s.stamp != st {
+		return [sha256.Size]byte{}, false
+	}
+	return s.hash, true
+}
+
+// putStamp records that the file at path, with stamp st, had the content of hash h.
+func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := stamped{stamp: st, hash: h}
+	if c.nextStamps[path] != s {
+		c.nextStamps[path] = s
+		c.added = true
+	}
+}
+
+// decodeScratch is what one loading worker keeps between the entries it decodes: a buffer to
+// read them into (nothing decoded keeps it), and the maps decoded so far (equal maps are one).
+type decodeScratch struct {
+	buf  []byte
+	maps map[string]map[string]string
+}
+
+func newDecodeScratch() *decodeScratch {
+	return &decodeScratch{maps: map[string]map[string]string{}}
+}
+
+// get returns the entry of key, decoded, or nil. scratch may be nil.
+func (c *Cache) get(k cacheKey, path string, scratch *decodeScratch) *cacheEntry {
+	return c.lookup(k, path, true, scratch)
+}
+
+// lookup is get; countMiss false does not count a miss (the caller will try again).
+func (c *Cache) lookup(k cacheKey, path string, countMiss bool, scratch *decodeScratch) *cacheEntry {
 	c.mu.Lock()
 	e := c.next[k]
 	if e == nil {
 		e = c.prev[k]
 	}
+	src := c.src
+	var tab []string
+	if src != nil {
+		tab = src.tab.list
+	}
 	c.mu.Unlock()
 	if e == nil {
-		c.miss()
+		if countMiss {
+			c.miss()
+		}
 		return nil
 	}
 	if e.product == nil {
-		// Decoded outside the lock, by the loading worker that asked; a copy, because another
-		// worker may ask for the same key (two identical files) at the same time.
-		d, err := decodeEntry(e.raw)
+		// Read and decoded outside the lock, by the loading worker that asked; a copy, because
+		// another check sharing the cache may ask for the same key at the same time.
+		var buf []byte
+		if scratch != nil && tab != nil { // with a table, decoded strings do not point into data
+			buf = scratch.buf
+		}
+		data, err := src.readInto(e.ref, buf)
+		if scratch != nil && tab != nil && cap(data) > cap(scratch.buf) {
+			scratch.buf = data
+		}
+		var d *cacheEntry
+		if err == nil {
+			// The strings are the table's: nothing keeps data.
+			var maps map[string]map[string]string
+			if scratch != nil {
+				maps = scratch.maps
+			}
+			d, err = decodeEntry(unsafe.String(unsafe.SliceData(data), len(data)), tab, maps)
+		}
 		if err != nil {
-			c.miss()
+			c.mu.Lock()
+			c.damaged++
+			c.misses++
+			c.mu.Unlock()
 			return nil
 		}
-		d.raw = e.raw
+		d.ref = e.ref
 		e = d
 	}
 	c.mu.Lock()
@@ -227,12 +365,58 @@ func (c *Cache) put(k cacheKey, path string, e *cacheEntry) {
 	c.mu.Unlock()
 }
 
+// update replaces the findings of the referenced files of entry e (of key k), which the caller
+// alone holds during the check.
+func (c *Cache) update(k cacheKey, e *cacheEntry, files []problem) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e.files, e.filesKnown, e.dirty = files, true, true
+	if c.next[k] == e {
+		c.added = true
+	}
+}
+
+// verdict returns the verdict of the content checks kept for key k.
+func (c *Cache) verdict(k cacheKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msg, ok := c.nextVerdicts[k]
+	if !ok {
+		if msg, ok = c.prevVerdicts[k]; ok {
+			c.nextVerdicts[k] = msg
+		}
+	}
+	return msg, ok
+}
+
+func (c *Cache) putVerdict(k cacheKey, msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextVerdicts[k] = msg
+	c.added = true
+}
+
+// verdictKeyOf is the key of the verdict of the content checks of a logo or screenshot: the
+// code, what the file is (the messages name it), its path and its content.
+func verdictKeyOf(what, full string, content [sha256.Size]byte) cacheKey {
+	h := sha256.New()
+	h.Write(codeVersion[:])
+	h.Write([]byte(what))
+	h.Write([]byte{0})
+	h.Write([]byte(full))
+	h.Write([]byte{0})
+	h.Write(content[:])
+	var k cacheKey
+	h.Sum(k[:0])
+	return k
+}
+
 // Save writes the entries the last check used to the cache file, when they differ from what
 // the file held. A cache made by NewCache has no file: Save does nothing.
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == "" || (!c.added && len(c.next) == len(c.prev)) {
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) && len(c.nextStamps) == len(c.prevStamps)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
@@ -244,18 +428,28 @@ func (c *Cache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	err = writeCacheFile(f, c.next)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	refs, out, err := writeCacheFile(f, c.src, c.next, c.nextVerdicts, c.nextStamps)
 	if err == nil {
+		// The old file is closed before the new one replaces it (some systems refuse to
+		// replace an open file); what was copied from it is in the new one.
+		c.detach()
 		err = os.Rename(f.Name(), c.file)
 	}
 	if err != nil {
+		f.Close()
 		os.Remove(f.Name())
 		return fmt.Errorf("saving the load cache: %w", err)
 	}
-	c.prev, c.added = c.next, false
+	// The new file is the source from now on: f stays open to read it.
+	for k, e := range c.next {
+		if ref, ok := refs[k]; ok {
+			e.ref, e.dirty = ref, false
+		} else {
+			delete(c.next, k)
+		}
+	}
+	c.src = out
+	c.prev, c.prevVerdicts, c.prevStamps, c.added = c.next, c.nextVerdicts, c.nextStamps, false
 	return nil
 }
 
@@ -273,99 +467,22 @@ func removeStaleTemps(dir string) {
 	}
 }
 
-// The cache file: magic, the code version, then entries (each length-prefixed: key and the
-// encoded result), then a CRC-32C of everything before it.
-const cacheMagic = "marketplace load cache 1\n"
-
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
-
-// writeCacheFile writes entries to w in chunks, so that saving the cache of a large catalog does
-// not hold a second copy of it in memory.
-func writeCacheFile(w io.Writer, entries map[cacheKey]*cacheEntry) error {
-	keys := make([]cacheKey, 0, len(entries))
-	for k := range entries {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b cacheKey) int { return bytes.Compare(a[:], b[:]) })
-	crc := crc32.New(crcTable)
-	out := io.MultiWriter(w, crc)
-	e := &encoder{buf: make([]byte, 0, 1<<20)}
-	e.buf = append(e.buf, cacheMagic...)
-	e.buf = append(e.buf, codeVersion[:]...)
-	var scratch encoder
-	for _, k := range keys {
-		raw := entries[k].raw
-		if raw == "" {
-			scratch.buf = scratch.buf[:0]
-			encodeEntry(&scratch, entries[k])
-			e.uint(uint64(len(k) + len(scratch.buf)))
-			e.buf = append(e.buf, k[:]...)
-			e.buf = append(e.buf, scratch.buf...)
-		} else {
-			e.uint(uint64(len(k) + len(raw)))
-			e.buf = append(e.buf, k[:]...)
-			e.buf = append(e.buf, raw...)
-		}
-		if len(e.buf) >= 1<<20 {
-			if _, err := out.Write(e.buf); err != nil {
-				return err
-			}
-			e.buf = e.buf[:0]
-		}
-	}
-	if _, err := out.Write(e.buf); err != nil {
-		return err
-	}
-	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	return err
-}
-
-// readCacheFile returns the entries of a cache file, undecoded, or none when the file is damaged
-// or was written by other code.
-func readCacheFile(data []byte) map[cacheKey]*cacheEntry {
-	entries := map[cacheKey]*cacheEntry{}
-	head := len(cacheMagic) + len(codeVersion)
-	if len(data) < head+4 || string(data[:len(cacheMagic)]) != cacheMagic ||
-		!bytes.Equal(data[len(cacheMagic):head], codeVersion[:]) {
-		return entries
-	}
-	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, crcTable) != sum {
-		return entries
-	}
-	// data is never written again, so strings may share its memory instead of copying it.
-	d := &decoderState{data: unsafe.String(&body[0], len(body)), off: head}
-	for d.off < len(d.data) && d.err == nil {
-		n := d.length()
-		if n < len(cacheKey{}) {
-			d.fail()
-			break
-		}
-		var k cacheKey
-		copy(k[:], d.data[d.off:])
-		entries[k] = &cacheEntry{raw: d.data[d.off+len(k) : d.off+n]}
-		d.off += n
-	}
-	if d.err != nil {
-		return map[cacheKey]*cacheEntry{}
-	}
-	return entries
-}
-
-func reflectValue(p *Product) reflect.Value { return reflect.ValueOf(p).Elem() }
-
-// cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the content.
-func cacheKeyOf(index cacheKey, path string, data []byte) cacheKey {
+// cacheKeyOf is the key of a product file's result: the code, index.toml, the path and the
+// content's hash (contentHash).
+func cacheKeyOf(index cacheKey, path string, content [sha256.Size]byte) cacheKey {
 	h := sha256.New()
 	h.Write(codeVersion[:])
 	h.Write(index[:])
 	h.Write([]byte(path))
 	h.Write([]byte{0})
-	h.Write(data)
+	h.Write(content[:])
 	var k cacheKey
 	h.Sum(k[:0])
 	return k
 }
+
+// contentHash is the hash of a file's content that cache keys and stamps hold.
+func contentHash(data []byte) [sha256.Size]byte { return sha256.Sum256(data) }
 
 // indexKeyOf hashes index.toml as the per-product checks see it; ok is false when it could not
 // be read (then the checks differ again).
@@ -377,17 +494,26 @@ func indexKeyOf(data []byte, ok bool) cacheKey {
 }
 
 func encodeEntry(e *encoder, ce *cacheEntry) {
-	productCodec.enc(e, reflectValue(ce.product))
+	productCodec.enc(e, unsafe.Pointer(ce.product))
 	encodeProblems(e, ce.decoded)
 	encodeProblems(e, ce.checked)
+	if ce.filesKnown {
+		e.buf = append(e.buf, 1)
+		encodeProblems(e, ce.files)
+	} else {
+		e.buf = append(e.buf, 0)
+	}
 }
 
-func decodeEntry(raw string) (*cacheEntry, error) {
-	d := &decoderState{data: raw}
+func decodeEntry(raw string, tab []string, maps map[string]map[string]string) (*cacheEntry, error) {
+	d := &decoderState{data: raw, tab: tab, maps: maps}
 	ce := &cacheEntry{product: &Product{}}
-	productCodec.dec(d, reflectValue(ce.product))
+	productCodec.dec(d, unsafe.Pointer(ce.product))
 	ce.decoded = decodeProblems(d)
 	ce.checked = decodeProblems(d)
+	if ce.filesKnown = d.byte() == 1; ce.filesKnown {
+		ce.files = decodeProblems(d)
+	}
 	if d.err == nil && d.off != len(d.data) {
 		d.fail()
 	}
@@ -397,18 +523,21 @@ func decodeEntry(raw string) (*cacheEntry, error) {
 func encodeProblems(e *encoder, ps []problem) {
 	e.uint(uint64(len(ps)))
 	for _, p := range ps {
-		e.string(p.key)
+		e.str(p.key)
 		e.int(int64(p.severity))
 		e.int(int64(p.rule))
-		e.string(p.msg)
+		e.str(p.msg)
 		e.int(int64(p.line))
 		e.int(int64(p.col))
-		atKey := byte(0)
+		flags := byte(0)
 		if p.atKey {
-			atKey = 1
+			flags |= 1
 		}
-		e.buf = append(e.buf, atKey)
-		e.string(p.suggested)
+		if p.syntax {
+			flags |= 2
+		}
+		e.buf = append(e.buf, flags)
+		e.str(p.suggested)
 	}
 }
 
@@ -419,8 +548,11 @@ func decodeProblems(d *decoderState) []problem {
 	}
 	ps := make([]problem, n)
 	for i := range ps {
-		ps[i] = problem{key: d.string(), severity: Severity(d.int()), rule: int(d.int()), msg: d.string(),
-			line: int(d.int()), col: int(d.int()), atKey: d.byte() == 1, suggested: d.string()}
+		ps[i] = problem{key: d.str(), severity: Severity(d.int()), rule: int(d.int()), msg: d.str(),
+			line: int(d.int()), col: int(d.int())}
+		flags := d.byte()
+		ps[i].atKey, ps[i].syntax = flags&1 != 0, flags&2 != 0
+		ps[i].suggested = d.str()
 	}
 	return ps
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -67,16 +68,16 @@ func TestCacheCodecKeepsMeaning(t *testing.T) {
 			checked: []problem{{severity: Warning, rule: 16, msg: "w"}}}
 		var e encoder
 		encodeEntry(&e, ce)
-		got, err := decodeEntry(string(e.buf))
+		got, err := decodeEntry(string(e.buf), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(ce, got, cmp.AllowUnexported(cacheEntry{}, problem{})); diff != "" {
+		if diff := cmp.Diff(ce, got, cmp.AllowUnexported(cacheEntry{}, problem{}, fileRef{})); diff != "" {
 			t.Errorf("round trip changed the entry (-want +got):\n%s", diff)
 		}
 		// Every prefix of an entry is damaged data: an error, never a panic.
 		for n := range len(e.buf) {
-			if _, err := decodeEntry(string(e.buf[:n])); err == nil && n < len(e.buf) {
+			if _, err := decodeEntry(string(e.buf[:n]), nil, nil); err == nil && n < len(e.buf) {
 				t.Errorf("decoding %d of %d bytes: no error", n, len(e.buf))
 			}
 		}
@@ -265,5 +266,67 @@ func TestCacheAssumeUnchanged(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCacheCodecKeepsSharing: lists that shareBuilds made one stay one through the cache, and
+// lists that are equal but were not shared are not merged by it.
+func TestCacheCodecKeepsSharing(t *testing.T) {
+	one := 1
+	tasks := []Task{{Name: "web", Min: &one}}
+	p := &Product{Builds: []Build{
+		{Version: "1", Tasks: tasks, Platforms: []string{"linux/amd64"}},
+		{Version: "2", Tasks: tasks, Platforms: []string{"linux/amd64"}, SmokeTest: &SmokeTest{Task: "web"}},
+		{Version: "3", Tasks: []Task{{Name: "web", Min: &one}}},
+	}}
+	p.Builds[2].SmokeTest = p.Builds[1].SmokeTest
+	var e encoder
+	encodeEntry(&e, &cacheEntry{product: p})
+	got, err := decodeEntry(string(e.buf), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(p, got.product); diff != "" {
+		t.Fatalf("round trip changed the product (-want +got):\n%s", diff)
+	}
+	b := got.product.Builds
+	if &b[0].Tasks[0] != &b[1].Tasks[0] || b[1].SmokeTest != b[2].SmokeTest {
+		t.Error("shared lists came back apart")
+	}
+	if &b[0].Tasks[0] == &b[2].Tasks[0] || &b[0].Platforms[0] == &b[1].Platforms[0] {
+		t.Error("lists that were apart came back shared")
+	}
+}
+
+// TestCacheSharesEqualMaps: equal bindings decoded through one scratch are one map; unequal
+// ones, and an empty map against none, stay apart.
+func TestCacheSharesEqualMaps(t *testing.T) {
+	product := func(bind map[string]string) *Product {
+		return &Product{Builds: []Build{{Dependencies: []Dependency{{Interface: "pg", Bind: bind}}}}}
+	}
+	tab := newStringTable()
+	var decoded []*Product
+	maps := map[string]map[string]string{}
+	for _, bind := range []map[string]string{{"A": "url", "B": "user"}, {"B": "user", "A": "url"}, {"A": "url"}, {}, nil} {
+		e := encoder{tab: tab}
+		encodeEntry(&e, &cacheEntry{product: product(bind)})
+		got, err := decodeEntry(string(e.buf), tab.list, maps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(bind, got.product.Builds[0].Dependencies[0].Bind); diff != "" {
+			t.Fatalf("round trip changed the map (-want +got):\n%s", diff)
+		}
+		decoded = append(decoded, got.product)
+	}
+	bind := func(i int) map[string]string { return decoded[i].Builds[0].Dependencies[0].Bind }
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	if !same(bind(0), bind(1)) {
+		t.Error("equal maps decoded apart")
+	}
+	if same(bind(0), bind(2)) || same(bind(2), bind(3)) || bind(3) == nil || bind(4) != nil {
+		t.Error("unequal maps decoded as one")
 	}
 }

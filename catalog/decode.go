@@ -22,8 +22,11 @@ type problem struct {
 	severity Severity
 	rule     int
 	msg      string
-	// line and col are set when the finding already has a position (TOML syntax errors).
+	// line and col are set when the finding already has a position: TOML syntax errors, and
+	// the findings a load cache keeps (positioned once, when the file was first checked).
 	line, col int
+	// syntax marks a TOML syntax error: the file decoded to nothing.
+	syntax bool
 	// atKey positions the finding on the key rather than on its value (unknown keys).
 	atKey bool
 	// suggested is the key an unknown key was probably meant to be: checks on it are skipped,
@@ -35,6 +38,11 @@ type problem struct {
 // stop at the first wrong type: every unknown key and every mismatched type is returned as a
 // problem with its indexed key path. A syntax error is returned alone, positioned.
 func decodeFile(data []byte, v any) []problem {
+	return decodeFileInterned(data, v, nil)
+}
+
+// decodeFileInterned is decodeFile keeping one copy of equal strings through in (nil: none).
+func decodeFileInterned(data []byte, v any, in *interner) []problem {
 	var raw map[string]any
 	if err := toml.Unmarshal(data, &raw); err != nil {
 		line, col := 1, 1
@@ -48,9 +56,9 @@ func decodeFile(data []byte, v any) []problem {
 		if lines := bytes.Split(data, []byte("\n")); line <= len(lines) {
 			col = min(col, len(bytes.TrimRight(lines[line-1], "\r"))+1)
 		}
-		return []problem{{msg: "TOML syntax: " + strings.TrimPrefix(msg, "toml: "), line: line, col: col}}
+		return []problem{{msg: "TOML syntax: " + strings.TrimPrefix(msg, "toml: "), line: line, col: col, syntax: true}}
 	}
-	d := decoder{path: make([]segment, 0, 8)}
+	d := decoder{path: make([]segment, 0, 8), strings: in}
 	d.value(raw, reflect.ValueOf(v).Elem())
 	return d.problems
 }
@@ -60,6 +68,8 @@ type decoder struct {
 	// path is the key path of the value being decoded, as a stack: rendered to a string only
 	// when there is a problem to report, so valid files build no key strings at all.
 	path []segment
+	// strings, when set, keeps one copy of equal strings.
+	strings *interner
 }
 
 // segment is one step of a key path: a key, or an index into an array when key is "".
@@ -169,7 +179,7 @@ func (d *decoder) value1(data any, rv reflect.Value) bool {
 			elem := reflect.New(rv.Type().Elem()).Elem()
 			d.push(k)
 			if d.value1(v, elem) {
-				out.SetMapIndex(reflect.ValueOf(k), elem)
+				out.SetMapIndex(reflect.ValueOf(d.strings.intern(k)), elem)
 			}
 			d.pop()
 		}
@@ -180,7 +190,7 @@ func (d *decoder) value1(data any, rv reflect.Value) bool {
 			d.mismatch(data, "string")
 			return false
 		}
-		rv.SetString(s)
+		rv.SetString(d.strings.intern(s))
 	case reflect.Bool:
 		b, ok := data.(bool)
 		if !ok {

@@ -57,14 +57,20 @@ func (d Diagnostic) String() string {
 // Diagnostics is a list of diagnostics, sorted by Sort into file, line, column order.
 type Diagnostics []Diagnostic
 
-// Sort orders the list by path, line, column, then message, and drops exact duplicates.
+// Sort orders the list by path, line, column, then message (then severity, rule and key, so
+// that the order never depends on the order found), and drops exact duplicates.
 func (ds *Diagnostics) Sort() {
-	slices.SortStableFunc(*ds, func(a, b Diagnostic) int {
+	// Not a stable sort: with every field compared, only identical diagnostics tie, and an
+	// unstable sort of the 300 000 diagnostics of a large catalog is many times faster.
+	slices.SortFunc(*ds, func(a, b Diagnostic) int {
 		return cmp.Or(
 			cmp.Compare(a.Path, b.Path),
 			cmp.Compare(a.Line, b.Line),
 			cmp.Compare(a.Col, b.Col),
 			cmp.Compare(a.Message, b.Message),
+			cmp.Compare(a.Severity, b.Severity),
+			cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Key, b.Key),
 		)
 	})
 	*ds = slices.Compact(*ds)

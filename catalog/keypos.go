@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,14 +23,27 @@ type keyPos struct {
 	key, value int // byte offsets of the key and of its value
 }
 
-func newKeyIndex(src []byte) *keyIndex {
-	ix := &keyIndex{src: src, entries: map[string]keyPos{}, lines: []int{0}}
+func newKeyIndex(src []byte) *keyIndex { return newKeyIndexFor(src, nil) }
+
+// newKeyIndexFor indexes only what positioning keys needs: the keys and their parents (where a
+// key that is not in the file is positioned). Nil keys index every key. A file is scanned whole
+// either way, but the parts that hold none of keys cost no key paths.
+func newKeyIndexFor(src []byte, keys []string) *keyIndex {
+	ix := &keyIndex{src: src, entries: map[string]keyPos{}, lines: make([]int, 1, 1+bytes.Count(src, []byte("\n")))}
 	for i, c := range src {
 		if c == '\n' {
 			ix.lines = append(ix.lines, i+1)
 		}
 	}
 	s := scanner{ix: ix, aot: map[string]int{}}
+	if keys != nil {
+		s.want = map[string]bool{"": true}
+		for _, k := range keys {
+			for ; k != "" && !s.want[k]; k = parentKey(k) {
+				s.want[k] = true
+			}
+		}
+	}
 	func() {
 		defer func() {
 			if r := recover(); r != nil && r != errStop {
@@ -108,9 +122,15 @@ var errStop = fmt.Errorf("stop")
 type scanner struct {
 	ix         *keyIndex
 	pos        int
-	table      string         // resolved path of the current [table], or tooDeep
-	tableDepth int            // at most how many segments (keys and indices) table has
-	aot        map[string]int // resolved path of each array of tables → index of its last element
+	table      string          // resolved path of the current [table], or tooDeep
+	tableDepth int             // at most how many segments (keys and indices) table has
+	aot        map[string]int  // resolved path of each array of tables → index of its last element
+	want       map[string]bool // the paths worth recording (nil: all); see newKeyIndexFor
+}
+
+// wanted reports whether path, or a path below it, is worth recording.
+func (s *scanner) wanted(path string) bool {
+	return path != tooDeep && (s.want == nil || s.want[path])
 }
 
 // maxIndexDepth bounds the key paths the index records, in segments (keys and array indices).
@@ -184,6 +204,9 @@ func (s *scanner) document() {
 				if _, ok := s.ix.entries[arr]; !ok {
 					s.record(arr, at, start)
 				}
+				if !s.wanted(s.table) {
+					s.table = tooDeep
+				}
 			}
 		} else if s.peek() == '[' {
 			s.pos++
@@ -197,6 +220,9 @@ func (s *scanner) document() {
 			s.skip(false)
 			s.expect(']')
 			s.record(s.table, at, start)
+			if !s.wanted(s.table) {
+				s.table = tooDeep
+			}
 		} else {
 			s.keyval(s.table, s.tableDepth)
 		}
@@ -229,7 +255,7 @@ func trimIndex(path string) string {
 }
 
 func (s *scanner) record(path string, key, value int) {
-	if path == tooDeep {
+	if !s.wanted(path) {
 		return
 	}
 	if _, ok := s.ix.entries[path]; !ok {
@@ -253,6 +279,9 @@ func (s *scanner) keyval(base string, depth int) {
 	s.expect('=')
 	s.skip(false)
 	s.record(path, at, s.pos)
+	if !s.wanted(path) {
+		path = tooDeep // nothing below it is wanted: scanned, no paths built
+	}
 	s.value(path, depth)
 }
 

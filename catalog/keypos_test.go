@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -96,5 +98,46 @@ func TestKeyIndexSurvivesGarbage(t *testing.T) {
 	ix := newKeyIndex([]byte("a = 1\nb = \"unterminated\n[[c\n"))
 	if line, _ := ix.position("a", false); line != 1 {
 		t.Errorf("a at line %d, want 1", line)
+	}
+}
+
+// TestKeyIndexForWantedKeys: an index of only the keys wanted positions them (and keys that are
+// not in the file, on their nearest parent) exactly as the index of every key does.
+func TestKeyIndexForWantedKeys(t *testing.T) {
+	docs := map[string][]byte{"keyposDoc": []byte(keyposDoc)}
+	matches, _ := filepath.Glob("../products/*/*.toml")
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[m] = data
+	}
+	if len(docs) < 10 {
+		t.Fatalf("only %d documents to compare on", len(docs))
+	}
+	for name, src := range docs {
+		full := newKeyIndex(src)
+		keys := []string{"", "no.such.key", "builds[9].tasks[0].memory", "builds[0].nope", "identity.sso[5]"}
+		for k := range full.entries {
+			keys = append(keys, k, k+".missing")
+		}
+		for _, k := range keys {
+			for _, onValue := range []bool{true, false} {
+				wl, wc := full.position(k, onValue)
+				gl, gc := newKeyIndexFor(src, []string{k}).position(k, onValue)
+				if wl != gl || wc != gc {
+					t.Errorf("%s: %q (on value %v) at %d:%d, want %d:%d", name, k, onValue, gl, gc, wl, wc)
+				}
+			}
+		}
+		// All keys at once, as a file with many problems asks.
+		some := newKeyIndexFor(src, keys)
+		for _, k := range keys {
+			wl, wc := full.position(k, true)
+			if gl, gc := some.position(k, true); wl != gl || wc != gc {
+				t.Errorf("%s: %q at %d:%d with every key wanted, want %d:%d", name, k, gl, gc, wl, wc)
+			}
+		}
 	}
 }

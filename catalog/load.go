@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 )
 
 // IDPattern is what publisher and product IDs must match (SPEC §1).
@@ -58,7 +59,8 @@ func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 type cacheSlot struct {
 	key     cacheKey
 	entry   *cacheEntry
-	decoded []problem // the decoding problems, for a new entry
+	decoded []problem // the decoding problems
+	index   cacheKey  // the key of index.toml, part of key
 }
 
 func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Catalog {
@@ -95,9 +97,13 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	}
 	jobs := make(chan job)
 	results := make(chan result)
+	var dirs sync.Map // folders found not to be symlinks
+	now := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
+			strs := newInterner()
+			scratch := newDecodeScratch()
 			for j := range jobs {
 				res := result{job: j}
 				if j.id != "" && cache != nil {
@@ -107,12 +113,26 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						results <- res
 						continue
 					}
+					// A file whose stamp the cache knows is not read (see fileStamp).
+					if msg, info := escapingSymlinkIn(fsys, j.path, &dirs); msg == "" {
+						if st, ok := stampFor(info, now); ok {
+							if h, ok := cache.stampedHash(j.path, st); ok {
+								k := cacheKeyOf(indexKey, j.path, h)
+								if e := cache.lookup(k, j.path, false, scratch); e != nil {
+									res.slot.key, res.slot.entry = k, e
+									res.prod, res.problems = e.product, e.decoded
+									results <- res
+									continue
+								}
+							}
+						}
+					}
 				}
 				limit := int64(MaxProductFileBytes)
 				if j.id == "" {
 					limit = MaxPublisherFileBytes
 				}
-				data, why, err := readBounded(fsys, j.path, limit)
+				data, info, why, err := readBoundedIn(fsys, j.path, limit, &dirs)
 				if why != "" {
 					res.refused = why
 				} else if err != nil {
@@ -122,14 +142,22 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 					res.problems = decodeFile(data, res.pub)
 				} else if cache == nil {
 					res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
-					res.problems = decodeFile(data, res.prod)
+					res.problems = decodeFileInterned(data, res.prod, strs)
+					shareBuilds(res.prod)
+					shareMaps(res.prod, strs)
 				} else {
-					res.slot.key = cacheKeyOf(indexKey, j.path, data)
-					if res.slot.entry = cache.get(res.slot.key, j.path); res.slot.entry != nil {
+					h := contentHash(data)
+					if st, ok := stampFor(info, now); ok {
+						cache.putStamp(j.path, st, h)
+					}
+					res.slot.key = cacheKeyOf(indexKey, j.path, h)
+					if res.slot.entry = cache.get(res.slot.key, j.path, scratch); res.slot.entry != nil {
 						res.prod, res.problems = res.slot.entry.product, res.slot.entry.decoded
 					} else {
 						res.prod = &Product{ID: j.id, Publisher: j.publisher, Path: j.path}
-						res.problems = decodeFile(data, res.prod)
+						res.problems = decodeFileInterned(data, res.prod, strs)
+						shareBuilds(res.prod)
+						shareMaps(res.prod, strs)
 					}
 				}
 				results <- res
@@ -157,13 +185,19 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 			r.decoding(res.path, res.problems)
 			c.Publishers[res.publisher] = res.pub
 		case res.prod != nil:
-			r.decoding(res.path, res.problems)
-			if !syntaxFailed(res.problems) {
-				c.Products[res.id] = res.prod
-				if cached != nil {
-					res.slot.decoded = res.problems
-					cached[res.id] = res.slot
+			switch {
+			case cached == nil || syntaxFailed(res.problems):
+				r.decoding(res.path, res.problems)
+				if !syntaxFailed(res.problems) {
+					c.Products[res.id] = res.prod
 				}
+			default:
+				// With a cache, the validation worker records the decoding problems with the
+				// product's own, so that it can position them all in one reading of the file.
+				c.Products[res.id] = res.prod
+				res.slot.decoded = res.problems
+				res.slot.index = indexKey
+				cached[res.id] = res.slot
 			}
 		}
 	}
@@ -182,7 +216,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	return c
 }
 
-func syntaxFailed(ps []problem) bool { return len(ps) == 1 && ps[0].line > 0 }
+func syntaxFailed(ps []problem) bool { return len(ps) > 0 && ps[0].syntax }
 
 type productFile struct {
 	path, publisher, id string

@@ -1,12 +1,14 @@
 package catalog
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 // errTooLarge and errOutside are the reasons readBounded refuses a file.
@@ -20,28 +22,49 @@ var (
 // Git trees read with --ref refuse such links themselves; a work tree read through os.DirFS
 // would follow them, so the same rule is applied here. The returned message explains a refusal.
 func readBounded(fsys fs.FS, name string, limit int64) ([]byte, string, error) {
-	if msg := escapingSymlink(fsys, name); msg != "" {
-		return nil, msg, errOutside
+	data, _, why, err := readBoundedIn(fsys, name, limit, nil)
+	return data, why, err
+}
+
+// readBoundedIn is readBounded for one of many files read in one pass: dirs remembers the
+// folders already found not to be symlinks, so that each is looked at once, not once per file.
+// It also returns what Lstat said of the file before reading it, when it is not a symlink.
+func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte, fs.FileInfo, string, error) {
+	msg, info := escapingSymlinkIn(fsys, name, dirs)
+	if msg != "" {
+		return nil, nil, msg, errOutside
 	}
-	// Stat before Open: a Git tree's Open reads the whole blob, its Stat only the size.
-	if info, err := fs.Stat(fsys, name); err == nil && info.Size() > limit {
-		return nil, tooLarge(info.Size(), limit), errTooLarge
+	lstat := info
+	// Stat before Open: a Git tree's Open reads the whole blob, its Stat only the size. The
+	// symlink check has the size already when the file is not a link.
+	if info == nil {
+		info, _ = fs.Stat(fsys, name)
+	}
+	size := int64(-1)
+	if info != nil {
+		if size = info.Size(); size > limit {
+			return nil, nil, tooLarge(size, limit), errTooLarge
+		}
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	defer f.Close()
 	// The size from Stat may be wrong (a file still being written, a special file): never read
-	// more than the limit.
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, "", err
+	// more than the limit. Room for the whole file (and the read that finds its end) up front.
+	var b bytes.Buffer
+	if size >= 0 {
+		b.Grow(int(size) + bytes.MinRead)
 	}
+	if _, err := b.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, nil, "", err
+	}
+	data := b.Bytes()
 	if int64(len(data)) > limit {
-		return nil, fmt.Sprintf("file is over %s, want at most %s", humanBytes(limit), humanBytes(limit)), errTooLarge
+		return nil, nil, fmt.Sprintf("file is over %s, want at most %s", humanBytes(limit), humanBytes(limit)), errTooLarge
 	}
-	return data, "", nil
+	return data, lstat, "", nil
 }
 
 func tooLarge(size, limit int64) string {
@@ -51,37 +74,61 @@ func tooLarge(size, limit int64) string {
 // escapingSymlink follows the symlinks on the way to name, and describes the first that leads
 // out of the repository; "" when none does. File systems without symlinks pass.
 func escapingSymlink(fsys fs.FS, name string) string {
+	msg, _ := escapingSymlinkIn(fsys, name, nil)
+	return msg
+}
+
+// escapingSymlinkIn is escapingSymlink that also returns what Lstat said of name when no symlink
+// was on the way (nil otherwise), and skips the folders dirs knows are not symlinks (nil: none).
+func escapingSymlinkIn(fsys fs.FS, name string, dirs *sync.Map) (string, fs.FileInfo) {
 	parts := strings.Split(name, "/")
+	var last fs.FileInfo
 	for hops := 0; hops <= 40; hops++ {
 		cur, restarted := "", false
 		for i, part := range parts {
 			cur = path.Join(cur, part)
+			final := hops == 0 && i == len(parts)-1
+			if dirs != nil && !final {
+				if _, ok := dirs.Load(cur); ok {
+					continue
+				}
+			}
 			info, err := fs.Lstat(fsys, cur)
 			if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+				switch {
+				case err != nil:
+				case final:
+					last = info
+				case dirs != nil && info.IsDir():
+					dirs.Store(cur, true)
+				}
 				continue
 			}
 			target, err := fs.ReadLink(fsys, cur)
 			if err != nil {
-				return ""
+				return "", nil
 			}
 			what := cur + " is a symlink"
 			if cur == name {
 				what = "symlink"
 			}
 			if path.IsAbs(target) {
-				return fmt.Sprintf("%s to the absolute path %s, outside the repository", what, target)
+				return fmt.Sprintf("%s to the absolute path %s, outside the repository", what, target), nil
 			}
 			resolved := path.Join(path.Dir(cur), target)
 			if resolved == ".." || strings.HasPrefix(resolved, "../") {
-				return fmt.Sprintf("%s to %s, outside the repository", what, target)
+				return fmt.Sprintf("%s to %s, outside the repository", what, target), nil
 			}
 			parts = append(strings.Split(resolved, "/"), parts[i+1:]...)
 			restarted = true
 			break
 		}
 		if !restarted {
-			return ""
+			if hops > 0 {
+				last = nil // the Lstat was of a link's target path, not name
+			}
+			return "", last
 		}
 	}
-	return "" // a loop: reading the file reports it
+	return "", nil // a loop: reading the file reports it
 }

@@ -128,7 +128,13 @@ func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnos
 					if err != nil {
 						data = nil
 					}
-					ix = newKeyIndex(data)
+					var keys []string
+					for _, p := range f.problems {
+						if p.line == 0 {
+							keys = append(keys, p.key)
+						}
+					}
+					ix = newKeyIndexFor(data, keys)
 				}
 				d.Line, d.Col = ix.position(p.key, !p.atKey)
 			}

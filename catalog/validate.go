@@ -51,6 +51,10 @@ type validator struct {
 	// keys collects the publishers' signer keys (canonical DER → files), to find one key
 	// declared by two publishers; nil in the product workers.
 	keys map[string][]keyUse
+	// cache, when set, keeps the verdicts of the content checks of logos and screenshots.
+	cache *Cache
+	// dirs holds the folders found not to be symlinks during the check, shared by the workers.
+	dirs *sync.Map
 }
 
 type patternResult struct {
@@ -83,40 +87,22 @@ func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string
 	ids := make(chan string)
 	workers := runtime.GOMAXPROCS(0)
 	reports := make([]*report, workers)
+	var dirs sync.Map
 	var wg sync.WaitGroup
 	for i := range workers {
 		reports[i] = &report{files: map[string]*fileReport{}, parent: r}
 		w := newValidator(fsys, c, reports[i])
+		w.cache, w.dirs = cache, &dirs
 		wg.Go(func() {
 			for id := range ids {
 				p := c.Products[id]
 				slot, ok := cached[id]
-				switch {
-				case !ok:
+				if !ok {
 					w.product(p)
 					w.productFiles(p)
-				case slot.entry != nil:
-					e := slot.entry
-					f := w.r.file(p.Path)
-					f.problems = append(f.problems, e.checked...)
-					if e.filesKnown && cache.filesUnchanged(p) {
-						f.problems = append(f.problems, e.files...)
-						continue
-					}
-					before := len(f.problems)
-					w.productFiles(p)
-					// Only this worker holds this product's entry during the check.
-					e.files, e.filesKnown = slices.Clone(f.problems[before:]), true
-				default:
-					f := w.r.file(p.Path)
-					before := len(f.problems)
-					w.product(p)
-					checked := slices.Clone(f.problems[before:])
-					before = len(f.problems)
-					w.productFiles(p)
-					files := slices.Clone(f.problems[before:])
-					cache.put(slot.key, p.Path, &cacheEntry{product: p, decoded: slot.decoded, checked: checked, files: files, filesKnown: true})
+					continue
 				}
+				w.checkCached(p, slot, cache)
 			}
 		})
 	}

@@ -1,9 +1,13 @@
-// Command loadvalidate measures what `marketplace validate` costs on a large catalog: it writes a
-// synthetic catalog to disk, runs catalog.Check over it once to warm the file cache, then times a
-// second Check and prints its wall time, peak memory and allocation figures.
+// Command loadvalidate measures what `marketplace validate` costs on a large catalog: it writes
+// (or reuses) a synthetic catalog, runs catalog.Check over it once to warm the file cache, then
+// prints three figures: a check without the load cache, a check that fills an empty cache file
+// and saves it (the first `marketplace validate`), and the timed check with that warm cache (every
+// later one), with its wall time, CPU time, peak memory and allocation figures.
 //
-// Peak RSS is the kernel's high-water mark (VmHWM), reset just before the timed run so that the
-// generator's own memory does not count. bench/run runs it with GOMAXPROCS=2 and the targets.
+// Peak RSS is the kernel's high-water mark (VmHWM), reset before each measured check so that the
+// generator's own memory does not count. bench/run and bench/all run it with GOMAXPROCS=2 and the
+// targets. At 100 000 products, -warmup=false saves minutes; -cachefile keeps the cache between
+// runs, so that the warm check alone can be profiled again (-cpuprofile, -memprofile).
 package main
 
 import (
@@ -38,6 +42,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maxWall := fl.Duration("max-wall", 0, "target wall time of one Check; 0: no target")
 	maxRSS := fl.Int("max-rss-mib", 0, "target peak RSS in MiB during one Check; 0: no target")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the timed Check to this file")
+	cacheFile := fl.String("cachefile", "", "keep the load cache in this file; when it exists already, the cold checks are skipped and only the warm one runs (to profile it again quickly)")
+	fillProfile := fl.String("fillprofile", "", "write a CPU profile of the check that fills the cache to this file")
+	memProfile := fl.String("memprofile", "", "write a heap profile (what is live after the timed Check, the catalog held) to this file")
+	warmup := fl.Bool("warmup", true, "check once untimed first (fills the file cache and the validator's tables); -warmup=false saves minutes at 100 000 products")
 	useCache := fl.Bool("cache", true, "time the check with a warm load cache (as `marketplace validate` runs it), after timing it without one")
 	if err := fl.Parse(args); err != nil {
 		return 2
@@ -77,22 +85,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	// Warm-up: fills the file cache, and the validator's lazily built tables.
-	catalog.Check(fsys)
+	if *warmup {
+		catalog.Check(fsys)
+	}
+
+	file := *cacheFile
+	_, err = os.Stat(file)
+	reuse := file != "" && err == nil && *useCache
 
 	// Without the load cache: every file parsed and validated.
-	cold := measure.Run(func() { catalog.Check(fsys) })
-	fmt.Fprintf(stdout, "without cache   %s\n", cold)
-	measure.Figure(fmt.Sprintf("load + validate, %d products, no cache", *products), cold.Short(), "")
+	if !reuse {
+		cold := measure.Run(func() { catalog.Check(fsys) })
+		fmt.Fprintf(stdout, "without cache   %s\n", cold)
+		measure.Figure(fmt.Sprintf("load + validate, %d products, no cache", *products), cold.Short(), "")
+	}
 
 	check := func() (*catalog.Catalog, catalog.Diagnostics) { return catalog.Check(fsys) }
-	if *useCache {
+	cacheHits := -1
+	if *useCache && file == "" {
 		cacheDir, err := os.MkdirTemp("", "marketplace-bench-cache-")
 		if err != nil {
 			fmt.Fprintln(stderr, "loadvalidate:", err)
 			return 2
 		}
 		defer os.RemoveAll(cacheDir)
-		file := filepath.Join(cacheDir, "catalog.cache")
+		file = filepath.Join(cacheDir, "catalog.cache")
+	}
+	if *useCache && !reuse {
+		if *fillProfile != "" {
+			f, err := os.Create(*fillProfile)
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(stderr, "loadvalidate:", err)
+				return 2
+			}
+			defer f.Close()
+		}
 		fill := measure.Run(func() {
 			cache := catalog.OpenCache(file)
 			catalog.CheckCached(fsys, cache)
@@ -100,13 +130,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "loadvalidate:", err)
 			}
 		})
+		if *fillProfile != "" {
+			pprof.StopCPUProfile()
+		}
 		info, _ := os.Stat(file)
 		fmt.Fprintf(stdout, "filling cache   %s; cache file %.1f MiB\n", fill, float64(info.Size())/(1<<20))
+		measure.Figure(fmt.Sprintf("load + validate, %d products, cold cache (filled and saved)", *products), fill.Short(), "")
+	}
+	if *useCache {
 		check = func() (*catalog.Catalog, catalog.Diagnostics) {
 			cache := catalog.OpenCache(file)
 			c, ds := catalog.CheckCached(fsys, cache)
-			if hits, _ := cache.Stats(); hits != len(c.Products) {
-				fmt.Fprintf(stderr, "loadvalidate: %d cache hits for %d products\n", hits, len(c.Products))
+			cacheHits, _ = cache.Stats()
+			if note := cache.Note(); note != "" {
+				fmt.Fprintln(stderr, "loadvalidate:", note)
 			}
 			if err := cache.Save(); err != nil {
 				fmt.Fprintln(stderr, "loadvalidate:", err)
@@ -145,6 +182,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runtime.GC()
 	var live runtime.MemStats
 	runtime.ReadMemStats(&live)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err == nil {
+			err = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "loadvalidate:", err)
+		}
+	}
 	runtime.KeepAlive(c)
 
 	const mib = 1 << 20
@@ -158,6 +205,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		what = "warm cache"
 	}
 	fmt.Fprintf(stdout, "timed check     %s (the figures below)\n", what)
+	if cacheHits >= 0 {
+		fmt.Fprintf(stdout, "cache hits      %d of %d products\n", cacheHits, len(c.Products))
+		if cacheHits != len(c.Products) {
+			what = "cache partly cold"
+		}
+	}
 	fmt.Fprintf(stdout, "wall time       %s (%.0f products/s, %.1f MiB/s)\n", wall.Round(time.Millisecond),
 		float64(len(c.Products))/wall.Seconds(), float64(tomlBytes)/mib/wall.Seconds())
 	// CPU time does not grow when other work shares the machine, so it shows what an idle
