@@ -25,6 +25,7 @@ import (
 	"github.com/hspc/marketplace/catalog/synthetic"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/generator/internal/browsertest"
+	"github.com/hspc/marketplace/generator/page"
 	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/serve"
 	"github.com/hspc/marketplace/generator/site"
@@ -539,5 +540,92 @@ func TestBrowserRefusesQueriesLikeBleve(t *testing.T) {
 		if (got == "") != (want == "") || !strings.HasPrefix(want, got) {
 			t.Errorf("query %.30q: the browser says %q, the server %q", q, got, want)
 		}
+	}
+}
+
+// TestOneProductChangeRenamesFewShards builds the compact index of a catalog, changes one
+// product's summary and builds it again: only the shards whose content changed (those of the
+// terms the old and new summaries hold, the product's document shard and its directory, the
+// dictionary of document counts) and the manifest differ, every other shard keeps its name and
+// page key, and search.js over the new index still agrees with bleve.
+func TestOneProductChangeRenamesFewShards(t *testing.T) {
+	before := syntheticSite(t, 2000)
+	c := before.catalog
+	ids := c.SortedProductIDs()
+	changed := *c.Products[ids[777]]
+	changed.Summary = "Teleradiology gateway that relays DICOM studies and FHIR imaging summaries"
+	c2 := &catalog.Catalog{Index: c.Index, Publishers: c.Publishers, Products: maps(c.Products)}
+	c2.Products[changed.ID] = &changed
+
+	keys := func(pages []page.Page) map[string]string {
+		out := map[string]string{}
+		for _, p := range pages {
+			out[p.Path] = p.Key
+		}
+		return out
+	}
+	k1, k2 := keys(search.Pages(search.Input{Catalog: c})), keys(search.Pages(search.Input{Catalog: c2}))
+	if len(k1) < 200 {
+		t.Fatalf("only %d shards: the catalog is too small to tell", len(k1))
+	}
+	var added, removed []string
+	for p, k := range k2 {
+		old, ok := k1[p]
+		switch {
+		case !ok:
+			added = append(added, p)
+		case old != k:
+			if p != search.ManifestPath {
+				t.Errorf("%s kept its name but not its page key", p)
+			}
+		}
+	}
+	for p := range k1 {
+		if _, ok := k2[p]; !ok {
+			removed = append(removed, p)
+		}
+	}
+	slices.Sort(added)
+	t.Logf("%d of %d shards renamed: %v", len(added), len(k2), added)
+	if len(added) == 0 || len(added) != len(removed) {
+		t.Errorf("%d shards added, %d removed: want as many, and some", len(added), len(removed))
+	}
+	if len(added) > 16 {
+		t.Errorf("changing one summary renamed %d of %d shards, want at most 16: %v", len(added), len(k2), added)
+	}
+	if k1[search.ManifestPath] == k2[search.ManifestPath] {
+		t.Errorf("the manifest did not change")
+	}
+
+	// The new index still searches like bleve, the changed product included.
+	out := filepath.Join(tempDir(t), "synthetic-2000-changed")
+	writeSearchSite(t, out, c2)
+	idx, err := search.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ctx := browsertest.Start(t)
+	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer hs.Close()
+	if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, aq := range []agreementQuery{{q: "teleradiology"}, {q: "dicom studies"}, {q: "fhir imaging"}, {q: "fhir postgres"}, {q: "relays"}} {
+		var js staticResult
+		expr := fmt.Sprintf(`window.marketplaceSearch.staticSearch(%s, {}, 10)`, jsString(aq.q))
+		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &js, awaitPromise)); err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		want, err := idx.Search(context.Background(), search.Request{Query: aq.q, Size: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareResults(t, aq, want, &js)
+		found = found || slices.Contains(hitIDs(&js), changed.ID)
+	}
+	if !found {
+		t.Errorf("the browser does not find %s by its new summary", changed.ID)
 	}
 }

@@ -392,7 +392,7 @@
     var self = this;
     if (!this.ready) {
       this.ready = fetchJSON(this.url).then(function (m) {
-        if (m.schema !== 1) throw new Error('search index schema ' + m.schema + ' is not supported');
+        if (m.schema !== 2) throw new Error('search index schema ' + m.schema + ' is not supported');
         self.m = m;
         self.fieldIndex = {};
         m.fields.forEach(function (f, i) { self.fieldIndex[f] = i; });
@@ -410,6 +410,12 @@
     }
     return this.files[name];
   };
+  // hashedName returns the name of the file whose hash is the n-th in list: shards are named by
+  // a hash of their content, and the manifest (or a directory file) lists the hashes.
+  var HASH_LEN = 12;
+  StaticIndex.prototype.hashedName = function (prefix, list, n) {
+    return prefix + '-' + list.slice(n * HASH_LEN, (n + 1) * HASH_LEN) + '.json';
+  };
   StaticIndex.prototype.shardOf = function (t) {
     var ts = this.m.terms, lo = 0, hi = ts.length - 1;
     while (lo < hi) {
@@ -421,7 +427,7 @@
   StaticIndex.prototype.loadShard = function (i) {
     var self = this;
     if (!this.m.terms.length) return Promise.resolve([]);
-    return this.file(this.m.term_files + '-' + i + '.json').then(function (sh) {
+    return this.file(this.hashedName('t', this.m.term_files, i)).then(function (sh) {
       if (!self.shardTerms[i]) {
         sh.t.forEach(function (t, k) { if (!(t in self.postings)) self.postings[t] = sh.p[k]; });
         self.shardTerms[i] = sh.t;
@@ -513,10 +519,12 @@
     return this.facetData[field];
   };
   StaticIndex.prototype.docs = function (nums) {
-    var self = this, per = this.m.docs_per_shard, shards = {};
+    var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
     return Promise.all(Object.keys(shards).map(function (s) {
-      return self.file(self.m.doc_files + '-' + s + '.json').then(function (rows) { return [+s, rows]; });
+      return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
+        return self.file(self.hashedName('d', dir, s % dirs));
+      }).then(function (rows) { return [+s, rows]; });
     })).then(function (loaded) {
       var rows = {};
       loaded.forEach(function (l) { rows[l[0]] = l[1]; });
