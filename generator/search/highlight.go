@@ -84,7 +84,7 @@ func fragment(text string, spans []span, limit int) (string, bool) {
 		if limit == 0 {
 			return html.EscapeString(s)
 		}
-		s = strings.NewReplacer("**", "", "`", "", "\r", "", "\n", " ").Replace(s)
+		s = fragmentCleaner.Replace(s)
 		return html.EscapeString(s)
 	}
 	var b strings.Builder
@@ -108,6 +108,9 @@ func fragment(text string, spans []span, limit int) (string, bool) {
 	}
 	return strings.TrimSpace(b.String()), true
 }
+
+// fragmentCleaner clears Markdown emphasis and line breaks from a fragment.
+var fragmentCleaner = strings.NewReplacer("**", "", "`", "", "\r", "", "\n", " ")
 
 type span struct{ start, end int }
 
