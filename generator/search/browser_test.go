@@ -629,3 +629,79 @@ func TestOneProductChangeRenamesFewShards(t *testing.T) {
 		t.Errorf("the browser does not find %s by its new summary", changed.ID)
 	}
 }
+
+// TestBrowserPublishersLoadLazily checks the search page of a catalog with many publishers: the
+// page lists none of them (at 100 000 products they would be thousands of checkboxes), the
+// script shows the most frequent from the counts, and its field finds any publisher by name and
+// filters by it, in the browser and through serve's API.
+func TestBrowserPublishersLoadLazily(t *testing.T) {
+	s := syntheticSite(t, 2000)
+	html, err := os.ReadFile(filepath.Join(s.dir, "search", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "data-lazy") || strings.Contains(string(html), `name="publisher"`) {
+		t.Fatalf("the search page of %d publishers lists them, or is not lazy", len(s.catalog.Publishers))
+	}
+	// The publisher to find: the last one, which is not among the most frequent shown at first.
+	pubs := s.catalog.SortedPublisherIDs()
+	pub := pubs[len(pubs)-1]
+	name := s.catalog.Publishers[pub].Name
+	if name == "" {
+		name = pub
+	}
+	srv, err := serve.New(s.dir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := browsertest.Start(t)
+	for _, tc := range []struct {
+		mode    string
+		handler http.Handler
+	}{
+		{"static", http.FileServer(http.Dir(s.dir))},
+		{"server", srv.Handler()},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			hs := httptest.NewServer(tc.handler)
+			defer hs.Close()
+			tctx, cancel := chromedp.NewContext(ctx)
+			defer cancel()
+			var shown int
+			err := chromedp.Run(tctx,
+				chromedp.Navigate(hs.URL+"/search/index.html"),
+				chromedp.Poll(`(() => { const n = document.querySelectorAll('#facet-publisher label').length; return n > 0 ? n : null; })()`, &shown, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("publishers shown: %v", err)
+			}
+			if shown > 12 {
+				t.Errorf("%d publishers shown at first, want the 12 most frequent at most", shown)
+			}
+			var ids []string
+			err = chromedp.Run(tctx,
+				chromedp.Evaluate(fmt.Sprintf(`(() => {
+					const inp = document.querySelector('#facet-publisher .facet-find');
+					inp.focus();
+					inp.value = %s;
+					inp.dispatchEvent(new Event('change', {bubbles: true}));
+				})()`, jsString(name)), nil),
+				chromedp.Poll(fmt.Sprintf(`(() => {
+					if (!new URLSearchParams(location.search).getAll('publisher').includes(%s)) return null;
+					const cb = document.querySelector('#facet-publisher input[type=checkbox][value=%s]');
+					const hits = [...document.querySelectorAll('#results .search-hit')].map(h => h.dataset.id);
+					return cb && cb.checked && hits.length ? hits : null;
+				})()`, jsString(pub), jsString(pub)), &ids, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("finding publisher %q: %v", name, err)
+			}
+			for _, id := range ids {
+				if !strings.HasPrefix(id, pub+"/") {
+					t.Errorf("filtered by publisher %s, the results show %s", pub, id)
+				}
+			}
+		})
+	}
+}

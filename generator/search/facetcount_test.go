@@ -57,3 +57,29 @@ func TestFacetCountWays(t *testing.T) {
 		}
 	}
 }
+
+// TestSortByCount checks both ways of ordering facet values: by counting and by sorting.
+func TestSortByCount(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var buckets []int32
+	for round := range 300 {
+		n := r.IntN(500)
+		counts := make([]int, n)
+		var order []int32
+		limit := 1 + r.IntN(20)
+		if round%3 == 0 {
+			limit = 100000
+		}
+		for v := range n {
+			counts[v] = r.IntN(limit)
+			if counts[v] > 0 {
+				order = append(order, int32(v))
+			}
+		}
+		want := slices.Clone(order)
+		slices.SortStableFunc(want, func(a, b int32) int { return counts[b] - counts[a] })
+		if got := sortByCount(order, counts, &buckets); !slices.Equal(got, want) {
+			t.Fatalf("round %d: %v, want %v", round, got, want)
+		}
+	}
+}

@@ -57,7 +57,7 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	}
 	// Each facet's values counted, most first, then by value: the value numbers follow the
 	// values' order, so sorting the numbers by count compares no strings.
-	var order []int32
+	var order, buckets []int32
 	for fi, f := range Facets {
 		base := int(ix.facets.base[fi])
 		order = order[:0]
@@ -66,7 +66,7 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 				order = append(order, int32(base+vi))
 			}
 		}
-		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
+		order = sortByCount(order, counts, &buckets)
 		facet := Facet{Field: f, Values: make([]FacetValue, len(order))}
 		for i, v := range order {
 			facet.Values[i] = FacetValue{Value: ix.facets.values[fi][int(v)-base], Label: ix.facetLabels[v], Count: counts[v]}
@@ -75,6 +75,38 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 	}
 	res.TookMS = ms(time.Since(start))
 	return res, nil
+}
+
+// sortByCount orders value numbers (ascending) by their counts, most first, the numbers of
+// equal counts staying in order: by counting when the counts are small next to the values (the
+// thousands of publishers, each with a few products), else by sorting.
+func sortByCount(order []int32, counts []int, buckets *[]int32) []int32 {
+	top := 0
+	for _, v := range order {
+		top = max(top, counts[v])
+	}
+	if top > 4*len(order)+64 {
+		slices.SortFunc(order, func(a, b int32) int { return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b)) })
+		return order
+	}
+	// starts[c] is where the values counted c begin, in the order of counts, most first.
+	starts := slices.Grow((*buckets)[:0], top+2)[:top+2]
+	clear(starts)
+	for _, v := range order {
+		starts[top-counts[v]+1]++
+	}
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	out := make([]int32, len(order))
+	for _, v := range order {
+		k := top - counts[v]
+		out[starts[k]] = v
+		starts[k]++
+	}
+	*buckets = starts
+	copy(order, out)
+	return order
 }
 
 // plan returns a query parsed, from the plans kept when it was parsed before: analysing the

@@ -771,10 +771,10 @@
       return matched.filter(function (m) { return sets.every(function (s) { return s.has(m[0]); }); });
     });
   };
-  // facetCounts counts the values of every facet over the matched documents.
-  StaticIndex.prototype.facetCounts = function (matched) {
+  // facetCounts counts the values of every facet (or of those named) over the matched documents.
+  StaticIndex.prototype.facetCounts = function (matched, fields) {
     var self = this;
-    return Promise.all(this.m.facets.map(function (f) { return self.facet(f); })).then(function (fds) {
+    return Promise.all((fields || this.m.facets).map(function (f) { return self.facet(f); })).then(function (fds) {
       return fds.map(function (fd) {
         var counts = new Array(fd.values.length).fill(0), byDoc = fd.byDoc();
         matched.forEach(function (m) { (byDoc[m[0]] || []).forEach(function (v) { counts[v]++; }); });
@@ -874,7 +874,7 @@
           });
         });
       },
-      facets: function (res) { return idx.facetCounts(res.matched); },
+      facets: function (res, fields) { return idx.facetCounts(res.matched, fields); },
       index: idx
     };
   }
@@ -893,7 +893,8 @@
         });
         return fetchJSON(u.href);
       },
-      facets: function (res) { return Promise.resolve(res.facets); }
+      facets: function (res) { return Promise.resolve(res.facets); },
+      index: new StaticIndex(new URL('../api/v1/search.json', url).href)
     };
   }
 
@@ -956,7 +957,10 @@
     if (facetsEl) {
       facetsEl.querySelectorAll('fieldset[data-facet]').forEach(function (fs) {
         var ui = fs.getAttribute('data-facet');
-        groups[FIELD[ui] || ui] = { ui: ui, el: fs, own: false };
+        // A lazy group (a large catalog's publishers) comes with no values: filled like the
+        // script's own groups, with a field to find the others.
+        var lazy = fs.hasAttribute('data-lazy');
+        groups[FIELD[ui] || ui] = { ui: ui, el: fs, own: lazy, lazy: lazy };
       });
     }
     var state = { q: '', filters: {}, size: PAGE };
@@ -1004,8 +1008,12 @@
         if (my !== seq) return;
         render(res);
         // With no query and no filter, the page's own counts are those of the whole catalog:
-        // no need to load every facet to count them again.
-        if (!state.q && !Object.keys(state.filters).length && !countedOnce) return;
+        // no need to load every facet to count them again, only those the page lacks.
+        if (!state.q && !Object.keys(state.filters).length && !countedOnce) {
+          var lazy = Object.keys(groups).filter(function (f) { return groups[f].lazy; });
+          if (!lazy.length) return;
+          return engine.facets(res, lazy).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
+        }
         countedOnce = true;
         return engine.facets(res).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
       }).catch(function (err) {
@@ -1108,16 +1116,63 @@
             lab.innerHTML = '<input type="checkbox" name="' + esc(g.ui) + '" value="' + esc(v.value) + '"> ' + esc(label) + ' <span class="count">' + v.count + '</span>';
             g.el.appendChild(lab);
           });
-          g.el.style.display = [].some.call(g.el.querySelectorAll('label'), function (l) { return l.style.display !== 'none'; }) ? '' : 'none';
+          if (!g.lazy) g.el.style.display = [].some.call(g.el.querySelectorAll('label'), function (l) { return l.style.display !== 'none'; }) ? '' : 'none';
         }
       });
       syncChecks();
+    }
+
+    // A lazy group's field finds any of its values by name: the choices come from the facet's
+    // file, loaded when the field is first used.
+    function choices(g, f) {
+      if (!g.choices) {
+        var idx = engine && engine.index;
+        g.choices = idx ? idx.load().then(function () { return idx.facet(f); }).then(function (fd) {
+          var dl = g.el.querySelector('datalist');
+          if (dl) dl.innerHTML = fd.values.map(function (v, i) { return '<option value="' + esc(fd.labels[i] || v) + '">'; }).join('');
+          return fd;
+        }) : Promise.reject(new Error('no index'));
+        g.choices.catch(function () { g.choices = null; });
+      }
+      return g.choices;
+    }
+    function findValue(inp) {
+      var fs = inp.closest('fieldset[data-facet]'), ui = fs.getAttribute('data-facet'), f = FIELD[ui] || ui, g = groups[f];
+      return { f: f, g: g };
+    }
+    if (facetsEl) facetsEl.addEventListener('focusin', function (ev) {
+      if (ev.target.classList && ev.target.classList.contains('facet-find')) {
+        var x = findValue(ev.target);
+        ready.then(function () { return choices(x.g, x.f); }).catch(function () {});
+      }
+    });
+    function pick(inp) {
+      var x = findValue(inp), t = inp.value.trim().toLowerCase();
+      if (!t) return;
+      ready.then(function () { return choices(x.g, x.f); }).then(function (fd) {
+        var i = -1;
+        fd.values.forEach(function (v, k) { if (i < 0 && (v.toLowerCase() === t || (fd.labels[k] || '').toLowerCase() === t)) i = k; });
+        if (i < 0) return;
+        var v = fd.values[i], vals = state.filters[x.f] || [];
+        if (vals.indexOf(v) < 0) vals.push(v);
+        state.filters[x.f] = vals;
+        var have = [].some.call(x.g.el.querySelectorAll('input[type=checkbox]'), function (cb) { return cb.value === v; });
+        if (!have) {
+          var lab = document.createElement('label');
+          lab.innerHTML = '<input type="checkbox" name="' + esc(x.g.ui) + '" value="' + esc(v) + '"> ' + esc(fd.labels[i] || v) + ' <span class="count"></span>';
+          x.g.el.appendChild(lab);
+        }
+        inp.value = '';
+        state.size = PAGE;
+        run();
+      }).catch(function () {});
     }
 
     input.addEventListener('input', schedule);
     if (form) form.addEventListener('submit', function (ev) { ev.preventDefault(); clearTimeout(timer); state.q = input.value; state.size = PAGE; run(); });
     if (facetsEl) facetsEl.addEventListener('change', function (ev) {
       var cb = ev.target;
+      if (cb && cb.classList && cb.classList.contains('facet-find')) { pick(cb); return; }
       if (!cb || cb.type !== 'checkbox') return;
       var fs = cb.closest('fieldset[data-facet]'), ui = fs.getAttribute('data-facet'), f = FIELD[ui] || ui;
       var vals = (state.filters[f] || []).filter(function (v) { return v !== cb.value; });
