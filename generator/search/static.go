@@ -23,8 +23,8 @@ import (
 //
 //	api/v1/search.json         manifest: sizes, fields, boosts, expansion rules, shard lists
 //	api/v1/search/t-<hash>.json  terms and their postings, sorted, cut into ranges
-//	api/v1/search/e-<hash>.json  a directory: the hashes of 128 document shards
-//	api/v1/search/d-<hash>.json  what a result shows of 8 products
+//	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
+//	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //
@@ -38,10 +38,13 @@ import (
 
 // Tuning of the compact index.
 const (
-	termShardBytes    = 16 << 10 // a term shard holds about this much (see cutAfter)
-	maxTermShardBytes = 64 << 10 // and is cut once it holds this much
-	docsPerShard      = 8        // products per document shard: a result page fetches few bytes
-	shardsPerDir      = 128      // document shards a directory file names
+	// A term shard holds about termShardBytes (see cutAfter; the shard that holds a given term
+	// is twice as large on average), and is cut once it holds maxTermShardBytes. (Smaller
+	// shards would make a query fetch less, but the manifest lists every one.)
+	termShardBytes    = 16 << 10
+	maxTermShardBytes = 64 << 10
+	docsPerShard      = 4        // products per document shard: a result page fetches few bytes
+	shardsPerDir      = 64       // document shards a directory file names: a result page fetches ten
 	inlineBytes       = 48 << 10 // catalogs whose whole compact index is smaller go inline
 )
 

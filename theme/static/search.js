@@ -1008,12 +1008,9 @@
         if (my !== seq) return;
         render(res);
         // With no query and no filter, the page's own counts are those of the whole catalog:
-        // no need to load every facet to count them again, only those the page lacks.
-        if (!state.q && !Object.keys(state.filters).length && !countedOnce) {
-          var lazy = Object.keys(groups).filter(function (f) { return groups[f].lazy; });
-          if (!lazy.length) return;
-          return engine.facets(res, lazy).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
-        }
+        // no need to load every facet to count them again. (A lazy group, which has none,
+        // is filled by the first query, or finds values by name.)
+        if (!state.q && !Object.keys(state.filters).length && !countedOnce) return;
         countedOnce = true;
         return engine.facets(res).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
       }).catch(function (err) {
