@@ -294,7 +294,8 @@ func benchSearch(b *testing.B, products int) {
 	defer api.Close()
 	client := api.Client()
 	viaAPI := func(q search.Request) error {
-		v := url.Values{"q": {q.Query}, "highlight": {"1"}}
+		// What the search page asks for (static/search.js).
+		v := url.Values{"q": {q.Query}, "highlight": {"1"}, "facet_size": {"100"}}
 		for f, vals := range q.Filters {
 			for _, val := range vals {
 				v.Add("facet", f+":"+val)

@@ -67,6 +67,9 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 		order = sortByCount(order, counts, &buckets)
+		if req.FacetSize > 0 && len(order) > req.FacetSize {
+			order = order[:req.FacetSize]
+		}
 		facet := Facet{Field: f, Values: make([]FacetValue, len(order))}
 		for i, v := range order {
 			facet.Values[i] = FacetValue{Value: ix.facets.values[fi][int(v)-base], Label: ix.facetLabels[v], Count: counts[v]}

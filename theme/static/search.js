@@ -888,6 +888,7 @@
         u.searchParams.set('size', String(p.size));
         if (p.from) u.searchParams.set('from', String(p.from));
         u.searchParams.set('highlight', '1');
+        u.searchParams.set('facet_size', String(FACET_SIZE));
         Object.keys(p.filters || {}).forEach(function (f) {
           p.filters[f].forEach(function (v) { u.searchParams.append('facet', f + ':' + v); });
         });
@@ -944,6 +945,9 @@
     signature: { verified: 'Verified', unsigned: 'Unsigned', failed: 'Failed', unchecked: 'Not checked' }
   };
   var PAGE = 10, MAX_SIZE = 200; // results a page shows; the server's most hits per request
+  // FACET_SIZE is the most values of a facet the page asks the server to count: the page shows
+  // the most frequent few (the template's groups list fewer values than this).
+  var FACET_SIZE = 100;
 
   function init() {
     var form = document.getElementById('search-form');
