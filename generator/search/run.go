@@ -209,7 +209,29 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 			continue
 		case c.Occur == should && c.empty():
 			emptyShould = true
-		case c.Kind == kindTerms && c.Occur != mustNot:
+		case c.Kind == kindTerms && c.Occur == mustNot:
+			// An exclusion only needs to know what matches: the postings kept say it. Its
+			// weight counts in the query norm as that of bleve's searcher for it, which is
+			// made (not run) for it.
+			for _, l := range c.Leaves {
+				ps, err := ix.postingsOf(ctx, l.Field, l.Term)
+				if err != nil {
+					return nil, err
+				}
+				if r.sc == nil {
+					r.sc = ix.getScratch()
+				}
+				for _, d := range ps.docs {
+					r.sc.set(d, 0)
+				}
+			}
+			s, err := c.bleveQuery(ix).Searcher(ctx, ix.reader, ix.mapping, bsearch.SearcherOptions{Score: "none"})
+			if err != nil {
+				return nil, err
+			}
+			weight += s.Weight()
+			s.Close()
+		case c.Kind == kindTerms:
 			for _, l := range c.Leaves {
 				ps, err := ix.postingsOf(ctx, l.Field, l.Term)
 				if err != nil {
@@ -223,8 +245,8 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 				leaves = append(leaves, leafRun{r, ps, boost, idf})
 			}
 		default:
-			// Exclusions and field values only need to know what matches: bleve then merges
-			// bitmaps instead of scoring postings.
+			// Exclusions (of phrases) and field values only need to know what matches: bleve
+			// then merges bitmaps instead of scoring postings.
 			var opts bsearch.SearcherOptions
 			if c.Occur == mustNot || c.Kind == kindKeyword {
 				opts.Score = "none"

@@ -40,7 +40,7 @@ type Index struct {
 	df        map[[2]string]int   // (field, term) → documents, filled as queries ask
 	keywords  map[string][]string // values in use of the keyword fields that are not facets
 	hits      map[int32]*Hit      // stored summaries, read as results need them
-	texts     map[textKey][]int32 // analyzed stored text, for phrases: term numbers by position
+	texts     [][][]int32         // per phrase field, per document: its analyzed stored text, for phrases: term numbers by position (nil: not yet)
 	termIDs   map[string]int32
 	descs     map[int32]string // stored descriptions, for highlights
 	descBytes int
@@ -158,11 +158,6 @@ func (f *facetIndex) docValues(doc int32) []int32 { return f.vals[f.offsets[doc]
 // facetOf returns the index of a facet in Facets, or -1.
 func facetOf(field string) int { return slices.Index(Facets, field) }
 
-type textKey struct {
-	field string
-	doc   int32
-}
-
 // ErrNoIndex is returned by Open when there is no index.
 var ErrNoIndex = errors.New("no search index")
 
@@ -183,7 +178,7 @@ func Open(dir string) (*Index, error) {
 	}
 	ix := &Index{
 		idx: idx, mapping: idx.Mapping(), df: map[[2]string]int{}, keywords: map[string][]string{},
-		hits: map[int32]*Hit{}, texts: map[textKey][]int32{}, termIDs: map[string]int32{}, descs: map[int32]string{},
+		hits: map[int32]*Hit{}, texts: make([][][]int32, len(phraseFields)), termIDs: map[string]int32{}, descs: map[int32]string{},
 	}
 	if err := ix.load(); err != nil {
 		ix.Close()
