@@ -53,6 +53,10 @@ type Index struct {
 	postings       map[[2]string]*postings // (field, term) → postings, see postingsOf
 	cachedPostings int
 	plans          map[string]*plan // parsed queries, see plan
+
+	wmu       sync.RWMutex
+	words     map[wordKey][]word // analysed first pieces of hits' texts, see matches
+	wordCount int
 }
 
 // facetIndex holds the facets in memory: each facet's values in use, numbered one after the
@@ -212,6 +216,7 @@ func (ix *Index) load() error {
 	}
 	ix.postings = map[[2]string]*postings{}
 	ix.plans = map[string]*plan{}
+	ix.words = map[wordKey][]word{}
 	if err := ix.loadDocs(); err != nil {
 		return err
 	}
