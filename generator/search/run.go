@@ -180,6 +180,14 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 		p          *postings
 		boost, idf float64
 	}
+	// A phrase's field: the conjunction of its terms there, checked against the stored text.
+	type phraseRun struct {
+		r     *result
+		c     *clause
+		field string
+		terms []leafRun
+	}
+	var phrases []phraseRun
 	var musts, shoulds, nots []*result
 	var tasks []*task
 	var leaves []leafRun
@@ -231,6 +239,27 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 			}
 			weight += s.Weight()
 			s.Close()
+		case c.Kind == kindPhrase && c.Occur != mustNot:
+			// Scored as bleve's searcher for it scores: per field, a conjunction of the
+			// phrase's distinct terms (summed in the order of their document counts, as
+			// bleve's conjunction orders its searchers) filtered by the stored text, and the
+			// disjunction of the fields.
+			for _, f := range c.Fields {
+				pr := phraseRun{r: r, c: c, field: f}
+				for _, t := range sortedSet(c.Phrase) {
+					ps, err := ix.postingsOf(ctx, f, t)
+					if err != nil {
+						return nil, err
+					}
+					boost := Boosts[f] * max(c.Boost, minBoost)
+					idf := 1.0 + math.Log(docTotal/float64(ps.count+1.0))
+					w := boost * idf
+					weight += w * w
+					pr.terms = append(pr.terms, leafRun{r, ps, boost, idf})
+				}
+				slices.SortStableFunc(pr.terms, func(a, b leafRun) int { return cmp.Compare(a.p.count, b.p.count) })
+				phrases = append(phrases, pr)
+			}
 		case c.Kind == kindTerms:
 			for _, l := range c.Leaves {
 				ps, err := ix.postingsOf(ctx, l.Field, l.Term)
@@ -341,9 +370,44 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 			r.sc.add(d, score)
 		}
 	}
+	for _, pr := range phrases {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		conj := ix.getScratch()
+		for _, l := range pr.terms {
+			qw := l.boost * l.idf * norm
+			for k, d := range l.p.docs {
+				score := l.p.tfn[k] * l.idf
+				if qw != 1.0 {
+					score = score * qw
+				}
+				conj.add(d, score)
+			}
+		}
+		r := pr.r
+		if r.sc == nil {
+			r.sc = ix.getScratch()
+		}
+		all := int32(len(pr.terms))
+		for _, d := range conj.touched {
+			if conj.cnt[d] == all && ix.hasPhrase(d, pr.field, pr.c.Phrase, pr.c.Positions) {
+				score := conj.score[d]
+				if math.IsNaN(score) {
+					score = 0
+				}
+				r.sc.add(d, score)
+			}
+		}
+		ix.putScratch(conj)
+	}
 	for _, r := range results {
-		if r.sc != nil && r.c.Kind == kindTerms && r.c.Occur != mustNot {
+		switch {
+		case r.sc == nil || r.c.Occur == mustNot:
+		case r.c.Kind == kindTerms:
 			r.sc.leaves = float64(len(r.c.Leaves))
+		case r.c.Kind == kindPhrase:
+			r.sc.leaves = float64(len(r.c.Fields))
 		}
 	}
 
