@@ -87,6 +87,17 @@ type docValues struct {
 // tags at 100 000 products), or adding up the values of each matched document, whose cost grows
 // with the matches. All count the same.
 func (f *facetIndex) count(matched []uint64, total int, counts []int) {
+	f.countWith(matched, total, counts, &countBufs{})
+}
+
+// countBufs are count's working arrays, kept from one search to the next.
+type countBufs struct {
+	others []uint64
+	rest   []int
+	list   []int32
+}
+
+func (f *facetIndex) countWith(matched []uint64, total int, counts []int, b *countBufs) {
 	docs := len(f.offsets) - 1
 	switch {
 	case total == docs:
@@ -94,24 +105,27 @@ func (f *facetIndex) count(matched []uint64, total int, counts []int) {
 			counts[v] += n
 		}
 	case total*2 > docs:
-		others := make([]uint64, len(matched))
+		others := slices.Grow(b.others[:0], len(matched))[:len(matched)]
+		b.others = others
 		for w, m := range matched {
 			others[w] = ^m
 		}
 		if r := docs % 64; r != 0 {
 			others[len(others)-1] &= 1<<r - 1
 		}
-		rest := make([]int, len(counts))
-		f.countSet(others, docs-total, rest)
+		rest := slices.Grow(b.rest[:0], len(counts))[:len(counts)]
+		clear(rest)
+		b.rest = rest
+		f.countSet(others, docs-total, rest, b)
 		for v, n := range f.full {
 			counts[v] += n - rest[v]
 		}
 	default:
-		f.countSet(matched, total, counts)
+		f.countSet(matched, total, counts, b)
 	}
 }
 
-func (f *facetIndex) countSet(matched []uint64, total int, counts []int) {
+func (f *facetIndex) countSet(matched []uint64, total int, counts []int, b *countBufs) {
 	words := 0
 	for _, m := range matched {
 		if m != 0 {
@@ -120,6 +134,7 @@ func (f *facetIndex) countSet(matched []uint64, total int, counts []int) {
 	}
 	docs := len(f.offsets) - 1
 	var list []int32 // the matched documents, listed once if a facet counts by document
+	listed := false
 	for fi, dv := range f.byFacet {
 		values := len(f.values[fi])
 		perDoc := 1
@@ -128,14 +143,16 @@ func (f *facetIndex) countSet(matched []uint64, total int, counts []int) {
 		}
 		first := int(f.base[fi])
 		if total*perDoc < values*words {
-			if list == nil {
-				list = make([]int32, 0, total)
+			if !listed {
+				listed = true
+				list = slices.Grow(b.list[:0], total)
 				for w, m := range matched {
 					for m != 0 {
 						list = append(list, int32(w*64+bits.TrailingZeros64(m)))
 						m &= m - 1
 					}
 				}
+				b.list = list
 			}
 			for _, d := range list {
 				for _, v := range dv.vals[dv.offsets[d]:dv.offsets[d+1]] {

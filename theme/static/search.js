@@ -771,10 +771,10 @@
       return matched.filter(function (m) { return sets.every(function (s) { return s.has(m[0]); }); });
     });
   };
-  // facetCounts counts the values of every facet (or of those named) over the matched documents.
-  StaticIndex.prototype.facetCounts = function (matched, fields) {
+  // facetCounts counts the values of every facet over the matched documents.
+  StaticIndex.prototype.facetCounts = function (matched) {
     var self = this;
-    return Promise.all((fields || this.m.facets).map(function (f) { return self.facet(f); })).then(function (fds) {
+    return Promise.all(this.m.facets.map(function (f) { return self.facet(f); })).then(function (fds) {
       return fds.map(function (fd) {
         var counts = new Array(fd.values.length).fill(0), byDoc = fd.byDoc();
         matched.forEach(function (m) { (byDoc[m[0]] || []).forEach(function (v) { counts[v]++; }); });
@@ -874,7 +874,7 @@
           });
         });
       },
-      facets: function (res, fields) { return idx.facetCounts(res.matched, fields); },
+      facets: function (res) { return idx.facetCounts(res.matched); },
       index: idx
     };
   }
