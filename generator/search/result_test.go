@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -70,4 +72,57 @@ func TestFacetSize(t *testing.T) {
 	if cut == 0 {
 		t.Errorf("no facet has more than 2 values: nothing checked")
 	}
+}
+
+// TestConcurrentSearches runs searches from several goroutines on one index, as serve does,
+// and expects each the answer it gets alone: the postings, parsed queries, analysed words and
+// working arrays an index keeps are shared safely. (Run with -race.)
+func TestConcurrentSearches(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), IndexDir)
+	if _, err := BuildIndex(context.Background(), dir, "", Input{Catalog: syntheticCatalog(t, 300)}); err != nil {
+		t.Fatal(err)
+	}
+	queries := []Request{
+		{Query: "fhir postgres", Highlight: true}, {Query: "fhir"}, {Query: `"bulk data"`, Highlight: true},
+		{Query: "-fhir imaging"}, {Query: "+license:MIT fhir", FacetSize: 3}, {Query: ""},
+		{Query: "server", Filters: map[string][]string{"scim": {"yes"}}}, {Query: "fhri", Highlight: true},
+	}
+	alone, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for _, q := range queries {
+		res, err := alone.Search(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.TookMS = 0
+		want = append(want, res.AppendJSON(nil))
+	}
+	alone.Close()
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for i := range 40 {
+				k := (g + i) % len(queries)
+				res, err := ix.Search(context.Background(), queries[k])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				res.TookMS = 0
+				if got := res.AppendJSON(nil); !bytes.Equal(got, want[k]) {
+					t.Errorf("%q concurrently: %s\nalone: %s", queries[k].Query, got, want[k])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
