@@ -25,6 +25,7 @@ import (
 	"github.com/hspc/marketplace/catalog/synthetic"
 	"github.com/hspc/marketplace/generator"
 	"github.com/hspc/marketplace/generator/internal/browsertest"
+	"github.com/hspc/marketplace/generator/page"
 	"github.com/hspc/marketplace/generator/search"
 	"github.com/hspc/marketplace/generator/serve"
 	"github.com/hspc/marketplace/generator/site"
@@ -539,5 +540,168 @@ func TestBrowserRefusesQueriesLikeBleve(t *testing.T) {
 		if (got == "") != (want == "") || !strings.HasPrefix(want, got) {
 			t.Errorf("query %.30q: the browser says %q, the server %q", q, got, want)
 		}
+	}
+}
+
+// TestOneProductChangeRenamesFewShards builds the compact index of a catalog, changes one
+// product's summary and builds it again: only the shards whose content changed (those of the
+// terms the old and new summaries hold, the product's document shard and its directory, the
+// dictionary of document counts) and the manifest differ, every other shard keeps its name and
+// page key, and search.js over the new index still agrees with bleve.
+func TestOneProductChangeRenamesFewShards(t *testing.T) {
+	before := syntheticSite(t, 2000)
+	c := before.catalog
+	ids := c.SortedProductIDs()
+	changed := *c.Products[ids[777]]
+	changed.Summary = "Teleradiology gateway that relays DICOM studies and FHIR imaging summaries"
+	c2 := &catalog.Catalog{Index: c.Index, Publishers: c.Publishers, Products: maps(c.Products)}
+	c2.Products[changed.ID] = &changed
+
+	keys := func(pages []page.Page) map[string]string {
+		out := map[string]string{}
+		for _, p := range pages {
+			out[p.Path] = p.Key
+		}
+		return out
+	}
+	k1, k2 := keys(search.Pages(search.Input{Catalog: c})), keys(search.Pages(search.Input{Catalog: c2}))
+	if len(k1) < 200 {
+		t.Fatalf("only %d shards: the catalog is too small to tell", len(k1))
+	}
+	var added, removed []string
+	for p, k := range k2 {
+		old, ok := k1[p]
+		switch {
+		case !ok:
+			added = append(added, p)
+		case old != k:
+			if p != search.ManifestPath {
+				t.Errorf("%s kept its name but not its page key", p)
+			}
+		}
+	}
+	for p := range k1 {
+		if _, ok := k2[p]; !ok {
+			removed = append(removed, p)
+		}
+	}
+	slices.Sort(added)
+	t.Logf("%d of %d shards renamed: %v", len(added), len(k2), added)
+	if len(added) == 0 || len(added) != len(removed) {
+		t.Errorf("%d shards added, %d removed: want as many, and some", len(added), len(removed))
+	}
+	if len(added) > 16 {
+		t.Errorf("changing one summary renamed %d of %d shards, want at most 16: %v", len(added), len(k2), added)
+	}
+	if k1[search.ManifestPath] == k2[search.ManifestPath] {
+		t.Errorf("the manifest did not change")
+	}
+
+	// The new index still searches like bleve, the changed product included.
+	out := filepath.Join(tempDir(t), "synthetic-2000-changed")
+	writeSearchSite(t, out, c2)
+	idx, err := search.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ctx := browsertest.Start(t)
+	hs := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer hs.Close()
+	if err := chromedp.Run(ctx, chromedp.Navigate(hs.URL+"/search/index.html"), chromedp.WaitVisible("#q", chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, aq := range []agreementQuery{{q: "teleradiology"}, {q: "dicom studies"}, {q: "fhir imaging"}, {q: "fhir postgres"}, {q: "relays"}} {
+		var js staticResult
+		expr := fmt.Sprintf(`window.marketplaceSearch.staticSearch(%s, {}, 10)`, jsString(aq.q))
+		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &js, awaitPromise)); err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		want, err := idx.Search(context.Background(), search.Request{Query: aq.q, Size: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareResults(t, aq, want, &js)
+		found = found || slices.Contains(hitIDs(&js), changed.ID)
+	}
+	if !found {
+		t.Errorf("the browser does not find %s by its new summary", changed.ID)
+	}
+}
+
+// TestBrowserPublishersLoadLazily checks the search page of a catalog with many publishers: the
+// page lists none of them (at 100 000 products they would be thousands of checkboxes), the
+// script shows the most frequent of a query's results, and its field finds any publisher by
+// name and filters by it, in the browser and through serve's API.
+func TestBrowserPublishersLoadLazily(t *testing.T) {
+	s := syntheticSite(t, 2000)
+	html, err := os.ReadFile(filepath.Join(s.dir, "search", "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "data-lazy") || strings.Contains(string(html), `name="publisher"`) {
+		t.Fatalf("the search page of %d publishers lists them, or is not lazy", len(s.catalog.Publishers))
+	}
+	// The publisher to find: the last one, which is not among the most frequent shown at first.
+	pubs := s.catalog.SortedPublisherIDs()
+	pub := pubs[len(pubs)-1]
+	name := s.catalog.Publishers[pub].Name
+	if name == "" {
+		name = pub
+	}
+	srv, err := serve.New(s.dir, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx := browsertest.Start(t)
+	for _, tc := range []struct {
+		mode    string
+		handler http.Handler
+	}{
+		{"static", http.FileServer(http.Dir(s.dir))},
+		{"server", srv.Handler()},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			hs := httptest.NewServer(tc.handler)
+			defer hs.Close()
+			tctx, cancel := chromedp.NewContext(ctx)
+			defer cancel()
+			var shown int
+			err := chromedp.Run(tctx,
+				chromedp.Navigate(hs.URL+"/search/index.html?q=fhir"),
+				chromedp.Poll(`(() => { const n = document.querySelectorAll('#facet-publisher label').length; return n > 0 ? n : null; })()`, &shown, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("publishers shown: %v", err)
+			}
+			if shown > 12 {
+				t.Errorf("%d publishers shown at first, want the 12 most frequent at most", shown)
+			}
+			var ids []string
+			err = chromedp.Run(tctx,
+				chromedp.Evaluate(fmt.Sprintf(`(() => {
+					const inp = document.querySelector('#facet-publisher .facet-find');
+					inp.focus();
+					inp.value = %s;
+					inp.dispatchEvent(new Event('change', {bubbles: true}));
+				})()`, jsString(name)), nil),
+				chromedp.Poll(fmt.Sprintf(`(() => {
+					if (!new URLSearchParams(location.search).getAll('publisher').includes(%s)) return null;
+					const cb = document.querySelector('#facet-publisher input[type=checkbox][value=%s]');
+					const hits = [...document.querySelectorAll('#results .search-hit')].map(h => h.dataset.id);
+					return cb && cb.checked && hits.length ? hits : null;
+				})()`, jsString(pub), jsString(pub)), &ids, chromedp.WithPollingTimeout(20*time.Second)),
+			)
+			if err != nil {
+				t.Fatalf("finding publisher %q: %v", name, err)
+			}
+			for _, id := range ids {
+				if !strings.HasPrefix(id, pub+"/") {
+					t.Errorf("filtered by publisher %s, the results show %s", pub, id)
+				}
+			}
+		})
 	}
 }

@@ -34,14 +34,14 @@ func (ix *Index) highlight(doc int32, h Hit, terms map[string]bool) map[string]s
 		return nil
 	}
 	out := map[string]string{}
-	if s, ok := mark(h.Name, terms, 0); ok {
+	if s, ok := fragment(h.Name, ix.matches(doc, 0, h.Name, terms, 0), 0); ok {
 		out[FieldName] = s
 	}
-	if s, ok := mark(h.Summary, terms, 0); ok {
+	if s, ok := fragment(h.Summary, ix.matches(doc, 1, h.Summary, terms, 0), 0); ok {
 		out[FieldSummary] = s
 	}
 	if text, err := ix.description(doc); err == nil {
-		if s, ok := mark(text, terms, fragmentLen); ok {
+		if s, ok := fragment(text, ix.matches(doc, 2, text, terms, fragmentLen), fragmentLen); ok {
 			out[FieldDescription] = s
 		}
 	}
@@ -84,7 +84,7 @@ func fragment(text string, spans []span, limit int) (string, bool) {
 		if limit == 0 {
 			return html.EscapeString(s)
 		}
-		s = strings.NewReplacer("**", "", "`", "", "\r", "", "\n", " ").Replace(s)
+		s = fragmentCleaner.Replace(s)
 		return html.EscapeString(s)
 	}
 	var b strings.Builder
@@ -109,6 +109,9 @@ func fragment(text string, spans []span, limit int) (string, bool) {
 	return strings.TrimSpace(b.String()), true
 }
 
+// fragmentCleaner clears Markdown emphasis and line breaks from a fragment.
+var fragmentCleaner = strings.NewReplacer("**", "", "`", "", "\r", "", "\n", " ")
+
 type span struct{ start, end int }
 
 // analysisPiece is how much of a long text matches analyses at a time.
@@ -120,6 +123,12 @@ const analysisPiece = 512
 // so the terms are the same), and analysis stops there: most of a long description is never
 // analysed, which was most of a highlighted search's time.
 func matches(text string, terms map[string]bool, limit int) []span {
+	return matchesFrom(text, terms, limit, nil)
+}
+
+// matchesFrom is matches, taking the words of the text's first piece from first when it is
+// not nil.
+func matchesFrom(text string, terms map[string]bool, limit int, first func(end int) []word) []span {
 	var spans []span
 	for off := 0; off < len(text); {
 		end := len(text)
@@ -133,9 +142,17 @@ func matches(text string, terms map[string]bool, limit int) []span {
 				end = len(text)
 			}
 		}
-		for _, t := range english.Analyze([]byte(text[off:end])) {
-			if terms[string(t.Term)] {
-				spans = append(spans, span{off + t.Start, off + t.End})
+		if off == 0 && first != nil {
+			for _, w := range first(end) {
+				if terms[w.term] {
+					spans = append(spans, span{int(w.start), int(w.end)})
+				}
+			}
+		} else {
+			for _, t := range english.Analyze([]byte(text[off:end])) {
+				if terms[string(t.Term)] {
+					spans = append(spans, span{off + t.Start, off + t.End})
+				}
 			}
 		}
 		off = end
@@ -144,6 +161,49 @@ func matches(text string, terms map[string]bool, limit int) []span {
 		}
 	}
 	return spans
+}
+
+// word is an analysed word of a text: its term and where it is.
+type word struct {
+	term       string
+	start, end int32
+}
+
+// wordKey names the first piece of a document's name (0), summary (1) or description (2).
+type wordKey struct {
+	doc   int32
+	field int8
+}
+
+// maxCachedWords bounds the words kept for highlights (about 40 bytes each).
+const maxCachedWords = 1 << 20
+
+// matches is the package's matches for a hit's field, with the words of its first piece (most
+// often all that is needed) analysed once and kept: analysing the text was most of the cost
+// of highlighting a page of results.
+func (ix *Index) matches(doc int32, field int8, text string, terms map[string]bool, limit int) []span {
+	return matchesFrom(text, terms, limit, func(end int) []word {
+		k := wordKey{doc, field}
+		ix.wmu.RLock()
+		ws, ok := ix.words[k]
+		ix.wmu.RUnlock()
+		if ok {
+			return ws
+		}
+		ws = []word{}
+		for _, t := range english.Analyze([]byte(text[:end])) {
+			ws = append(ws, word{string(t.Term), int32(t.Start), int32(t.End)})
+		}
+		ix.wmu.Lock()
+		if ix.wordCount+len(ws) > maxCachedWords {
+			clear(ix.words)
+			ix.wordCount = 0
+		}
+		ix.words[k] = ws
+		ix.wordCount += len(ws)
+		ix.wmu.Unlock()
+		return ws
+	})
 }
 
 // description returns a document's stored description, kept in memory up to a budget.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 	bsearch "github.com/blevesearch/bleve/v2/search"
@@ -44,9 +45,16 @@ func (q *phraseQuery) Searcher(ctx context.Context, i index.IndexReader, m mappi
 
 // hasPhrase reports whether a document's field has terms at the relative positions given.
 func (ix *Index) hasPhrase(doc int32, field string, terms []string, positions []int) bool {
-	k := textKey{field, doc}
+	fi := slices.Index(phraseFields, field)
+	if fi < 0 {
+		return false
+	}
 	ix.mu.RLock()
-	seq, ok := ix.texts[k]
+	var seq []int32
+	if ix.texts[fi] != nil {
+		seq = ix.texts[fi][doc]
+	}
+	ok := seq != nil
 	want := make([]int32, len(terms))
 	for i, t := range terms {
 		if id, ok := ix.termIDs[t]; ok {
@@ -86,7 +94,13 @@ func (ix *Index) hasPhrase(doc int32, field string, terms []string, positions []
 			}
 			seq = append(seq, id)
 		}
-		ix.texts[k] = seq
+		if seq == nil {
+			seq = []int32{}
+		}
+		if ix.texts[fi] == nil {
+			ix.texts[fi] = make([][]int32, len(ix.ids))
+		}
+		ix.texts[fi][doc] = seq
 		for i, t := range terms {
 			if id, ok := ix.termIDs[t]; ok {
 				want[i] = id

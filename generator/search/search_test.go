@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -490,7 +489,7 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 			seen := 0
 			for n := range m.Terms {
 				var sh termShard
-				if err := json.Unmarshal(files[fmt.Sprintf("%s-%d.json", m.TermFiles, n)], &sh); err != nil {
+				if err := json.Unmarshal(files[m.TermFile(n)], &sh); err != nil {
 					t.Fatal(err)
 				}
 				for k, term := range sh.Terms {
@@ -579,8 +578,12 @@ func readCompact(t *testing.T, pages []page.Page) (Manifest, map[string][]byte) 
 func documentIDs(t *testing.T, m Manifest, files map[string][]byte) []string {
 	var ids []string
 	for n := 0; n*m.DocsPerShard < m.Docs; n++ {
+		var dir string
+		if err := json.Unmarshal(files[m.DocDir(n/m.ShardsPerDir)], &dir); err != nil {
+			t.Fatal(err)
+		}
 		var rows [][]any
-		if err := json.Unmarshal(files[fmt.Sprintf("%s-%d.json", m.DocFiles, n)], &rows); err != nil {
+		if err := json.Unmarshal(files[DocFile(dir, n%m.ShardsPerDir)], &rows); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rows {

@@ -2,9 +2,12 @@ package search
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"path"
 	"runtime"
 	"slices"
@@ -18,25 +21,31 @@ import (
 // The compact index lets static/search.js search the catalog in the browser with the same
 // terms, statistics and scoring as bleve, downloading only what a query needs:
 //
-//	api/v1/search.json             manifest: sizes, fields, boosts, expansion rules, shard lists
-//	api/v1/search/t-<hash>-<n>.json  terms and their postings, sorted, cut into ranges
-//	api/v1/search/d-<hash>-<n>.json  what a result shows of 8 products
-//	api/v1/search/f-<hash>.json    one keyword field (a facet): its values and their products
-//	api/v1/search/w-<hash>.json    every term and its document count, for typos and wildcards
+//	api/v1/search.json         manifest: sizes, fields, boosts, expansion rules, shard lists
+//	api/v1/search/t-<hash>.json  terms and their postings, sorted, cut into ranges
+//	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
+//	api/v1/search/d-<hash>.json  what a result shows of 4 products
+//	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
+//	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //
 // Products are numbered 0…n-1 in ID order. A term's postings hold, per text field where it
 // occurs, the products (as gaps from the previous one), the term's frequency there and the
 // field's length in terms (norm = 1/√length, as bleve stores it): each number a varint in the
 // 64 URL-safe characters, 5 bits a character, the sixth saying "more follows". File names
-// carry a hash of their content (of all the term or document shards together, so that the
-// manifest need not list each), so hosts and browsers may cache them for ever; a catalog small
-// enough has everything inline in the manifest: one request.
+// carry a hash of their own content, so hosts and browsers may cache them for ever, and a
+// rebuild after a small change renames only the shards it changed; a catalog small enough has
+// everything inline in the manifest: one request.
 
 // Tuning of the compact index.
 const (
-	termShardBytes = 16 << 10 // a term shard is cut once it holds this much
-	docsPerShard   = 8        // products per document shard: a result page fetches few bytes
-	inlineBytes    = 48 << 10 // catalogs whose whole compact index is smaller go inline
+	// A term shard holds about termShardBytes (see cutAfter; the shard that holds a given term
+	// is twice as large on average), and is cut once it holds maxTermShardBytes. (Smaller
+	// shards would make a query fetch less, but the manifest lists every one.)
+	termShardBytes    = 16 << 10
+	maxTermShardBytes = 64 << 10
+	docsPerShard      = 4        // products per document shard: a result page fetches few bytes
+	shardsPerDir      = 64       // document shards a directory file names: a result page fetches ten
+	inlineBytes       = 48 << 10 // catalogs whose whole compact index is smaller go inline
 )
 
 // Manifest is api/v1/search.json.
@@ -50,9 +59,10 @@ type Manifest struct {
 	KeywordFields []string                   `json:"keyword_fields"`
 	Expand        map[string]float64         `json:"expand"`
 	Terms         []string                   `json:"terms"`      // first term of each term shard
-	TermFiles     string                     `json:"term_files"` // t-<hash>: shard n is t-<hash>-<n>.json
+	TermFiles     string                     `json:"term_files"` // the term shards' hashes, shardHashLen characters each: TermFile
 	DocsPerShard  int                        `json:"docs_per_shard"`
-	DocFiles      string                     `json:"doc_files"`   // d-<hash>: shard n is d-<hash>-<n>.json
+	ShardsPerDir  int                        `json:"shards_per_dir"`
+	DocDirs       string                     `json:"doc_dirs"`    // the document directories' hashes: DocDir
 	FacetFiles    map[string]string          `json:"facet_files"` // keyword field → file
 	DictFile      string                     `json:"dict_file"`
 	Inline        map[string]json.RawMessage `json:"inline,omitempty"` // file → content
@@ -62,22 +72,28 @@ type Manifest struct {
 var phraseFields = []string{FieldName, FieldSummary, FieldDescription}
 
 // Pages returns the compact index: the manifest at ManifestPath and its shards under ShardDir.
+//
+// Every shard is named by a hash of its own content, and the manifest lists the names (the
+// document shards through directory files, which keeps the manifest small at any size): when one
+// product changes, only the shards whose content changed get new names, the others keep theirs
+// and their page keys, and the writer reuses them.
 func Pages(in Input) []page.Page {
 	docs := documents(in)
 	c := buildCompact(docs)
 	files := map[string][]byte{} // name (relative to ShardDir) → content
+	// add names a shard prefix-<hash>.json and returns the hash.
 	add := func(prefix string, v any) string {
 		data, err := json.Marshal(v)
 		if err != nil {
 			panic(fmt.Sprintf("search: encoding the compact index: %v", err))
 		}
-		name := prefix + "-" + hashBytes(data)[:8] + ".json"
-		files[name] = data
-		return name
+		h := shardHash(data)
+		files[prefix+"-"+h+".json"] = data
+		return h
 	}
 	m := Manifest{
 		Schema: manifestSchema, Docs: len(docs), Fields: TextFields, PhraseFields: phraseFields,
-		Facets: Facets, KeywordFields: keywordFields, DocsPerShard: docsPerShard,
+		Facets: Facets, KeywordFields: keywordFields, DocsPerShard: docsPerShard, ShardsPerDir: shardsPerDir,
 		Expand: map[string]float64{
 			"prefix_min": prefixMin, "prefix_weight": prefixWeight, "max_prefix": maxPrefix,
 			"fuzzy_min": fuzzyMin, "fuzzy_min2": fuzzyMin2, "fuzzy_weight1": fuzzyWeight1,
@@ -87,35 +103,21 @@ func Pages(in Input) []page.Page {
 	for _, f := range TextFields {
 		m.Boosts = append(m.Boosts, Boosts[f])
 	}
-	// A set of shards named by the hash of them all: prefix-<hash>-<n>.json.
-	addSet := func(prefix string, vs []any) string {
-		var all []byte
-		datas := make([][]byte, len(vs))
-		for i, v := range vs {
-			data, err := json.Marshal(v)
-			if err != nil {
-				panic(fmt.Sprintf("search: encoding the compact index: %v", err))
-			}
-			datas[i] = data
-			all = append(all, data...)
-		}
-		set := prefix + "-" + hashBytes(all)[:8]
-		for i, data := range datas {
-			files[fmt.Sprintf("%s-%d.json", set, i)] = data
-		}
-		return set
-	}
-	var shards []any
+	var termFiles strings.Builder
+	m.Terms = []string{}
 	for _, s := range c.termShards {
 		m.Terms = append(m.Terms, s.first)
-		shards = append(shards, s)
+		termFiles.WriteString(add("t", s))
 	}
-	m.TermFiles = addSet("t", shards)
-	if m.Terms == nil {
-		m.Terms = []string{}
+	m.TermFiles = termFiles.String()
+	var docFiles, docDirs strings.Builder
+	flushDir := func() {
+		if docFiles.Len() > 0 {
+			docDirs.WriteString(add("e", docFiles.String()))
+			docFiles.Reset()
+		}
 	}
-	var docShards []any
-	for i := 0; i < len(docs); i += docsPerShard {
+	for i, n := 0, 0; i < len(docs); i, n = i+docsPerShard, n+1 {
 		var rows [][]any
 		for _, d := range docs[i:min(i+docsPerShard, len(docs))] {
 			h := d.hit()
@@ -126,14 +128,18 @@ func Pages(in Input) []page.Page {
 			rows = append(rows, []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
 				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)})
 		}
-		docShards = append(docShards, rows)
+		docFiles.WriteString(add("d", rows))
+		if (n+1)%shardsPerDir == 0 {
+			flushDir()
+		}
 	}
-	m.DocFiles = addSet("d", docShards)
+	flushDir()
+	m.DocDirs = docDirs.String()
 	m.FacetFiles = map[string]string{}
 	for _, f := range facetData(docs, facetLabels(in)) {
-		m.FacetFiles[f.Name] = add("f", f)
+		m.FacetFiles[f.Name] = "f-" + add("f", f) + ".json"
 	}
-	m.DictFile = add("w", c.dict)
+	m.DictFile = "w-" + add("w", c.dict) + ".json"
 
 	total := 0
 	for _, data := range files {
@@ -147,7 +153,10 @@ func Pages(in Input) []page.Page {
 		}
 	} else {
 		for _, name := range slices.Sorted(maps.Keys(files)) {
-			pages = append(pages, page.Static(path.Join(ShardDir, name), files[name]))
+			data := files[name]
+			// The name is a hash of the content: it is the page's key too.
+			pages = append(pages, page.Page{Path: path.Join(ShardDir, name), Key: "search-shard:" + name,
+				Render: func() ([]byte, error) { return data, nil }})
 		}
 	}
 	data, err := json.Marshal(m)
@@ -155,6 +164,27 @@ func Pages(in Input) []page.Page {
 		panic(fmt.Sprintf("search: encoding the manifest: %v", err))
 	}
 	return append(pages, page.Static(ManifestPath, data))
+}
+
+// shardHashLen is the length of a shard's content hash in its name and in the manifest's lists.
+const shardHashLen = 12
+
+// shardHash returns the hash that names a shard.
+func shardHash(data []byte) string { return hashBytes(data)[:shardHashLen] }
+
+// TermFile returns the name of term shard n (relative to ShardDir).
+func (m *Manifest) TermFile(n int) string {
+	return "t-" + m.TermFiles[n*shardHashLen:(n+1)*shardHashLen] + ".json"
+}
+
+// DocDir returns the name of document directory n: the hashes of ShardsPerDir document shards.
+func (m *Manifest) DocDir(n int) string {
+	return "e-" + m.DocDirs[n*shardHashLen:(n+1)*shardHashLen] + ".json"
+}
+
+// DocFile returns the name of the document shard whose hash is at k in directory dir's content.
+func DocFile(dir string, k int) string {
+	return "d-" + dir[k*shardHashLen:(k+1)*shardHashLen] + ".json"
 }
 
 func orEmpty(s []string) []string {
@@ -248,7 +278,8 @@ func buildCompact(docs []*document) compact {
 	for _, id := range used {
 		t, p := names[id], postings[id]
 		enc := encodePostings(p)
-		if size > 0 && size+len(t)+len(enc) > termShardBytes {
+		if size > 0 && (len(enc) > termShardBytes || size >= maxTermShardBytes) {
+			// A large postings list starts a shard of its own.
 			c.termShards = append(c.termShards, cur)
 			cur, size = termShard{}, 0
 		}
@@ -258,6 +289,10 @@ func buildCompact(docs []*document) compact {
 		cur.Terms = append(cur.Terms, t)
 		cur.Postings = append(cur.Postings, enc)
 		size += len(t) + len(enc) + 6
+		if cutAfter(t, len(t)+len(enc)+6) {
+			c.termShards = append(c.termShards, cur)
+			cur, size = termShard{}, 0
+		}
 		freq := 0
 		for _, fp := range p {
 			freq += len(fp)
@@ -276,6 +311,20 @@ func buildCompact(docs []*document) compact {
 		c.dict.Freq = []int{}
 	}
 	return c
+}
+
+// cutAfter decides whether a term shard ends after term t, whose entry takes size bytes: the
+// decision depends on the term and its own size only (a byte is the last of a shard with
+// probability 1/termShardBytes, the bytes of a term deciding together by a hash of the term), so
+// shard boundaries do not move when another term's postings change, and a change to one product
+// renames the few shards that hold its terms, not every shard after them.
+func cutAfter(t string, size int) bool {
+	if size >= termShardBytes {
+		return true
+	}
+	sum := sha256.Sum256([]byte(t))
+	u := float64(binary.BigEndian.Uint64(sum[:8])) / (1 << 64)
+	return u < 1-math.Pow(1-1/float64(termShardBytes), float64(size))
 }
 
 // countTerms turns a field's terms into distinct terms with their frequencies.

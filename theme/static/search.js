@@ -392,7 +392,7 @@
     var self = this;
     if (!this.ready) {
       this.ready = fetchJSON(this.url).then(function (m) {
-        if (m.schema !== 1) throw new Error('search index schema ' + m.schema + ' is not supported');
+        if (m.schema !== 2) throw new Error('search index schema ' + m.schema + ' is not supported');
         self.m = m;
         self.fieldIndex = {};
         m.fields.forEach(function (f, i) { self.fieldIndex[f] = i; });
@@ -410,6 +410,12 @@
     }
     return this.files[name];
   };
+  // hashedName returns the name of the file whose hash is the n-th in list: shards are named by
+  // a hash of their content, and the manifest (or a directory file) lists the hashes.
+  var HASH_LEN = 12;
+  StaticIndex.prototype.hashedName = function (prefix, list, n) {
+    return prefix + '-' + list.slice(n * HASH_LEN, (n + 1) * HASH_LEN) + '.json';
+  };
   StaticIndex.prototype.shardOf = function (t) {
     var ts = this.m.terms, lo = 0, hi = ts.length - 1;
     while (lo < hi) {
@@ -421,7 +427,7 @@
   StaticIndex.prototype.loadShard = function (i) {
     var self = this;
     if (!this.m.terms.length) return Promise.resolve([]);
-    return this.file(this.m.term_files + '-' + i + '.json').then(function (sh) {
+    return this.file(this.hashedName('t', this.m.term_files, i)).then(function (sh) {
       if (!self.shardTerms[i]) {
         sh.t.forEach(function (t, k) { if (!(t in self.postings)) self.postings[t] = sh.p[k]; });
         self.shardTerms[i] = sh.t;
@@ -513,10 +519,12 @@
     return this.facetData[field];
   };
   StaticIndex.prototype.docs = function (nums) {
-    var self = this, per = this.m.docs_per_shard, shards = {};
+    var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
     return Promise.all(Object.keys(shards).map(function (s) {
-      return self.file(self.m.doc_files + '-' + s + '.json').then(function (rows) { return [+s, rows]; });
+      return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
+        return self.file(self.hashedName('d', dir, s % dirs));
+      }).then(function (rows) { return [+s, rows]; });
     })).then(function (loaded) {
       var rows = {};
       loaded.forEach(function (l) { rows[l[0]] = l[1]; });
@@ -880,12 +888,14 @@
         u.searchParams.set('size', String(p.size));
         if (p.from) u.searchParams.set('from', String(p.from));
         u.searchParams.set('highlight', '1');
+        u.searchParams.set('facet_size', String(FACET_SIZE));
         Object.keys(p.filters || {}).forEach(function (f) {
           p.filters[f].forEach(function (v) { u.searchParams.append('facet', f + ':' + v); });
         });
         return fetchJSON(u.href);
       },
-      facets: function (res) { return Promise.resolve(res.facets); }
+      facets: function (res) { return Promise.resolve(res.facets); },
+      index: new StaticIndex(new URL('../api/v1/search.json', url).href)
     };
   }
 
@@ -935,6 +945,9 @@
     signature: { verified: 'Verified', unsigned: 'Unsigned', failed: 'Failed', unchecked: 'Not checked' }
   };
   var PAGE = 10, MAX_SIZE = 200; // results a page shows; the server's most hits per request
+  // FACET_SIZE is the most values of a facet the page asks the server to count: the page shows
+  // the most frequent few (the template's groups list fewer values than this).
+  var FACET_SIZE = 100;
 
   function init() {
     var form = document.getElementById('search-form');
@@ -948,7 +961,10 @@
     if (facetsEl) {
       facetsEl.querySelectorAll('fieldset[data-facet]').forEach(function (fs) {
         var ui = fs.getAttribute('data-facet');
-        groups[FIELD[ui] || ui] = { ui: ui, el: fs, own: false };
+        // A lazy group (a large catalog's publishers) comes with no values: filled like the
+        // script's own groups, with a field to find the others.
+        var lazy = fs.hasAttribute('data-lazy');
+        groups[FIELD[ui] || ui] = { ui: ui, el: fs, own: lazy, lazy: lazy };
       });
     }
     var state = { q: '', filters: {}, size: PAGE };
@@ -996,7 +1012,8 @@
         if (my !== seq) return;
         render(res);
         // With no query and no filter, the page's own counts are those of the whole catalog:
-        // no need to load every facet to count them again.
+        // no need to load every facet to count them again. (A lazy group, which has none,
+        // is filled by the first query, or finds values by name.)
         if (!state.q && !Object.keys(state.filters).length && !countedOnce) return;
         countedOnce = true;
         return engine.facets(res).then(function (fc) { if (my === seq && fc) renderFacets(fc); });
@@ -1100,16 +1117,63 @@
             lab.innerHTML = '<input type="checkbox" name="' + esc(g.ui) + '" value="' + esc(v.value) + '"> ' + esc(label) + ' <span class="count">' + v.count + '</span>';
             g.el.appendChild(lab);
           });
-          g.el.style.display = [].some.call(g.el.querySelectorAll('label'), function (l) { return l.style.display !== 'none'; }) ? '' : 'none';
+          if (!g.lazy) g.el.style.display = [].some.call(g.el.querySelectorAll('label'), function (l) { return l.style.display !== 'none'; }) ? '' : 'none';
         }
       });
       syncChecks();
+    }
+
+    // A lazy group's field finds any of its values by name: the choices come from the facet's
+    // file, loaded when the field is first used.
+    function choices(g, f) {
+      if (!g.choices) {
+        var idx = engine && engine.index;
+        g.choices = idx ? idx.load().then(function () { return idx.facet(f); }).then(function (fd) {
+          var dl = g.el.querySelector('datalist');
+          if (dl) dl.innerHTML = fd.values.map(function (v, i) { return '<option value="' + esc(fd.labels[i] || v) + '">'; }).join('');
+          return fd;
+        }) : Promise.reject(new Error('no index'));
+        g.choices.catch(function () { g.choices = null; });
+      }
+      return g.choices;
+    }
+    function findValue(inp) {
+      var fs = inp.closest('fieldset[data-facet]'), ui = fs.getAttribute('data-facet'), f = FIELD[ui] || ui, g = groups[f];
+      return { f: f, g: g };
+    }
+    if (facetsEl) facetsEl.addEventListener('focusin', function (ev) {
+      if (ev.target.classList && ev.target.classList.contains('facet-find')) {
+        var x = findValue(ev.target);
+        ready.then(function () { return choices(x.g, x.f); }).catch(function () {});
+      }
+    });
+    function pick(inp) {
+      var x = findValue(inp), t = inp.value.trim().toLowerCase();
+      if (!t) return;
+      ready.then(function () { return choices(x.g, x.f); }).then(function (fd) {
+        var i = -1;
+        fd.values.forEach(function (v, k) { if (i < 0 && (v.toLowerCase() === t || (fd.labels[k] || '').toLowerCase() === t)) i = k; });
+        if (i < 0) return;
+        var v = fd.values[i], vals = state.filters[x.f] || [];
+        if (vals.indexOf(v) < 0) vals.push(v);
+        state.filters[x.f] = vals;
+        var have = [].some.call(x.g.el.querySelectorAll('input[type=checkbox]'), function (cb) { return cb.value === v; });
+        if (!have) {
+          var lab = document.createElement('label');
+          lab.innerHTML = '<input type="checkbox" name="' + esc(x.g.ui) + '" value="' + esc(v) + '"> ' + esc(fd.labels[i] || v) + ' <span class="count"></span>';
+          x.g.el.appendChild(lab);
+        }
+        inp.value = '';
+        state.size = PAGE;
+        run();
+      }).catch(function () {});
     }
 
     input.addEventListener('input', schedule);
     if (form) form.addEventListener('submit', function (ev) { ev.preventDefault(); clearTimeout(timer); state.q = input.value; state.size = PAGE; run(); });
     if (facetsEl) facetsEl.addEventListener('change', function (ev) {
       var cb = ev.target;
+      if (cb && cb.classList && cb.classList.contains('facet-find')) { pick(cb); return; }
       if (!cb || cb.type !== 'checkbox') return;
       var fs = cb.closest('fieldset[data-facet]'), ui = fs.getAttribute('data-facet'), f = FIELD[ui] || ui;
       var vals = (state.filters[f] || []).filter(function (v) { return v !== cb.value; });
