@@ -60,32 +60,37 @@ type categoryCount struct {
 
 func (g *generator) homePage() page.Page {
 	v := homeView{Products: len(g.products), Publishers: len(g.c.Publishers), Interfaces: len(g.c.Index.Interfaces)}
-	type ranked struct {
-		datedBuild
+	// Only a dozen of each list is shown: rank small records of every product and build, and
+	// make cards of the few shown (sorting 30 000 cards was most of a preview's home page).
+	type dated struct {
+		date time.Time
+		p    *catalog.Product
+		b    *catalog.Build
 		rank int // position in the product's builds, which are in SemVer order
 	}
-	var builds []ranked
+	var added, builds []dated
 	for _, p := range g.products {
 		v.Builds += len(p.Builds)
-		if added, _ := g.dates(p); !added.IsZero() {
-			v.NewProducts = append(v.NewProducts, datedCard{Card: g.cards[p.ID], Date: added})
+		if a, _ := g.dates(p); !a.IsZero() {
+			added = append(added, dated{date: a, p: p})
 		}
 		for i, b := range g.builds[p.ID] {
 			if d := g.in.History.Published(p, b); !d.IsZero() {
-				builds = append(builds, ranked{datedBuild{Card: g.cards[p.ID], Version: b.Version, Anchor: anchor(b.Version), Date: d}, i})
+				builds = append(builds, dated{date: d, p: p, b: b, rank: i})
 			}
 		}
 	}
-	slices.SortStableFunc(v.NewProducts, func(a, b datedCard) int {
-		return cmp.Or(b.Date.Compare(a.Date), cmp.Compare(a.Card.ID, b.Card.ID))
-	})
-	slices.SortStableFunc(builds, func(a, b ranked) int {
-		return cmp.Or(b.Date.Compare(a.Date), cmp.Compare(a.Card.ID, b.Card.ID), cmp.Compare(a.rank, b.rank))
-	})
-	for _, b := range builds[:min(len(builds), homeNewBuilds)] {
-		v.NewBuilds = append(v.NewBuilds, b.datedBuild)
+	newest := func(a, b dated) int {
+		return cmp.Or(b.date.Compare(a.date), cmp.Compare(a.p.ID, b.p.ID), cmp.Compare(a.rank, b.rank))
 	}
-	v.NewProducts = v.NewProducts[:min(len(v.NewProducts), homeNewest)]
+	slices.SortFunc(added, newest)
+	slices.SortFunc(builds, newest)
+	for _, d := range added[:min(len(added), homeNewest)] {
+		v.NewProducts = append(v.NewProducts, datedCard{Card: g.cards[d.p.ID], Date: d.date})
+	}
+	for _, d := range builds[:min(len(builds), homeNewBuilds)] {
+		v.NewBuilds = append(v.NewBuilds, datedBuild{Card: g.cards[d.p.ID], Version: d.b.Version, Anchor: anchor(d.b.Version), Date: d.date})
+	}
 	v.Categories = g.categoryCounts()
 	for _, row := range g.interfaceRows() {
 		if row.Providers > 0 {
