@@ -556,13 +556,22 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 	for _, r := range g.providersOf(in.ID) {
 		providers = append(providers, providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via})
 	}
-	var consumers []consumerCard
+	// Sorted by name before the cards are made: sorting thousands of cards moved each whole.
+	type named struct {
+		consumerRef
+		sortName string
+	}
+	var refs []named
 	for _, r := range g.consumersOf(in.ID) {
+		refs = append(refs, named{r, g.cards[r.ID].sortName})
+	}
+	slices.SortStableFunc(refs, func(a, b named) int {
+		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
+	})
+	consumers := make([]consumerCard, 0, len(refs))
+	for _, r := range refs {
 		consumers = append(consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
 	}
-	slices.SortStableFunc(consumers, func(a, b consumerCard) int {
-		return cmp.Or(cmp.Compare(a.Card.sortName, b.Card.sortName), cmp.Compare(a.Card.ID, b.Card.ID))
-	})
 	v.ProviderCount, v.ConsumerCount = len(providers), len(consumers)
 	desc := v.Name
 	if in.Version != "" {
