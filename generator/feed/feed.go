@@ -86,51 +86,62 @@ func Build(c *catalog.Catalog, h *catalog.History) Feed {
 		f.HomePageURL = base
 		f.FeedURL = resolve(base, Path)
 	}
+	// Rank small records of every event, newest first (ties by item ID, so the order never
+	// depends on map iteration), and make items of the MaxItems the feed keeps.
+	type event struct {
+		id   string // the item's ID
+		when time.Time
+		p    *catalog.Product
+		b    *catalog.Build // nil: the product was added
+	}
+	var events []event
 	for _, id := range c.SortedProductIDs() {
 		p := c.Products[id]
+		if ph := h.Product(id); ph != nil && !ph.Added.IsZero() {
+			events = append(events, event{id: "product:" + id, when: ph.Added.UTC(), p: p})
+		}
+		for i := range p.Builds {
+			b := &p.Builds[i]
+			if when := h.Published(p, b); !when.IsZero() {
+				events = append(events, event{id: "build:" + id + "@" + b.Version, when: when.UTC(), p: p, b: b})
+			}
+		}
+	}
+	slices.SortFunc(events, func(a, b event) int {
+		return cmp.Or(b.when.Compare(a.when), cmp.Compare(a.id, b.id))
+	})
+	for _, e := range events[:min(len(events), MaxItems)] {
+		p, b, id := e.p, e.b, e.p.ID
 		link := path.Join("products", id) + "/"
 		api := path.Join("api/v1/products", id+".json")
-		if ph := h.Product(id); ph != nil && !ph.Added.IsZero() {
+		if b == nil {
 			f.Items = append(f.Items, Item{
-				ID:            "product:" + id,
+				ID:            e.id,
 				URL:           resolve(base, link),
 				Title:         fmt.Sprintf("New product: %s", p.Name),
 				ContentText:   p.Summary,
 				Summary:       p.Summary,
-				DatePublished: ph.Added.UTC(),
+				DatePublished: e.when,
 				Tags:          p.Categories,
 				Marketplace:   &Extension{Event: "product_added", Product: id, Origin: p.Origin, API: api},
 			})
+			continue
 		}
-		for i := range p.Builds {
-			b := &p.Builds[i]
-			when := h.Published(p, b)
-			if when.IsZero() {
-				continue
-			}
-			text := fmt.Sprintf("%s %s is published: %s", p.Name, b.Version, b.Image)
-			if b.Notes != "" {
-				text += "\n\n" + b.Notes
-			}
-			f.Items = append(f.Items, Item{
-				ID:            fmt.Sprintf("build:%s@%s", id, b.Version),
-				URL:           resolve(base, link+"#v"+b.Version),
-				Title:         fmt.Sprintf("%s %s", p.Name, b.Version),
-				ContentText:   text,
-				Summary:       p.Summary,
-				DatePublished: when.UTC(),
-				Tags:          p.Categories,
-				Marketplace: &Extension{Event: "build_published", Product: id, Origin: p.Origin, Version: b.Version,
-					Image: b.Image, Digest: b.Digest(), API: api},
-			})
+		text := fmt.Sprintf("%s %s is published: %s", p.Name, b.Version, b.Image)
+		if b.Notes != "" {
+			text += "\n\n" + b.Notes
 		}
-	}
-	// Newest first; ties by ID so the order never depends on map iteration.
-	slices.SortFunc(f.Items, func(a, b Item) int {
-		return cmp.Or(b.DatePublished.Compare(a.DatePublished), cmp.Compare(a.ID, b.ID))
-	})
-	if len(f.Items) > MaxItems {
-		f.Items = slices.Clone(f.Items[:MaxItems]) // not a slice of the whole catalog's items
+		f.Items = append(f.Items, Item{
+			ID:            e.id,
+			URL:           resolve(base, link+"#v"+b.Version),
+			Title:         fmt.Sprintf("%s %s", p.Name, b.Version),
+			ContentText:   text,
+			Summary:       p.Summary,
+			DatePublished: e.when,
+			Tags:          p.Categories,
+			Marketplace: &Extension{Event: "build_published", Product: id, Origin: p.Origin, Version: b.Version,
+				Image: b.Image, Digest: b.Digest(), API: api},
+		})
 	}
 	return f
 }
