@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -32,6 +34,7 @@ type loadedTheme struct {
 	hashes    map[string]string // kind → hash of its template files and of every static file
 	static    []page.Page       // static/ copied to the output
 	versions  map[string]string // static file (relative to static/) → its path from the root, with its hash
+	sizes     sync.Map          // kind → *atomic.Int64: the largest page of the kind rendered so far
 }
 
 func loadTheme(fsys fs.FS) (*loadedTheme, error) {
@@ -124,9 +127,16 @@ func (t *loadedTheme) page(p, kind string, data *pageData, keyed bool) page.Page
 		Path: p,
 		Key:  key,
 		Render: func() ([]byte, error) {
-			var buf bytes.Buffer
-			if err := tmpl.ExecuteTemplate(&buf, "base", data); err != nil {
+			// Start as large as the largest page of the kind so far: growing the buffer
+			// page after page was a tenth of the allocation of a large build.
+			v, _ := t.sizes.LoadOrStore(kind, new(atomic.Int64))
+			largest := v.(*atomic.Int64)
+			buf := bytes.NewBuffer(make([]byte, 0, largest.Load()))
+			if err := tmpl.ExecuteTemplate(buf, "base", data); err != nil {
 				return nil, fmt.Errorf("rendering %s: %w", p, err)
+			}
+			if n := int64(buf.Len()); n > largest.Load() {
+				largest.Store(n) // a race may keep a smaller size: only a hint
 			}
 			return buf.Bytes(), nil
 		},
