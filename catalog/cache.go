@@ -23,10 +23,17 @@ import (
 // only the checks of the files it refers to (logo, screenshots) run again, because those files
 // are not part of the key.
 //
+// Each entry keeps its problems positioned, so that the diagnostics of an unchanged file never
+// read it again. The verdicts of the content checks of logos and screenshots are kept by the
+// hash of their content, and the stamps of files (see fileStamp) by path: an unchanged file
+// whose stamp is known is not even read.
+//
 // A Cache made by NewCache lives in memory (`marketplace preview` keeps one between checks); one
-// made by OpenCache is also saved to a file by Save. The file is only ever replaced whole (a
-// temporary file renamed over it), so processes sharing it see either the old or the new one;
-// a damaged or foreign file is ignored, and the check it slows down repairs it.
+// made by OpenCache is also saved to a file by Save (see cachefile.go for its layout: it is read
+// lazily, entry by entry, and every part of it is checked by a CRC-32C before use). The file is
+// only ever replaced whole (a temporary file renamed over it), so processes sharing it see
+// either the old or the new one; a damaged or foreign file, or entry, is ignored (Note says so)
+// and the check it slows down repairs it. Close releases the file.
 //
 // Products returned from a cache are shared between the catalogs of successive checks: treat
 // a loaded catalog as read-only.
