@@ -51,6 +51,10 @@ type Cache struct {
 	// the hash of their content (see fileStamp), by path.
 	prevStamps, nextStamps map[string]stamped
 	added                  bool // next holds entries prev did not, or entries that changed
+	// newStamps counts the stamps this check recorded anew for known files (a file edited a
+	// while ago): they alone do not make Save rewrite the file unless they are many, because a
+	// missing stamp only costs reading that one file.
+	newStamps int
 	hits                   int
 	misses                 int
 
@@ -248,7 +252,7 @@ func (c *Cache) begin() {
 	c.nextVerdicts = make(map[cacheKey]string, len(c.prevVerdicts))
 	c.nextStamps = make(map[string]stamped, len(c.prevStamps))
 	c.paths, c.nextPaths = c.nextPaths, make(map[string]cacheKey, len(c.nextPaths))
-	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
+	c.added, c.newStamps, c.hits, c.misses, c.damaged = false, 0, 0, 0, 0
 }
 
 // end finishes a check: what the caller vouched for held for this check only.
@@ -279,9 +283,9 @@ func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := stamped{stamp: st, hash: h}
-	if c.nextStamps[path] != s {
+	if old, ok := c.nextStamps[path]; !ok || old != s {
 		c.nextStamps[path] = s
-		c.added = true
+		c.newStamps++
 	}
 }
 
@@ -423,7 +427,8 @@ func verdictKeyOf(what, full string, content [sha256.Size]byte) cacheKey {
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) && len(c.nextStamps) == len(c.prevStamps)) {
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) &&
+		len(c.nextStamps) == len(c.prevStamps) && c.newStamps*64 < len(c.nextStamps)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
@@ -456,7 +461,7 @@ func (c *Cache) Save() error {
 		}
 	}
 	c.src = out
-	c.prev, c.prevVerdicts, c.prevStamps, c.added = c.next, c.nextVerdicts, c.nextStamps, false
+	c.prev, c.prevVerdicts, c.prevStamps, c.added, c.newStamps = c.next, c.nextVerdicts, c.nextStamps, false, 0
 	return nil
 }
 
