@@ -55,8 +55,8 @@ type Cache struct {
 	// while ago): they alone do not make Save rewrite the file unless they are many, because a
 	// missing stamp only costs reading that one file.
 	newStamps int
-	hits                   int
-	misses                 int
+	hits      int
+	misses    int
 
 	// paths holds the key of each product file's result in the last check; unchanged, when
 	// set, says which files did not change since (see AssumeUnchanged).
