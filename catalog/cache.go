@@ -52,8 +52,8 @@ type Cache struct {
 	prevStamps, nextStamps map[string]stamped
 	added                  bool // next holds entries prev did not, or entries that changed
 	// newStamps counts the stamps this check recorded anew for known files (a file edited a
-	// while ago): they alone do not make Save rewrite the file unless they are many, because a
-	// missing stamp only costs reading that one file.
+	// while ago): they alone do not make Save rewrite the file unless they are many (64, and
+	// one in 64), because a missing stamp only costs reading that one file.
 	newStamps int
 	hits      int
 	misses    int
@@ -428,7 +428,7 @@ func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) &&
-		len(c.nextStamps) == len(c.prevStamps) && c.newStamps*64 < len(c.nextStamps)) {
+		len(c.nextStamps) == len(c.prevStamps) && c.newStamps < max(64, len(c.nextStamps)/64)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
