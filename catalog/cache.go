@@ -23,10 +23,17 @@ import (
 // only the checks of the files it refers to (logo, screenshots) run again, because those files
 // are not part of the key.
 //
+// Each entry keeps its problems positioned, so that the diagnostics of an unchanged file never
+// read it again. The verdicts of the content checks of logos and screenshots are kept by the
+// hash of their content, and the stamps of files (see fileStamp) by path: an unchanged file
+// whose stamp is known is not even read.
+//
 // A Cache made by NewCache lives in memory (`marketplace preview` keeps one between checks); one
-// made by OpenCache is also saved to a file by Save. The file is only ever replaced whole (a
-// temporary file renamed over it), so processes sharing it see either the old or the new one;
-// a damaged or foreign file is ignored, and the check it slows down repairs it.
+// made by OpenCache is also saved to a file by Save (see cachefile.go for its layout: it is read
+// lazily, entry by entry, and every part of it is checked by a CRC-32C before use). The file is
+// only ever replaced whole (a temporary file renamed over it), so processes sharing it see
+// either the old or the new one; a damaged or foreign file, or entry, is ignored (Note says so)
+// and the check it slows down repairs it. Close releases the file.
 //
 // Products returned from a cache are shared between the catalogs of successive checks: treat
 // a loaded catalog as read-only.
@@ -44,8 +51,12 @@ type Cache struct {
 	// the hash of their content (see fileStamp), by path.
 	prevStamps, nextStamps map[string]stamped
 	added                  bool // next holds entries prev did not, or entries that changed
-	hits                   int
-	misses                 int
+	// newStamps counts the stamps this check recorded anew for known files (a file edited a
+	// while ago): they alone do not make Save rewrite the file unless they are many (64, and
+	// one in 64), because a missing stamp only costs reading that one file.
+	newStamps int
+	hits      int
+	misses    int
 
 	// paths holds the key of each product file's result in the last check; unchanged, when
 	// set, says which files did not change since (see AssumeUnchanged).
@@ -241,7 +252,7 @@ func (c *Cache) begin() {
 	c.nextVerdicts = make(map[cacheKey]string, len(c.prevVerdicts))
 	c.nextStamps = make(map[string]stamped, len(c.prevStamps))
 	c.paths, c.nextPaths = c.nextPaths, make(map[string]cacheKey, len(c.nextPaths))
-	c.added, c.hits, c.misses, c.damaged = false, 0, 0, 0
+	c.added, c.newStamps, c.hits, c.misses, c.damaged = false, 0, 0, 0, 0
 }
 
 // end finishes a check: what the caller vouched for held for this check only.
@@ -272,9 +283,9 @@ func (c *Cache) putStamp(path string, st fileStamp, h [sha256.Size]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := stamped{stamp: st, hash: h}
-	if c.nextStamps[path] != s {
+	if old, ok := c.nextStamps[path]; !ok || old != s {
 		c.nextStamps[path] = s
-		c.added = true
+		c.newStamps++
 	}
 }
 
@@ -416,7 +427,8 @@ func verdictKeyOf(what, full string, content [sha256.Size]byte) cacheKey {
 func (c *Cache) Save() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) && len(c.nextStamps) == len(c.prevStamps)) {
+	if c.file == "" || (!c.added && len(c.next) == len(c.prev) && len(c.nextVerdicts) == len(c.prevVerdicts) &&
+		len(c.nextStamps) == len(c.prevStamps) && c.newStamps < max(64, len(c.nextStamps)/64)) {
 		return nil
 	}
 	dir := filepath.Dir(c.file)
@@ -449,7 +461,7 @@ func (c *Cache) Save() error {
 		}
 	}
 	c.src = out
-	c.prev, c.prevVerdicts, c.prevStamps, c.added = c.next, c.nextVerdicts, c.nextStamps, false
+	c.prev, c.prevVerdicts, c.prevStamps, c.added, c.newStamps = c.next, c.nextVerdicts, c.nextStamps, false, 0
 	return nil
 }
 

@@ -330,3 +330,67 @@ func TestCacheSharesEqualMaps(t *testing.T) {
 		t.Error("unequal maps decoded as one")
 	}
 }
+
+// TestCacheStamps: on disk, a file left alone long enough has its stamp recorded and is not read
+// by the next check; a file whose stamp changed without its content is read again, and that
+// alone does not make Save rewrite the cache file.
+func TestCacheStamps(t *testing.T) {
+	root := t.TempDir()
+	for _, f := range readArchive(t, "testdata/base.txtar").Files {
+		p := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsys := os.DirFS(root)
+	file := filepath.Join(t.TempDir(), "cache")
+	check := func() (hits int, stamps int, reads int) {
+		t.Helper()
+		cache := OpenCache(file)
+		defer cache.Close()
+		c, _ := CheckCached(fsys, cache)
+		hits, _ = cache.Stats()
+		if err := cache.Save(); err != nil {
+			t.Fatal(err)
+		}
+		return hits, len(cache.nextStamps), len(c.Products)
+	}
+	defer SetStampSettle(time.Hour)() // just written: not settled
+	if _, stamps, _ := check(); stamps != 0 {
+		t.Fatalf("%d stamps recorded for files written just now", stamps)
+	}
+	SetStampSettle(0)
+	hits, stamps, n := check()
+	if hits != n || stamps < n {
+		t.Fatalf("settled files: %d hits, %d stamps for %d products", hits, stamps, n)
+	}
+	before, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Touch one product file: same content, another stamp.
+	var touched string
+	filepath.WalkDir(filepath.Join(root, ProductsDir), func(p string, d fs.DirEntry, err error) error {
+		if touched == "" && err == nil && strings.HasSuffix(p, ".toml") && d.Name() != PublisherFile {
+			touched = p
+		}
+		return err
+	})
+	later := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(touched, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if hits, _, n := check(); hits != n {
+		t.Fatalf("after a touch: %d hits for %d products", hits, n)
+	}
+	after, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Error("one stamp recorded anew rewrote the cache file")
+	}
+}

@@ -32,6 +32,10 @@ func Load(fsys fs.FS) (*Catalog, Diagnostics) {
 }
 
 // Check loads and validates the catalog in fsys: what `marketplace validate` runs.
+//
+// The catalog Load and Check return is read-only: to keep a large catalog small, the lists a
+// product's builds have in common are one list, equal bindings and properties are one map
+// across products, and equal strings one string.
 func Check(fsys fs.FS) (*Catalog, Diagnostics) {
 	return CheckCached(fsys, nil)
 }
