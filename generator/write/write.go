@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -339,18 +340,40 @@ func checkWhole(tree string, keys map[string]string, extra []string, jobs int) e
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	all := slices.Concat(slices.Collect(mapKeys(keys)), extra)
+	// Each folder is listed once (getdents) rather than each file looked up (a stat each): a
+	// large site has six files a folder, and a stat cost tens of microseconds here.
+	byDir := map[string][]string{}
+	for rel := range mapKeys(keys) {
+		d, f := path.Split(rel)
+		byDir[d] = append(byDir[d], f)
+	}
+	for _, rel := range extra {
+		d, f := path.Split(rel)
+		byDir[d] = append(byDir[d], f)
+	}
+	dirs := slices.Collect(maps.Keys(byDir))
 	var mu sync.Mutex
 	var missing []string
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	chunk := (len(all) + jobs - 1) / jobs
-	for part := range slices.Chunk(all, max(chunk, 1)) {
+	for range jobs {
 		wg.Go(func() {
-			for _, rel := range part {
-				if _, err := os.Lstat(filepath.Join(tree, filepath.FromSlash(rel))); err != nil {
-					mu.Lock()
-					missing = append(missing, rel)
-					mu.Unlock()
+			for i := int(next.Add(1)) - 1; i < len(dirs); i = int(next.Add(1)) - 1 {
+				d := dirs[i]
+				have := map[string]bool{}
+				if f, err := os.Open(filepath.Join(tree, filepath.FromSlash(d))); err == nil {
+					names, _ := f.Readdirnames(-1)
+					f.Close()
+					for _, n := range names {
+						have[n] = true
+					}
+				}
+				for _, f := range byDir[d] {
+					if !have[f] {
+						mu.Lock()
+						missing = append(missing, d+f)
+						mu.Unlock()
+					}
 				}
 			}
 		})
