@@ -201,6 +201,11 @@ func (v *validator) sharedKeys() {
 // the way it returns what Lstat said of the file (nil when it could not tell). Folders found not
 // to be symlinks are remembered for the check (v.dirs).
 func (v *validator) noEscapingSymlink(dir, rel string) (fs.FileInfo, error) {
+	if full := path.Join(dir, rel); strings.HasPrefix(full, dir+"/") {
+		if info, ok := noSymlinkOnTheWay(v.fsys, full, len(dir)+1, v.dirs); ok {
+			return info, nil
+		}
+	}
 	parts := strings.Split(rel, "/")
 	var last fs.FileInfo
 	for hops := 0; hops <= 8; hops++ {

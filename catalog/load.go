@@ -27,7 +27,7 @@ const (
 // and returns every file it could decode; Validate checks the meaning.
 func Load(fsys fs.FS) (*Catalog, Diagnostics) {
 	r := newReport()
-	c := load(fsys, r, nil, nil)
+	c := load(fsys, r, nil, nil, new(sync.Map))
 	return c, r.diagnostics(fsys)
 }
 
@@ -50,8 +50,9 @@ func CheckCached(fsys fs.FS, cache *Cache) (*Catalog, Diagnostics) {
 		cache.begin()
 		cached = map[string]cacheSlot{}
 	}
-	c := load(fsys, r, cache, cached)
-	validate(fsys, c, r, cache, cached)
+	dirs := new(sync.Map) // folders found not to be symlinks, for the whole check
+	c := load(fsys, r, cache, cached, dirs)
+	validate(fsys, c, r, cache, cached, dirs)
 	if cache != nil {
 		cache.end()
 	}
@@ -67,7 +68,10 @@ type cacheSlot struct {
 	index   cacheKey  // the key of index.toml, part of key
 }
 
-func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Catalog {
+// load reads the catalog; dirs remembers the folders found not to be symlinks (the product
+// folders and their asset folders, from listing them), so that checking the paths of files for
+// symlinks looks at each folder once.
+func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot, dirs *sync.Map) *Catalog {
 	c := &Catalog{Publishers: map[string]*Publisher{}, Products: map[string]*Product{}}
 
 	var indexKey cacheKey
@@ -84,7 +88,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 		indexKey = indexKeyOf(data, true)
 	}
 
-	pubs, prods := listFiles(fsys, r)
+	pubs, prods := listFiles(fsys, r, dirs)
 
 	// Decode in parallel: files are independent, and a large catalog is mostly parse time.
 	type job struct {
@@ -101,7 +105,6 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 	}
 	jobs := make(chan job)
 	results := make(chan result)
-	var dirs sync.Map // folders found not to be symlinks
 	now := time.Now()
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -118,7 +121,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 						continue
 					}
 					// A file whose stamp the cache knows is not read (see fileStamp).
-					if msg, info := escapingSymlinkIn(fsys, j.path, &dirs); msg == "" {
+					if msg, info := escapingSymlinkIn(fsys, j.path, dirs); msg == "" {
 						if st, ok := stampFor(info, now); ok {
 							if h, ok := cache.stampedHash(j.path, st); ok {
 								k := cacheKeyOf(indexKey, j.path, h)
@@ -136,7 +139,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot) *Cat
 				if j.id == "" {
 					limit = MaxPublisherFileBytes
 				}
-				data, info, why, err := readBoundedIn(fsys, j.path, limit, &dirs)
+				data, info, why, err := readBoundedIn(fsys, j.path, limit, dirs)
 				if why != "" {
 					res.refused = why
 				} else if err != nil {
@@ -228,7 +231,7 @@ type productFile struct {
 
 // listFiles finds the publisher folders and product files under products/, reporting files that
 // are misplaced or badly named.
-func listFiles(fsys fs.FS, r *report) (publishers []string, products []productFile) {
+func listFiles(fsys fs.FS, r *report, dirs *sync.Map) (publishers []string, products []productFile) {
 	top, err := fs.ReadDir(fsys, ProductsDir)
 	if err != nil {
 		r.fileProblem(ProductsDir, Error, "cannot read the products folder: %v", unwrapPathError(err))
@@ -244,6 +247,7 @@ func listFiles(fsys fs.FS, r *report) (publishers []string, products []productFi
 			r.fileProblem(p, Error, "misplaced file: products/ holds only publisher folders; move it to products/<publisher>/%s", name)
 			continue
 		}
+		dirs.Store(p, true) // a folder, not a symlink to one (its entry says so)
 		if !IDPattern.MatchString(name) {
 			r.fileProblem(p, Error, "publisher ID %q must match %s (lowercase letters, digits and inner hyphens, at most 63)", name, IDPattern)
 			continue
@@ -263,6 +267,7 @@ func listFiles(fsys fs.FS, r *report) (publishers []string, products []productFi
 			case strings.HasPrefix(fname, "."):
 			case f.IsDir():
 				folders = append(folders, fname)
+				dirs.Store(fp, true)
 			case fname == PublisherFile:
 				hasPublisher = true
 			case strings.HasSuffix(fname, ".toml"):

@@ -67,6 +67,45 @@ func readBoundedIn(fsys fs.FS, name string, limit int64, dirs *sync.Map) ([]byte
 	return data, lstat, "", nil
 }
 
+// noSymlinkOnTheWay is the common case of the symlink checks, without building paths: it walks
+// the folders of the clean path name from byte from on (the folders before are known), and
+// reports true, with what Lstat said of name (nil when it could not tell), when none of them
+// nor name is a symlink; false when one is, or name is not clean, and the caller must look
+// closer.
+func noSymlinkOnTheWay(fsys fs.FS, name string, from int, dirs *sync.Map) (fs.FileInfo, bool) {
+	if dirs == nil || name == "" || path.Clean(name) != name || strings.HasPrefix(name, "../") {
+		return nil, false
+	}
+	for i := from; i <= len(name); i++ {
+		if i < len(name) && name[i] != '/' {
+			continue
+		}
+		cur, final := name[:i], i == len(name)
+		if cur == "" {
+			continue
+		}
+		if !final {
+			if _, ok := dirs.Load(cur); ok {
+				continue
+			}
+		}
+		info, err := fs.Lstat(fsys, cur)
+		switch {
+		case err != nil:
+			if final {
+				return nil, true
+			}
+		case info.Mode()&fs.ModeSymlink != 0:
+			return nil, false
+		case final:
+			return info, true
+		case info.IsDir():
+			dirs.Store(cur, true)
+		}
+	}
+	return nil, true
+}
+
 func tooLarge(size, limit int64) string {
 	return fmt.Sprintf("file is %s, want at most %s", humanBytes(size), humanBytes(limit))
 }
@@ -81,6 +120,9 @@ func escapingSymlink(fsys fs.FS, name string) string {
 // escapingSymlinkIn is escapingSymlink that also returns what Lstat said of name when no symlink
 // was on the way (nil otherwise), and skips the folders dirs knows are not symlinks (nil: none).
 func escapingSymlinkIn(fsys fs.FS, name string, dirs *sync.Map) (string, fs.FileInfo) {
+	if info, ok := noSymlinkOnTheWay(fsys, name, 0, dirs); ok {
+		return "", info
+	}
 	parts := strings.Split(name, "/")
 	var last fs.FileInfo
 	for hops := 0; hops <= 40; hops++ {

@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 )
 
 // report collects problems per file and positions them at the end.
@@ -113,9 +114,20 @@ func (r *report) diagnostics(fsys fs.FS) Diagnostics {
 
 // diagnosticsFrom positions every problem, reading each file with problems once with read.
 func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnostics {
-	var ds Diagnostics
-	for _, path := range r.order {
+	// In Sort's order without sorting them all: the files by path, then each file's own.
+	order := slices.Clone(r.order)
+	slices.Sort(order)
+	n := 0
+	for _, f := range r.files {
+		n += len(f.problems)
+	}
+	if n == 0 {
+		return nil
+	}
+	ds := make(Diagnostics, 0, n)
+	for _, path := range order {
 		f := r.files[path]
+		start := len(ds)
 		var ix *keyIndex
 		for _, p := range f.problems {
 			d := Diagnostic{Path: path, Severity: p.severity, Message: p.msg, Rule: p.rule, Key: p.key, Line: p.line, Col: p.col}
@@ -140,9 +152,9 @@ func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnos
 			}
 			ds = append(ds, d)
 		}
+		slices.SortFunc(ds[start:], compareInFile)
 	}
-	ds.Sort()
-	return ds
+	return slices.Compact(ds)
 }
 
 // Locate fills in Line and Col of diagnostics that name a Key but have no position yet, reading

@@ -20,7 +20,7 @@ import (
 // no Git history) and returns every problem at once, positioned and sorted.
 func Validate(fsys fs.FS, c *Catalog) Diagnostics {
 	r := newReport()
-	validate(fsys, c, r, nil, nil)
+	validate(fsys, c, r, nil, nil, new(sync.Map))
 	return r.diagnostics(fsys)
 }
 
@@ -71,7 +71,7 @@ func (v *validator) compile(pattern string) (*regexp.Regexp, error) {
 	return r.re, r.err
 }
 
-func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string]cacheSlot) {
+func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string]cacheSlot, dirs *sync.Map) {
 	v := newValidator(fsys, c, r)
 	if c.Index != nil {
 		v.index(c.Index)
@@ -87,12 +87,11 @@ func validate(fsys fs.FS, c *Catalog, r *report, cache *Cache, cached map[string
 	ids := make(chan string)
 	workers := runtime.GOMAXPROCS(0)
 	reports := make([]*report, workers)
-	var dirs sync.Map
 	var wg sync.WaitGroup
 	for i := range workers {
 		reports[i] = &report{files: map[string]*fileReport{}, parent: r}
 		w := newValidator(fsys, c, reports[i])
-		w.cache, w.dirs = cache, &dirs
+		w.cache, w.dirs = cache, dirs
 		wg.Go(func() {
 			for id := range ids {
 				p := c.Products[id]
