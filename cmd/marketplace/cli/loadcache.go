@@ -34,6 +34,9 @@ func (l *loadCacheFlag) save(cache *catalog.Cache, stderr io.Writer) {
 	if cache == nil {
 		return
 	}
+	if note := cache.Note(); note != "" { // the check read more than it needed to: say why
+		fmt.Fprintf(stderr, "note: %s\n", note)
+	}
 	if err := cache.Save(); err != nil {
 		fmt.Fprintf(stderr, "note: %v\n", err)
 	}

@@ -37,6 +37,20 @@ func TestValidateLoadCache(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(cache, "catalog-*.cache")); len(files) != 1 {
 		t.Errorf("cache folder holds %v, want one catalog-*.cache", files)
 	}
+	// A damaged cache file is ignored, and said: the check was slower than it needed to be.
+	files, _ := filepath.Glob(filepath.Join(cache, "catalog-*.cache"))
+	if len(files) == 1 {
+		if err := os.WriteFile(files[0], []byte("not a cache file"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, "-C", dir, "validate", "--load-cache", cache)
+		if code != ExitOK || !strings.Contains(errOut, "note: ") || !strings.Contains(errOut, files[0]) {
+			t.Errorf("with a damaged cache file: exit %d, stderr %q; want a note naming %s", code, errOut, files[0])
+		}
+		if out+errOut == outs[0] {
+			t.Errorf("with a damaged cache file the run said nothing more than before")
+		}
+	}
 	write("products/acme/x.toml", strings.Replace(product, "memory = 5", "memory = 0", 1))
 	code, out, _ := run(t, "-C", dir, "validate", "--load-cache", cache)
 	if code != ExitProblems || !strings.Contains(out, "products/acme/x.toml:12:12: error: memory is 0 MiB, want more than 0 (rule 10)") {
