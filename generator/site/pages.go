@@ -503,6 +503,11 @@ func (g *generator) interfacesPage() page.Page {
 
 // interfaceRows returns the declared interfaces by name, with how many products provide and use each.
 func (g *generator) interfaceRows() []interfaceRow {
+	g.rowsOnce.Do(func() { g.rows = g.countInterfaces() })
+	return g.rows
+}
+
+func (g *generator) countInterfaces() []interfaceRow {
 	var rows []interfaceRow
 	for _, in := range g.c.Index.Interfaces {
 		rows = append(rows, interfaceRow{Ref: g.iface(in.ID), Version: in.Version,

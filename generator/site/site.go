@@ -121,6 +121,8 @@ type generator struct {
 
 	categoryOnce sync.Once
 	categoryList []categoryCount // memo of categoryCounts
+	rowsOnce     sync.Once
+	rows         []interfaceRow // memo of interfaceRows (two pages show it)
 }
 
 func newGenerator(in Input, t *loadedTheme) (*generator, error) {
@@ -186,8 +188,13 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 	for _, p := range g.products {
 		g.cards[p.ID] = g.cardOf(p)
 	}
+	// Fill the memos the pages read: pages are planned concurrently and only read the generator.
 	for _, want := range slices.Sorted(maps.Keys(g.dependents)) {
-		g.providersOf(want) // fill the memo product pages read concurrently
+		g.providersOf(want)
+	}
+	for i := range c.Index.Interfaces {
+		g.providersOf(c.Index.Interfaces[i].ID)
+		g.consumersOf(c.Index.Interfaces[i].ID)
 	}
 	return g, nil
 }
@@ -207,6 +214,17 @@ func uniq(list []string) []string {
 
 // htmlPages returns the site's HTML pages.
 func (g *generator) htmlPages() []page.Page {
+	// The listing pages are planned concurrently with the others (by kind, each in order).
+	var listings [3][]page.Page
+	var lw sync.WaitGroup
+	for i, plan := range []func() []page.Page{g.publisherListings, g.interfaceListings, g.categoryListings} {
+		lw.Go(func() { listings[i] = plan() })
+	}
+	defer lw.Wait()
+	listingPages := func() []page.Page {
+		lw.Wait()
+		return slices.Concat(listings[:]...)
+	}
 	var out []page.Page
 	out = append(out, g.homePage(), g.interfacesPage(), g.categoriesPage(), g.searchPage(), g.notFoundPage(), g.builderPage())
 	out = append(out, g.productsPages()...)
@@ -223,7 +241,7 @@ func (g *generator) htmlPages() []page.Page {
 			}}
 		}
 		out = append(out, products...)
-		return append(out, g.listingPages()...)
+		return append(out, listingPages()...)
 	}
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
@@ -240,18 +258,29 @@ func (g *generator) htmlPages() []page.Page {
 	}
 	wg.Wait()
 	out = append(out, products...)
-	return append(out, g.listingPages()...)
+	return append(out, listingPages()...)
 }
 
-// listingPages returns the publisher, interface and category pages.
-func (g *generator) listingPages() []page.Page {
+// publisherListings, interfaceListings and categoryListings return the publisher, interface and
+// category pages, each kind in order.
+func (g *generator) publisherListings() []page.Page {
 	var out []page.Page
 	for _, id := range g.c.SortedPublisherIDs() {
 		out = append(out, g.publisherPages(g.c.Publishers[id])...)
 	}
+	return out
+}
+
+func (g *generator) interfaceListings() []page.Page {
+	var out []page.Page
 	for i := range g.c.Index.Interfaces {
 		out = append(out, g.interfacePages(&g.c.Index.Interfaces[i])...)
 	}
+	return out
+}
+
+func (g *generator) categoryListings() []page.Page {
+	var out []page.Page
 	for _, cat := range slices.Sorted(maps.Keys(g.categories)) {
 		out = append(out, g.categoryPages(cat)...)
 	}
