@@ -42,12 +42,8 @@ func (g *generator) copyAssets() {
 				}
 				return ""
 			}
-			data, err := fs.ReadFile(g.in.Files, src)
-			if err != nil || len(data) == 0 {
-				return ""
-			}
-			sum := sha256.Sum256(data)
-			if path.Ext(strings.ToLower(src)) == ".svg" && activeSVG(sum, data) {
+			sum, ok := g.assetSum(src)
+			if !ok {
 				return ""
 			}
 			taken[out] = src
@@ -74,6 +70,46 @@ func assetPaths(p *catalog.Product, rel string) (src, out string, ok bool) {
 	}
 	return path.Join(catalog.ProductsDir, p.Publisher, clean), out, true
 }
+
+// assetSum returns the SHA-256 of the asset file src, and false when it is missing, empty, or an
+// SVG that must not be published. A preview (Unkeyed) plans the same files at every save: there,
+// a file whose size and modification time are unchanged since an earlier plan is not read again.
+func (g *generator) assetSum(src string) (sum [sha256.Size]byte, ok bool) {
+	var stamp assetStamp
+	if g.in.Unkeyed {
+		if info, err := fs.Stat(g.in.Files, src); err == nil && !info.ModTime().IsZero() {
+			stamp = assetStamp{src, info.Size(), info.ModTime().UnixNano()}
+			if v, hit := assetSums.Load(stamp); hit {
+				r := v.(assetResult)
+				return r.sum, r.ok
+			}
+		}
+	}
+	data, err := fs.ReadFile(g.in.Files, src)
+	if err == nil && len(data) > 0 {
+		sum = sha256.Sum256(data)
+		ok = !(path.Ext(strings.ToLower(src)) == ".svg" && activeSVG(sum, data))
+	}
+	if stamp.path != "" && err == nil {
+		assetSums.Store(stamp, assetResult{sum, ok})
+	}
+	return sum, ok
+}
+
+// assetStamp names a file's content by its path, size and modification time (ns).
+type assetStamp struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
+type assetResult struct {
+	sum [sha256.Size]byte
+	ok  bool
+}
+
+// assetSums maps the stamps of asset files previews planned to their hash and verdict.
+var assetSums sync.Map
 
 // assetPage is the output page of the asset file src, whose content hashed to sum when it was
 // planned. The content is read again when the page is written rather than held from planning to

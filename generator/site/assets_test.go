@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/hspc/marketplace/generator/page"
 )
@@ -70,5 +71,41 @@ func TestAssetReadWhenWritten(t *testing.T) {
 	fsys[src] = &fstest.MapFile{Data: append(bytes.Clone(want), []byte("<!-- edited -->")...)}
 	if _, err := logo.Render(); err == nil || !strings.Contains(err.Error(), "changed during the build") {
 		t.Errorf("a logo edited after planning rendered with error %v, want \"changed during the build\"", err)
+	}
+}
+
+// TestPreviewAssetEdited checks that a preview's plans (Unkeyed), which remember asset files by
+// size and modification time, see a logo edited between two plans.
+func TestPreviewAssetEdited(t *testing.T) {
+	fsys := testFS(t)
+	in := testInput(t, fsys)
+	in.Unkeyed = true
+	src := "products/acme/fhir/logo.svg"
+	logo := func() []byte {
+		t.Helper()
+		for _, p := range mustPages(t, in) {
+			if p.Path == src {
+				data, err := p.Render()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return data
+			}
+		}
+		t.Fatalf("no page for %s", src)
+		return nil
+	}
+	fsys[src].ModTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	first := logo()
+	if !bytes.Equal(first, fsys[src].Data) {
+		t.Fatalf("first plan: logo %q, want the file's bytes", first)
+	}
+	edited := bytes.Replace(fsys[src].Data, []byte("<svg"), []byte("<svg data-edited=\"1\""), 1)
+	if bytes.Equal(edited, first) {
+		t.Fatal("the test's edit changed nothing")
+	}
+	fsys[src] = &fstest.MapFile{Data: edited, ModTime: time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)}
+	if got := logo(); !bytes.Equal(got, edited) {
+		t.Errorf("after an edit: logo %q, want %q", got, edited)
 	}
 }

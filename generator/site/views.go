@@ -51,19 +51,20 @@ func (g *generator) cardOf(p *catalog.Product) card {
 }
 
 func (g *generator) cardsOf(ids []string) []card {
-	out := make([]card, 0, len(ids))
+	// Sort the names, then make the cards: moving whole cards was most of a preview's planning.
+	type named struct{ sortName, id string }
+	keys := make([]named, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, g.cards[id])
+		keys = append(keys, named{g.cards[id].sortName, id})
 	}
-	sortCards(out)
-	return out
-}
-
-// sortCards orders cards by name as a reader expects, then by ID.
-func sortCards(cs []card) {
-	slices.SortStableFunc(cs, func(a, b card) int {
-		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(keys, func(a, b named) int {
+		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.id, b.id))
 	})
+	out := make([]card, 0, len(ids))
+	for _, k := range keys {
+		out = append(out, g.cards[k.id])
+	}
+	return out
 }
 
 // sortBuilds returns pointers to the builds, highest SemVer first. Versions that do not parse
