@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -64,7 +63,7 @@ func main() {
 	}
 	stopHeap := func() {}
 	if *memProfile != "" {
-		stopHeap = heapAtPeak(*memProfile)
+		stopHeap = measure.HeapAtPeak(*memProfile)
 	}
 	limitMemory(out)
 	full := measure.Run(func() {
@@ -97,7 +96,7 @@ func main() {
 	}
 	stopHeap = func() {}
 	if *memProfile != "" {
-		stopHeap = heapAtPeak(*memProfile + ".incremental")
+		stopHeap = measure.HeapAtPeak(*memProfile + ".incremental")
 	}
 	limitMemory(out)
 	incr := measure.Run(func() {
@@ -160,36 +159,6 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "build bench:", err)
 		os.Exit(1)
 	}
-}
-
-// heapAtPeak samples the live heap every 100 ms and keeps a heap profile of the largest it saw
-// in file; the returned function stops sampling.
-func heapAtPeak(file string) func() {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		var peak uint64
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-			}
-			metrics.Read(sample)
-			if live := sample[0].Value.Uint64(); live > peak+peak/20 {
-				peak = live
-				var buf bytes.Buffer
-				if pprof.Lookup("heap").WriteTo(&buf, 0) == nil {
-					os.WriteFile(file, buf.Bytes(), 0o644)
-				}
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 // limitMemory sets the soft memory limit marketplace build would run a build into out under.

@@ -40,7 +40,7 @@ func main() {
 	maxRSS := flag.Uint64("max-rss-mib", 0, "target peak RSS of the full build, MiB; 0: none")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the full build to `FILE`")
 	incrProfile := flag.String("cpuprofile-incremental", "", "write a CPU profile of the one-product rebuild to `FILE`")
-	memProfile := flag.String("memprofile", "", "write a heap profile of the full build, taken when the live heap was largest, to `FILE`")
+	memProfile := flag.String("memprofile", "", "write a heap profile of the full build, taken when the live heap was largest, to `FILE` (and one when the pages are written to FILE.hooks)")
 	binary := flag.String("binary", "", "time the one-product rebuilds by running this marketplace `BINARY` (go build ./cmd/marketplace), not in-process")
 	noLimit := flag.Bool("no-memory-limit", false, "build without the soft memory limit `marketplace build` sets (GOMEMLIMIT still applies)")
 	flag.Parse()
@@ -87,7 +87,7 @@ func main() {
 	setLimit()
 	stopHeap := func() {}
 	if *memProfile != "" {
-		stopHeap = peakHeapProfile(*memProfile)
+		stopHeap = measure.HeapAtPeak(*memProfile)
 		// And what is live when the pages are written, before the search index is built.
 		opts.Hooks = append(opts.Hooks, func(context.Context, string, string) error {
 			fmt.Fprintf(os.Stderr, "pages written at %s\n", time.Now().Format("15:04:05.000"))
@@ -266,41 +266,5 @@ func check(err error) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale:", err)
 		os.Exit(1)
-	}
-}
-
-// peakHeapProfile collects garbage every second and keeps a heap profile of the moment the live
-// heap was largest (the collections slow the build down: a diagnosis, not a measurement); the
-// returned function stops sampling and writes that profile to file.
-func peakHeapProfile(file string) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	var best bytes.Buffer
-	var peak uint64
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak {
-				peak = ms.HeapAlloc
-				best.Reset()
-				pprof.Lookup("heap").WriteTo(&best, 0)
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-		check(os.WriteFile(file, best.Bytes(), 0o644))
-		fmt.Printf("heap profile   %s (live heap peaked at %d MiB)\n", file, peak>>20)
 	}
 }

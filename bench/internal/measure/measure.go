@@ -4,10 +4,13 @@ package measure
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,4 +125,34 @@ func Child(cmd *exec.Cmd) Figures {
 		}
 	}
 	return fig
+}
+
+// HeapAtPeak samples the live heap every 100 ms and keeps a heap profile of the largest it saw
+// in file; the returned function stops sampling.
+func HeapAtPeak(file string) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var peak uint64
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > peak+peak/20 {
+				peak = live
+				var buf bytes.Buffer
+				if pprof.Lookup("heap").WriteTo(&buf, 0) == nil {
+					os.WriteFile(file, buf.Bytes(), 0o644)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
