@@ -98,7 +98,7 @@ func Offered(p *catalog.Product) *catalog.Build {
 // Prefix is what the output paths of a build's manifests start with: deploy/PUBLISHER/PRODUCT@VERSION.
 // followed by FileName, as `marketplace deploy PUBLISHER/PRODUCT@VERSION` names the build. A
 // file, not a folder per product and version: folders were a third of a large site's mkdirs.
-func Prefix(productID, version string) string { return "deploy/" + productID + "@" + version + "." }
+func Prefix(productID, version string) string { return page.DeployPrefix(productID, version) }
 
 // ManifestPath is the output path of a build's manifest in format.
 func ManifestPath(productID, version, format string) string {

@@ -31,3 +31,10 @@ func AssetPath(productID, rel string) (out, clean string, ok bool) {
 	}
 	return path.Join(dir, "files", clean), clean, true
 }
+
+// DeployPrefix is what the output paths of a build's deploy manifests start with,
+// deploy/PUBLISHER/PRODUCT@VERSION., followed by kubernetes.yaml or compose.yaml: the deploy
+// stage writes them there and the site links them, so both take the name from here.
+func DeployPrefix(productID, version string) string {
+	return "deploy/" + productID + "@" + version + "."
+}

@@ -236,7 +236,7 @@ type buildView struct {
 	Exposes      []exposeView
 	Dependencies []dependencyView
 	SmokeTest    *catalog.SmokeTest
-	Deploy       string   // what the paths of this build's manifests start with (deployPrefix), from the site root; "" when not published
+	Deploy       string   // what the paths of this build's manifests start with (page.DeployPrefix), from the site root; "" when not published
 	ToSet        []string // required parameters without a default: what a deployer must supply
 }
 
@@ -346,7 +346,7 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 		Platforms:  b.PlatformsOrDefault(),
 		Notes:      b.Notes,
 		SmokeTest:  b.SmokeTest,
-		Deploy:     deployPrefix(p.ID, b.Version),
+		Deploy:     page.DeployPrefix(p.ID, b.Version),
 	}
 	if ref, err := catalog.ParseImageRef(b.Image); err == nil {
 		bv.Repository, bv.Tag, bv.Digest = ref.Repository, ref.Tag, ref.Digest

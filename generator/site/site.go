@@ -220,7 +220,6 @@ func (g *generator) htmlPages() []page.Page {
 	for i, plan := range []func() []page.Page{g.publisherListings, g.interfaceListings, g.categoryListings} {
 		lw.Go(func() { listings[i] = plan() })
 	}
-	defer lw.Wait()
 	listingPages := func() []page.Page {
 		lw.Wait()
 		return slices.Concat(listings[:]...)

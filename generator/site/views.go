@@ -286,9 +286,3 @@ func anchor(version string) string {
 		return '-'
 	}, version)
 }
-
-// deployPrefix is what the paths of a build's manifests start with (deploy.Prefix): the
-// templates add kubernetes.yaml or compose.yaml.
-func deployPrefix(productID, version string) string {
-	return "deploy/" + productID + "@" + version + "."
-}
