@@ -159,10 +159,10 @@ func checkElement(e xml.StartElement, line int) *svgProblem {
 				return &svgProblem{line, fmt.Sprintf("has <%s> changing the %s attribute", e.Name.Local, strings.TrimSpace(a.Value))}
 			}
 		}
-		if a.Name.Space == "" || alocal == "style" {
-			if what := activeCSS(a.Value); what != "" {
-				return &svgProblem{line, fmt.Sprintf("has a %s attribute on <%s> with %s", a.Name.Local, e.Name.Local, what)}
-			}
+		// Every attribute, in any namespace or none: a prefix the document does not declare
+		// (A:fill) is a name in no namespace to an HTML parser, which then reads its url().
+		if what := activeCSS(a.Value); what != "" {
+			return &svgProblem{line, fmt.Sprintf("has a %s attribute on <%s> with %s", a.Name.Local, e.Name.Local, what)}
 		}
 	}
 	return nil
