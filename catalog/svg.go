@@ -138,7 +138,7 @@ func checkElement(e xml.StartElement, line int) *svgProblem {
 		alocal := strings.ToLower(a.Name.Local)
 		switch {
 		case a.Name.Space == "xmlns" || (a.Name.Space == "" && alocal == "xmlns"):
-			continue // namespace declarations
+			// A namespace declaration: no other rule of the switch applies, the url() check does.
 		case alocal == "base" && (a.Name.Space == xmlNS || a.Name.Space == "xml"):
 			// xml:base would turn a same-document "#id" into a link to wherever it points.
 			return &svgProblem{line, fmt.Sprintf("has an xml:base attribute on <%s>", e.Name.Local)}
