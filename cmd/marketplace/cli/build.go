@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -17,11 +18,11 @@ import (
 
 func newBuild(g *globals) *cobra.Command {
 	var (
-		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap string
-		offline, noVerify                                                          bool
-		jobs                                                                       int
-		upstreams                                                                  federate.UpstreamOptions
-		loadCache                                                                  loadCacheFlag
+		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap, cpuProfile string
+		offline, noVerify                                                                      bool
+		jobs                                                                                   int
+		upstreams                                                                              federate.UpstreamOptions
+		loadCache                                                                              loadCacheFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -51,6 +52,13 @@ with the local products; each upstream's images verify offline against its own s
 			root, err := g.catalogRoot()
 			if err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer stop()
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(generator.MemoryLimitFor(g.path(out)))
@@ -121,6 +129,21 @@ with the local products; each upstream's images verify offline against its own s
 	f.StringVar(&registryMap, "registry-map", "", "deploy manifests pull from the private registry that registry map `FILE` (marketplace mirror images) names")
 	upstreamFlags(f, &upstreams)
 	loadCache.register(cmd)
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE` (go tool pprof)")
+	_ = f.MarkHidden("cpuprofile") // for measuring the generator, not for publishing
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
+}
+
+// startCPUProfile writes a CPU profile to file until stop is called.
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
