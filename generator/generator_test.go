@@ -3,7 +3,6 @@ package generator
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -261,15 +260,11 @@ image = "ghcr.io/acme/fhir@sha256:2222222222222222222222222222222222222222222222
 // manifestKeys reads the page keys the writer recorded in an output folder.
 func manifestKeys(t *testing.T, out string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, write.ManifestFile))
-	if err != nil {
-		t.Fatal(err)
+	keys, ok := write.Keys(out)
+	if !ok {
+		t.Fatalf("%s has no manifest", out)
 	}
-	var m struct{ Keys map[string]string }
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m.Keys
+	return keys
 }
 
 func TestIncrementalRebuild(t *testing.T) {

@@ -36,7 +36,10 @@ import (
 const ManifestFile = ".marketplace-manifest.json"
 
 // manifestVersion 2: keys may be "" (the page is being changed; its file is not to be trusted).
-const manifestVersion = 2
+// 3: the keys are one string of "KEY\tPATH" lines sorted by path ("pages"), which reads in a
+// sixth of the time of a JSON object of 60 000 members: a one-product rebuild reads two
+// manifests and writes one.
+const manifestVersion = 3
 
 // Stats says what a write did.
 type Stats struct {
@@ -60,8 +63,48 @@ type Options struct {
 
 type manifest struct {
 	Version int               `json:"version"`
-	Keys    map[string]string `json:"keys"`            // page path → key ("" while changing)
+	Keys    map[string]string `json:"keys,omitempty"`  // versions 1 and 2: page path → key ("" while changing)
+	Pages   string            `json:"pages,omitempty"` // version 3: the keys as "KEY\tPATH\n" lines, sorted by path
 	Extra   []string          `json:"extra,omitempty"` // files the hooks wrote, sorted
+}
+
+// encodePages returns keys as version 3's "pages": a line per page, sorted by path. An unknown
+// key ("") is written as "-".
+func encodePages(keys map[string]string) string {
+	paths := slices.Sorted(maps.Keys(keys))
+	n := 0
+	for _, p := range paths {
+		n += len(keys[p]) + len(p) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range paths {
+		k := keys[p]
+		if k == "" {
+			k = "-"
+		}
+		b.WriteString(k)
+		b.WriteByte('\t')
+		b.WriteString(p)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// decodePages reads version 3's "pages" (see encodePages).
+func decodePages(s string) (map[string]string, bool) {
+	keys := make(map[string]string, strings.Count(s, "\n"))
+	for line := range strings.Lines(s) {
+		k, p, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if !ok || k == "" || p == "" {
+			return nil, false
+		}
+		if k == "-" {
+			k = ""
+		}
+		keys[p] = k
+	}
+	return keys, true
 }
 
 // Names of what a build keeps beside the output folder base.
@@ -400,8 +443,11 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 func checkPaths(pages []page.Page) error {
 	seen := make(map[string]bool, len(pages))
 	for _, p := range pages {
-		if p.Path == "" || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile || p.Path == journalFile {
+		if p.Path == "" || strings.ContainsAny(p.Path, "\n\r") || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile || p.Path == journalFile {
 			return fmt.Errorf("invalid output path %q", p.Path)
+		}
+		if strings.ContainsAny(p.Key, "\t\n\r") || p.Key == "-" {
+			return fmt.Errorf("page %s: invalid key %q", p.Path, p.Key)
 		}
 		if seen[p.Path] {
 			return fmt.Errorf("two pages write %s", p.Path)
@@ -409,6 +455,16 @@ func checkPaths(pages []page.Page) error {
 		seen[p.Path] = true
 	}
 	return nil
+}
+
+// Keys returns the page keys the manifest of an output folder (or one of its trees) records,
+// by page path; false when it has no manifest this version reads.
+func Keys(dir string) (map[string]string, bool) {
+	m, ok := readTreeManifest(dir)
+	if !ok {
+		return nil, false
+	}
+	return m.Keys, true
 }
 
 // readManifest returns the page keys of a finished output folder (every key known), or nil.
@@ -434,7 +490,21 @@ func readTreeManifest(dir string) (*manifest, bool) {
 		return nil, false
 	}
 	var m manifest
-	if json.Unmarshal(data, &m) != nil || (m.Version != 1 && m.Version != manifestVersion) || m.Keys == nil {
+	if json.Unmarshal(data, &m) != nil {
+		return nil, false
+	}
+	switch m.Version {
+	case 1, 2:
+		if m.Keys == nil {
+			return nil, false
+		}
+	case manifestVersion:
+		keys, ok := decodePages(m.Pages)
+		if !ok || m.Keys != nil {
+			return nil, false
+		}
+		m.Keys, m.Pages = keys, ""
+	default:
 		return nil, false
 	}
 	data, err = os.ReadFile(filepath.Join(dir, journalFile))
@@ -474,6 +544,7 @@ func writeJournal(tree string, dirty []string) error {
 // writeManifest replaces the tree's manifest in one rename, then drops the journal: every
 // page it listed is now what the manifest says.
 func writeManifest(tree string, m manifest) error {
+	m.Pages, m.Keys = encodePages(m.Keys), nil
 	data, err := json.Marshal(m)
 	if err != nil {
 		return err

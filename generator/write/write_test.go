@@ -229,3 +229,37 @@ func TestRejectsBadPaths(t *testing.T) {
 		t.Error("duplicate path accepted")
 	}
 }
+
+// TestManifestVersions: a tree's manifest is written as version 3 and read back whole (unknown
+// keys too); version 2 manifests of earlier builds are still read; damaged ones are not trusted.
+func TestManifestVersions(t *testing.T) {
+	tree := t.TempDir()
+	keys := map[string]string{"a/index.html": "k1", "b c/d.json": "asset k2", "e.svg": ""}
+	if err := writeManifest(tree, manifest{Version: manifestVersion, Keys: keys, Extra: []string{"x/seg"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, ok := readTreeManifest(tree)
+	if !ok || len(m.Keys) != 3 || m.Keys["a/index.html"] != "k1" || m.Keys["b c/d.json"] != "asset k2" || m.Keys["e.svg"] != "" || len(m.Extra) != 1 {
+		t.Fatalf("read back %+v, %v; want %v", m, ok, keys)
+	}
+	for name, data := range map[string]string{
+		"version 2": `{"version": 2, "keys": {"a/index.html": "k1", "e.svg": ""}}`,
+	} {
+		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
+		if m, ok := readTreeManifest(tree); !ok || m.Keys["a/index.html"] != "k1" || len(m.Keys) != 2 {
+			t.Errorf("%s: read %+v, %v", name, m, ok)
+		}
+	}
+	for name, data := range map[string]string{
+		"no tab":         `{"version": 3, "pages": "k1a/index.html\n"}`,
+		"empty path":     `{"version": 3, "pages": "k1\t\n"}`,
+		"keys and pages": `{"version": 3, "keys": {}, "pages": "k1\ta\n"}`,
+		"future":         `{"version": 4, "pages": "k1\ta\n"}`,
+		"not JSON":       `k1 a`,
+	} {
+		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
+		if m, ok := readTreeManifest(tree); ok {
+			t.Errorf("%s: trusted %+v", name, m)
+		}
+	}
+}
