@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/hex"
 	"io/fs"
 	"path"
 	"regexp"
@@ -117,6 +118,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot, dirs
 					if k, e := cache.assumed(j.path); e != nil {
 						res.slot.key, res.slot.entry = k, e
 						res.prod, res.problems = e.product, e.decoded
+						res.prod.Sum = hex.EncodeToString(k[:])
 						results <- res
 						continue
 					}
@@ -128,6 +130,7 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot, dirs
 								if e := cache.lookup(k, j.path, false, scratch); e != nil {
 									res.slot.key, res.slot.entry = k, e
 									res.prod, res.problems = e.product, e.decoded
+									res.prod.Sum = hex.EncodeToString(k[:])
 									results <- res
 									continue
 								}
@@ -166,6 +169,12 @@ func load(fsys fs.FS, r *report, cache *Cache, cached map[string]cacheSlot, dirs
 						shareBuilds(res.prod)
 						shareMaps(res.prod, strs)
 					}
+				}
+				if res.prod != nil {
+					if res.slot.entry == nil && cache == nil {
+						res.slot.key = cacheKeyOf(indexKey, j.path, contentHash(data))
+					}
+					res.prod.Sum = hex.EncodeToString(res.slot.key[:])
 				}
 				results <- res
 			}

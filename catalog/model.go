@@ -192,6 +192,20 @@ type Product struct {
 	Identity    Identity     `toml:"identity" json:"identity"`
 	Builds      []Build      `toml:"builds" json:"builds"`
 	Origin      Origin       `toml:"-" json:"origin"` // set when catalogs are merged (package federate)
+	// Sum identifies what the loader made the product from: the hash of its file's path and
+	// content, index.toml and the validator's version. Two products with the same Sum (and
+	// Origin) are equal, so a build can key pages by it instead of encoding the product. ""
+	// when the product was not loaded from a file (then it says nothing).
+	Sum string `toml:"-" json:"-"`
+}
+
+// KeyPart returns what stands for p in a page key (see Sum): its Sum and Origin when it has a
+// Sum, else the whole product.
+func (p *Product) KeyPart() any {
+	if p.Sum == "" {
+		return p
+	}
+	return [2]any{p.Sum, p.Origin}
 }
 
 // Screenshot is an image of the product with a caption.

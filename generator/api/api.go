@@ -172,7 +172,7 @@ func Pages(in Input) []page.Page {
 	keys := make([]string, len(ids))
 	for i, id := range ids {
 		p := c.Products[id]
-		keys[i] = page.Key("api/product", Schema, p, in.History.Product(id), c.IsOpen(p), imagesOf(in, p))
+		keys[i] = page.Key("api/product", Schema, p.KeyPart(), in.History.Product(id), c.IsOpen(p), imagesOf(in, p))
 		pages = append(pages, page.Page{
 			Path: ProductPath(id),
 			Key:  keys[i],

@@ -56,9 +56,9 @@ func Render(format string, p *catalog.Product, b *catalog.Build, env map[string]
 // build each product offers for deployment (see Offered), without an environment (placeholders
 // for every value the operator must supply), sorted by path. Older builds' manifests come from
 // `marketplace deploy PRODUCT@VERSION`: writing two files for every build ever published would
-// make them most of the site's files. A page's key is the product ID, the build and
-// FormatVersion (the path tells the formats apart): the manifests depend on nothing else, so an
-// unchanged build is not re-rendered.
+// make them most of the site's files. A page's key is the product (its Sum: see
+// catalog.Product.KeyPart), the build's version and FormatVersion (the path tells the formats
+// apart): the manifests depend on nothing else, so an unchanged product is not re-rendered.
 func Pages(c *catalog.Catalog) []page.Page {
 	var pages []page.Page
 	for _, id := range c.SortedProductIDs() {
@@ -67,7 +67,7 @@ func Pages(c *catalog.Catalog) []page.Page {
 		if b == nil {
 			continue
 		}
-		key := page.Key(p.ID, b, FormatVersion)
+		key := page.Key(p.KeyPart(), b.Version, FormatVersion)
 		for _, f := range Formats {
 			pages = append(pages, page.Page{
 				Path:   ManifestPath(p.ID, b.Version, f),
@@ -574,6 +574,14 @@ func MapImages(c *catalog.Catalog, m *catalog.RegistryMap) (*catalog.Catalog, []
 				missing = append(missing, np.Builds[i].Image)
 			}
 			np.Builds[i].Image = img
+		}
+		if np.Sum != "" { // the product is no longer what its file says: its images moved
+			h := sha256.New()
+			h.Write([]byte(np.Sum))
+			for _, b := range np.Builds {
+				h.Write([]byte("\x00" + b.Image))
+			}
+			np.Sum = hex.EncodeToString(h.Sum(nil))
 		}
 		mapped.Products[id] = &np
 	}

@@ -331,6 +331,53 @@ func (g *generator) productPage(p *catalog.Product) page.Page {
 	return g.newPage(productPath(p.ID), "product", p.Name, p.Summary, "products", v)
 }
 
+// productKey is the key of a product's page (the key of productPage's view, in effect) computed
+// from the view's inputs rather than from the view: building and encoding ten thousand views
+// was most of a one-product rebuild. p.Sum stands for everything the loader made from the
+// product's file and index.toml (so interface names, the catalog's name and base URL too); the
+// rest is what comes from elsewhere — its card (publisher name, logo, latest status), screenshots,
+// history, each build's image status and date, and the providers listed for each dependency of
+// the offered build. TestProductKeyCoversView checks that whatever changes the view changes
+// this key. A product without a Sum (not loaded from a file) is keyed by its view.
+func (g *generator) productKey(p *catalog.Product) string {
+	if p.Sum == "" {
+		return g.productPage(p).Key
+	}
+	type buildInputs struct {
+		Status    ImageStatus
+		Published time.Time
+		Providers []string // per dependency of the offered build: providerKeys
+	}
+	in := struct {
+		Sum     string
+		Origin  catalog.Origin
+		Card    card
+		Shots   []screenshot
+		History *catalog.ProductHistory
+		Builds  []buildInputs
+	}{Sum: p.Sum, Origin: p.Origin, Card: g.cards[p.ID], Shots: g.shots[p.ID], History: g.in.History.Product(p.ID)}
+	latest := latestBuild(g.builds[p.ID])
+	for _, b := range g.builds[p.ID] {
+		bi := buildInputs{Status: g.status(b), Published: g.in.History.Published(p, b)}
+		if b == latest {
+			for i := range b.Dependencies {
+				bi.Providers = append(bi.Providers, g.providerKeys[b.Dependencies[i].Interface])
+			}
+		}
+		in.Builds = append(in.Builds, bi)
+	}
+	return g.theme.key(productPath(p.ID), "product", &pageData{
+		Root: rootOf(productPath(p.ID)), Site: g.site(), Static: g.theme.versions,
+		Title: p.Name, Description: p.Summary, Section: "products", Body: in,
+	})
+}
+
+// providerKey hashes what buildViewOf may show of the providers of interface want: the first
+// maxProviders+1 (one may be the product itself, which is left out) and how many there are.
+func providerKey(all []providerRef) string {
+	return page.Key(all[:min(len(all), maxProviders+1)], len(all))
+}
+
 // buildViewOf returns what the page shows of a build. Only the offered build (full) shows its
 // tasks, parameters, interfaces and dependencies; older builds show their image, signature and
 // release notes, and point to the product's JSON for the rest: the page of a product with many

@@ -118,6 +118,8 @@ type generator struct {
 	providers  map[string][]providerRef    // memo of providersOf
 	provides   map[string]map[string]bool  // interface ID → the IDs providersOf returned for it
 	consumers  map[string][]consumerRef    // memo of consumersOf
+	// providerKeys holds providerKey of each interface products depend on.
+	providerKeys map[string]string
 
 	categoryOnce sync.Once
 	categoryList []categoryCount // memo of categoryCounts
@@ -189,8 +191,9 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 		g.cards[p.ID] = g.cardOf(p)
 	}
 	// Fill the memos the pages read: pages are planned concurrently and only read the generator.
+	g.providerKeys = map[string]string{}
 	for _, want := range slices.Sorted(maps.Keys(g.dependents)) {
-		g.providersOf(want)
+		g.providerKeys[want] = providerKey(g.providersOf(want))
 	}
 	for i := range c.Index.Interfaces {
 		g.providersOf(c.Index.Interfaces[i].ID)
@@ -245,11 +248,10 @@ func (g *generator) htmlPages() []page.Page {
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
-				// Keep only the key: the view is planned again when the page is rendered, so
-				// a large catalog does not hold every product page's view in memory at once.
+				// The key comes from the view's inputs; the view is made when the page is
+				// rendered, so a large catalog does not hold every product page's view at once.
 				p := g.products[i]
-				planned := g.productPage(p)
-				products[i] = page.Page{Path: planned.Path, Key: planned.Key, Render: func() ([]byte, error) {
+				products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Render: func() ([]byte, error) {
 					return g.productPage(p).Render()
 				}}
 			}

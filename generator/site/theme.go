@@ -118,11 +118,22 @@ const keyVersion = "site/1"
 // page returns the page at p of the given kind, keyed by exactly what it depends on: the data
 // the template sees, and the theme files the template set was parsed from.
 func (t *loadedTheme) page(p, kind string, data *pageData, keyed bool) page.Page {
-	tmpl := t.templates[kind]
 	key := ""
 	if keyed {
 		key = page.Key(keyVersion, kind, t.hashes[kind], data)
 	}
+	return t.pageKeyed(p, kind, data, key)
+}
+
+// key is the key of a page of the given kind whose data stands for the page's inputs, not its
+// view (see productKey): the kind is marked so, so that it never equals a view's key.
+func (t *loadedTheme) key(p, kind string, inputs *pageData) string {
+	return page.Key(keyVersion, kind+"/inputs", t.hashes[kind], inputs)
+}
+
+// pageKeyed returns the page at p of the given kind with the key given.
+func (t *loadedTheme) pageKeyed(p, kind string, data *pageData, key string) page.Page {
+	tmpl := t.templates[kind]
 	return page.Page{
 		Path: p,
 		Key:  key,
