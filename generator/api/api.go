@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	_ "embed"
 	"encoding/json"
@@ -192,15 +193,80 @@ func Pages(in Input) []page.Page {
 	pages = append(pages, page.Page{
 		Path:   CatalogPath,
 		Key:    page.Key("api/catalog", Schema, c.Index, c.Publishers, source, keys),
-		Stream: func(w io.Writer) error { return streamCatalog(w, in, ids) },
+		Stream: func(w io.Writer) error { return streamCatalog(w, in, ids, nil) },
+		Update: func(w io.Writer, prev io.Reader, prevKeys map[string]string) error {
+			// A product's entry is its document without the changelog: the same key for its
+			// document means the same entry, which the published catalog.json holds already.
+			same := func(i int) bool { return prevKeys[ProductPath(ids[i])] == keys[i] }
+			return streamCatalog(w, in, ids, &published{r: prev, same: same})
+		},
 	})
 	return pages
 }
 
+// published is the catalog.json of the published output, read along while a new one is
+// written: the entries of products whose documents did not change are copied from it.
+type published struct {
+	r    io.Reader
+	same func(i int) bool // whether the entry of ids[i] is unchanged
+	br   *bufio.Reader
+	line []byte // the current entry line ("," and the product's JSON), nil when none is left
+	id   string // its product ID
+	bad  bool   // the file is not laid out as streamCatalog writes it: copy nothing
+}
+
+// entry returns the published entry of product id, without the separator, or nil.
+func (p *published) entry(id string) []byte {
+	if p == nil || p.bad {
+		return nil
+	}
+	if p.br == nil {
+		p.br = bufio.NewReaderSize(p.r, 1<<16)
+		first, err := p.br.ReadBytes('\n')
+		if err != nil || !bytes.HasSuffix(first, []byte("\"products\":[\n")) {
+			p.bad = true // written before catalog.json put its products on lines of their own
+			return nil
+		}
+		p.next()
+	}
+	for p.line != nil && p.id < id {
+		p.next()
+	}
+	if p.line == nil || p.id != id {
+		return nil
+	}
+	return bytes.TrimPrefix(p.line, []byte(","))
+}
+
+// next reads the next entry line.
+func (p *published) next() {
+	line, err := p.br.ReadBytes('\n')
+	if err != nil {
+		p.line = nil
+		if err != io.EOF {
+			p.bad = true
+		}
+		return
+	}
+	rest, ok := bytes.CutPrefix(bytes.TrimPrefix(line, []byte(",")), []byte(`{"id":"`))
+	end := bytes.IndexByte(rest, '"')
+	if !ok || end < 0 {
+		p.line = nil // "]}": the end
+		return
+	}
+	id := string(rest[:end])
+	if id <= p.id && p.id != "" {
+		p.line, p.bad = nil, true // out of order: not ours
+		return
+	}
+	p.line, p.id = line, id
+}
+
 // streamCatalog writes catalog.json one product at a time, so its size (tens of MB for a large
-// catalog) is never held in memory. It is compact JSON: clients parse it, people read the
-// per-product documents.
-func streamCatalog(w io.Writer, in Input, ids []string) error {
+// catalog) is never held in memory. It is compact JSON (clients parse it, people read the
+// per-product documents) with each product's entry on a line of its own, so that the next build
+// can copy the entries that did not change from it (prev; nil means none).
+func streamCatalog(w io.Writer, in Input, ids []string, prev *published) error {
 	doc := catalogDoc(in, nil)
 	head, err := json.Marshal(doc)
 	if err != nil {
@@ -214,12 +280,20 @@ func streamCatalog(w io.Writer, in Input, ids []string) error {
 	if _, err := w.Write(head); err != nil {
 		return err
 	}
-	io.WriteString(w, "[")
+	io.WriteString(w, "[\n")
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for i, id := range ids {
 		if i > 0 {
 			io.WriteString(w, ",")
+		}
+		if prev != nil && prev.same(i) {
+			if e := prev.entry(id); e != nil {
+				if _, err := w.Write(e); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		if err := enc.Encode(productDoc(in, in.Catalog.Products[id])); err != nil {
 			return err

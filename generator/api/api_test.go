@@ -153,13 +153,91 @@ func TestKeysFollowContent(t *testing.T) {
 		return m
 	}
 	before := keys()
-	in.Catalog.Products["acme/fhir"].Summary = "changed"
-	after := keys()
+	p := in.Catalog.Products["acme/fhir"]
+	if p.Sum == "" {
+		t.Fatal("a loaded product has no Sum")
+	}
+	// A new file is a new Sum; a product changed in memory has none (catalog.Product.Sum), and
+	// is keyed by its content.
+	p.Sum = strings.Repeat("0", 64)
+	afterSum := keys()
+	p.Sum, p.Summary = "", "changed"
+	afterEdit := keys()
 	for path, k := range before {
-		changed := after[path] != k
-		want := path == ProductPath("acme/fhir") || path == CatalogPath
-		if changed != want {
-			t.Errorf("%s: key changed = %v, want %v", path, changed, want)
+		for what, after := range map[string]map[string]string{"new Sum": afterSum, "summary changed in memory": afterEdit} {
+			changed := after[path] != k
+			want := path == ProductPath("acme/fhir") || path == CatalogPath
+			if changed != want {
+				t.Errorf("%s: %s: key changed = %v, want %v", what, path, changed, want)
+			}
+		}
+	}
+}
+
+// TestCatalogUpdateCopiesUnchangedEntries: a rebuild's catalog.json copies the entries of
+// products whose documents kept their key from the published catalog.json, encodes the others,
+// and encodes everything when the published file is not laid out as it expects.
+func TestCatalogUpdateCopiesUnchangedEntries(t *testing.T) {
+	in := exampleInput(t)
+	catalogPage := func() (page.Page, map[string]string) {
+		keys := map[string]string{}
+		var cp page.Page
+		for _, p := range Pages(in) {
+			keys[p.Path] = p.Key
+			if p.Path == CatalogPath {
+				cp = p
+			}
+		}
+		return cp, keys
+	}
+	stream := func(p page.Page) string {
+		var b bytes.Buffer
+		if err := p.Stream(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	before, prevKeys := catalogPage()
+	published := stream(before)
+
+	// Change one product; mark another's published entry, so that copying it shows.
+	changed := in.Catalog.Products["acme/fhir"]
+	changed.Summary, changed.Sum = "A changed summary", strings.Repeat("1", 64)
+	var other string
+	for _, id := range in.Catalog.SortedProductIDs() {
+		if id != changed.ID {
+			other = id
+			break
+		}
+	}
+	mark := func(s string) string {
+		from := `{"id":"` + other + `","publisher":`
+		if !strings.Contains(s, from) {
+			t.Fatalf("no entry of %s in %s", other, s)
+		}
+		return strings.Replace(s, from, `{"id":"`+other+`","copied":true,"publisher":`, 1)
+	}
+	after, _ := catalogPage()
+	want := stream(after)
+	if !strings.Contains(want, "A changed summary") {
+		t.Fatal("the changed product's entry is not in the new catalog.json")
+	}
+	for name, tc := range map[string]struct{ prev, want string }{
+		"copied":           {mark(published), mark(want)},
+		"older layout":     {strings.Replace(mark(published), `"products":[`+"\n", `"products":[`, 1), want},
+		"not catalog.json": {"garbage\n", want},
+		"empty":            {"", want},
+		"truncated":        {mark(published)[:strings.Index(published, "\n")+20], want},
+	} {
+		var b bytes.Buffer
+		if err := after.Update(&b, strings.NewReader(tc.prev), prevKeys); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("%s: catalog.json is not what was expected:\n%.300s", name, b.String())
+		}
+		if !json.Valid(b.Bytes()) {
+			t.Errorf("%s: catalog.json is not JSON", name)
 		}
 	}
 }

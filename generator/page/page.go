@@ -26,6 +26,11 @@ type Page struct {
 	// Stream, when set instead of Render, writes the file's bytes to w: for documents too large
 	// to hold in memory at once (catalog.json of a large catalog).
 	Stream func(w io.Writer) error
+	// Update, when set beside Stream, writes the same bytes as Stream given the file the
+	// published output holds at Path and the page keys that output was written with: a large
+	// document most of which did not change (catalog.json) is copied from there rather than
+	// made again. The writer calls it instead of Stream when there is a published file.
+	Update func(w io.Writer, prev io.Reader, prevKeys map[string]string) error
 }
 
 // Key hashes the JSON encoding of parts into a page key. Parts must encode deterministically

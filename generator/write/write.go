@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -622,7 +623,17 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 						continue
 					}
 				}
-				if err := writePage(dst, p); err != nil {
+				var prev *os.File
+				if p.Update != nil && published != "" && publishedKeys != nil {
+					if f, err := os.Open(filepath.Join(published, filepath.FromSlash(p.Path))); err == nil {
+						prev = f
+					}
+				}
+				err := writePage(dst, p, prev, publishedKeys)
+				if prev != nil {
+					prev.Close()
+				}
+				if err != nil {
 					fail(fmt.Errorf("rendering %s: %w", p.Path, err))
 					cancel()
 					continue
@@ -650,9 +661,10 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 	return stats, ctx.Err()
 }
 
-// writePage renders p into the new file dst, streaming pages that stream. An existing file at
-// dst (which may be shared with the published tree) is unlinked, never overwritten.
-func writePage(dst string, p page.Page) error {
+// writePage renders p into the new file dst, streaming pages that stream (updating from prev,
+// the published file, when the page can). An existing file at dst (which may be shared with
+// the published tree) is unlinked, never overwritten.
+func writePage(dst string, p page.Page, prev io.Reader, prevKeys map[string]string) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		if err := os.Remove(dst); err != nil {
@@ -674,7 +686,11 @@ func writePage(dst string, p page.Page) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<16)
-	err = p.Stream(w)
+	if prev != nil && p.Update != nil {
+		err = p.Update(w, prev, prevKeys)
+	} else {
+		err = p.Stream(w)
+	}
 	if err == nil {
 		err = w.Flush()
 	}
