@@ -400,6 +400,35 @@ func (c *Cache) verdict(k cacheKey) (string, bool) {
 	return msg, ok
 }
 
+// AssetSum returns the content hash of the logo or screenshot at path (a slash path in fsys from
+// the catalog root) and whether its content may be published (the validator found nothing wrong
+// with it), without reading it: ok is true only when the cache holds a stamp the file still
+// matches (size, times, inode; see fileStamp) and the validator's verdict on that content. A
+// build then need not read ten thousand logos again to name and check them.
+func (c *Cache) AssetSum(fsys fs.FS, path string) (sum [sha256.Size]byte, publishable, ok bool) {
+	if c == nil {
+		return sum, false, false
+	}
+	info, err := fs.Stat(fsys, path)
+	if err != nil {
+		return sum, false, false
+	}
+	st, stamped := stampFor(info, time.Now())
+	if !stamped {
+		return sum, false, false
+	}
+	h, known := c.stampedHash(path, st)
+	if !known {
+		return sum, false, false
+	}
+	for _, kind := range []assetKind{assetLogo, assetScreenshot} {
+		if msg, found := c.verdict(verdictKeyOf(kind.what, path, h)); found {
+			return h, msg == "", true
+		}
+	}
+	return sum, false, false
+}
+
 func (c *Cache) putVerdict(k cacheKey, msg string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io/fs"
 	"os"
 	"path"
@@ -392,5 +393,56 @@ func TestCacheStamps(t *testing.T) {
 	}
 	if !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
 		t.Error("one stamp recorded anew rewrote the cache file")
+	}
+}
+
+// TestAssetSum: once a check has stamped a logo, AssetSum gives its hash and verdict without
+// reading it; after the file changes, or with no stamp, it says the file must be read.
+func TestAssetSum(t *testing.T) {
+	root := t.TempDir()
+	var logo string
+	for _, f := range readArchive(t, "testdata/base.txtar").Files {
+		p := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.Name, ".svg") && logo == "" {
+			logo = f.Name
+		}
+	}
+	if logo == "" {
+		t.Fatal("the test catalog has no SVG logo")
+	}
+	fsys := os.DirFS(root)
+	cache := OpenCache(filepath.Join(t.TempDir(), "cache"))
+	defer cache.Close()
+	if _, _, ok := cache.AssetSum(fsys, logo); ok {
+		t.Fatal("an empty cache knows the logo")
+	}
+	defer SetStampSettle(0)()
+	if _, ds := CheckCached(fsys, cache); ds.HasErrors() {
+		t.Fatalf("the test catalog has errors: %v", ds)
+	}
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(logo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, publishable, ok := cache.AssetSum(fsys, logo)
+	if !ok || !publishable || sum != sha256.Sum256(data) {
+		t.Fatalf("after a check: ok %v, publishable %v, sum right %v", ok, publishable, sum == sha256.Sum256(data))
+	}
+	// The same size, another content: the stamp (times) differs, so the file must be read.
+	edited := bytes.Replace(data, []byte("<svg"), []byte("<SVG"), 1)
+	if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(logo)), edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := cache.AssetSum(fsys, logo); ok {
+		t.Error("an edited logo is known by its old stamp")
+	}
+	if _, _, ok := cache.AssetSum(fsys, "products/none/logo.svg"); ok {
+		t.Error("a missing file is known")
 	}
 }

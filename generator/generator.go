@@ -206,7 +206,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	// 4. Render every output page.
-	pages, err := render(c, history, images, material, files, opts.Theme, !opts.NoSearch, opts.RegistryMap)
+	var assetSum func(string) ([32]byte, bool, bool)
+	if opts.LoadCache != nil && len(fed.Upstreams) == 0 {
+		// The validator stamped the local work tree's assets; upstreams' come from elsewhere.
+		assetSum = func(path string) ([32]byte, bool, bool) { return opts.LoadCache.AssetSum(fsys, path) }
+	}
+	pages, err := render(c, history, images, material, files, opts.Theme, !opts.NoSearch, opts.RegistryMap, assetSum)
 	if err != nil {
 		return res, err
 	}
@@ -333,13 +338,13 @@ func statusOf(m *verify.Material) catalog.ImageStatus {
 
 // render collects the pages of every output. The stages plan their pages (and compute their
 // keys) concurrently: they only read the catalog, and planning is most of a rebuild's work.
-func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool, registryMap *catalog.RegistryMap) ([]page.Page, error) {
+func render(c *catalog.Catalog, h *catalog.History, images map[string]catalog.ImageStatus, material []page.Page, fsys, theme fs.FS, withSearch bool, registryMap *catalog.RegistryMap, assetSum func(string) ([32]byte, bool, bool)) ([]page.Page, error) {
 	var sitePages, apiPages, badgePages, deployPages, searchPages []page.Page
 	var builderPage, feedPage page.Page
 	var siteErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		sitePages, siteErr = site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys})
+		sitePages, siteErr = site.Pages(site.Input{Catalog: c, History: h, Images: images, Theme: theme, Files: fsys, AssetSum: assetSum})
 	})
 	wg.Go(func() {
 		apiPages = api.Pages(api.Input{Catalog: c, History: h, Images: images})

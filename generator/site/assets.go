@@ -75,6 +75,11 @@ func assetPaths(p *catalog.Product, rel string) (src, out string, ok bool) {
 // SVG that must not be published. A preview (Unkeyed) plans the same files at every save: there,
 // a file whose size and modification time are unchanged since an earlier plan is not read again.
 func (g *generator) assetSum(src string) (sum [sha256.Size]byte, ok bool) {
+	if g.in.AssetSum != nil {
+		if sum, publishable, known := g.in.AssetSum(src); known {
+			return sum, publishable
+		}
+	}
 	var stamp assetStamp
 	if g.in.Unkeyed {
 		if info, err := fs.Stat(g.in.Files, src); err == nil && !info.ModTime().IsZero() {

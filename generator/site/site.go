@@ -18,6 +18,7 @@
 package site
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -59,6 +60,10 @@ type Input struct {
 	// a preview, which renders the few pages a browser asks for and memoizes them by its own
 	// version: planning every page's key is most of the cost of planning a large site.
 	Unkeyed bool
+	// AssetSum, when set, returns the content hash of an asset file (a path in Files) and
+	// whether it may be published without reading it, or ok false when it must be read (see
+	// catalog.Cache.AssetSum).
+	AssetSum func(path string) (sum [sha256.Size]byte, publishable, ok bool)
 }
 
 // Pages returns every HTML page and static asset of the site, sorted by path, each with a Key
