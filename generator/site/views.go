@@ -2,6 +2,7 @@ package site
 
 import (
 	"cmp"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/hspc/marketplace/catalog"
+	"github.com/hspc/marketplace/generator/page"
 )
 
 // The views below are the data templates see. Everything in them is plain data that encodes to
@@ -31,6 +33,20 @@ type card struct {
 	Evaluation    bool
 
 	sortName string // Name in lower case: cards are sorted by it, often, and lowering is dear
+	key      string // the hash of the fields above (see MarshalJSON), set by cardOf
+}
+
+// cardFields is a card encoded field by field.
+type cardFields card
+
+// MarshalJSON encodes a card as the hash of its fields, computed once when the card is made:
+// page keys hash the views pages are made from, and a listing page holds a hundred cards, each
+// on several listings. (Nothing else encodes cards.)
+func (c card) MarshalJSON() ([]byte, error) {
+	if c.key == "" {
+		return json.Marshal(cardFields(c))
+	}
+	return []byte(`"` + c.key + `"`), nil
 }
 
 func (g *generator) cardOf(p *catalog.Product) card {
@@ -47,6 +63,7 @@ func (g *generator) cardOf(p *catalog.Product) card {
 		c.Status = g.status(b).State
 	}
 	c.sortName = strings.ToLower(c.Name)
+	c.key = page.Key(cardFields(c))
 	return c
 }
 
