@@ -198,7 +198,9 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 	// Fill the memos the pages read: pages are planned concurrently and only read the generator.
 	g.providerKeys = map[string]string{}
 	for _, want := range slices.Sorted(maps.Keys(g.dependents)) {
-		g.providerKeys[want] = providerKey(g.providersOf(want))
+		if all := g.providersOf(want); !in.Unkeyed {
+			g.providerKeys[want] = providerKey(all)
+		}
 	}
 	for i := range c.Index.Interfaces {
 		g.providersOf(c.Index.Interfaces[i].ID)

@@ -63,7 +63,9 @@ func (g *generator) cardOf(p *catalog.Product) card {
 		c.Status = g.status(b).State
 	}
 	c.sortName = strings.ToLower(c.Name)
-	c.key = page.Key(cardFields(c))
+	if !g.in.Unkeyed { // a preview keys no page
+		c.key = page.Key(cardFields(c))
+	}
 	return c
 }
 
