@@ -136,7 +136,7 @@ type letterLink struct {
 }
 
 func (g *generator) productsPages() []page.Page {
-	all := g.cardsOf(g.c.SortedProductIDs())
+	all := g.sortedByName(g.c.SortedProductIDs())
 	letterOf := func(c card) string {
 		if r := []rune(strings.TrimSpace(c.Name)); len(r) > 0 && unicode.IsLetter(r[0]) && r[0] < unicode.MaxASCII {
 			return strings.ToUpper(string(r[0]))
@@ -148,37 +148,39 @@ func (g *generator) productsPages() []page.Page {
 		page   int
 	}
 	var letters []firstAt
-	for i, c := range all {
-		if l := letterOf(c); len(letters) == 0 || letters[len(letters)-1].letter != l {
+	for i, id := range all {
+		if l := letterOf(g.cards[id]); len(letters) == 0 || letters[len(letters)-1].letter != l {
 			letters = append(letters, firstAt{l, i/PageSize + 1})
 		}
 	}
 	count := pageCount(len(all))
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
-		lo, hi := pageSpan(n, len(all))
-		var groups []letterGroup
-		for _, c := range all[lo:hi] {
-			if l := letterOf(c); len(groups) == 0 || groups[len(groups)-1].Letter != l {
-				groups = append(groups, letterGroup{Letter: l})
-			}
-			groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
-		}
-		var nav []letterLink
-		for _, f := range letters {
-			href := "#letter-" + f.letter
-			if f.page != n {
-				href = pageFile(f.page) + href
-			}
-			nav = append(nav, letterLink{f.letter, href})
-		}
-		out = append(out, g.newPage(inFolder("products/index.html", n), "products", pagedTitle("All products", n),
-			"Every product in the catalog, alphabetically.", "products", struct {
-				Count   int
-				Letters []letterLink
-				Groups  []letterGroup
-				Pager   pager
-			}{len(all), nav, groups, newPager(n, count, len(all))}))
+		out = append(out, g.lazyPage(inFolder("products/index.html", n), "products", pagedTitle("All products", n),
+			"Every product in the catalog, alphabetically.", "products", func() any {
+				lo, hi := pageSpan(n, len(all))
+				var groups []letterGroup
+				for _, c := range g.cardList(all[lo:hi]) {
+					if l := letterOf(c); len(groups) == 0 || groups[len(groups)-1].Letter != l {
+						groups = append(groups, letterGroup{Letter: l})
+					}
+					groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
+				}
+				var nav []letterLink
+				for _, f := range letters {
+					href := "#letter-" + f.letter
+					if f.page != n {
+						href = pageFile(f.page) + href
+					}
+					nav = append(nav, letterLink{f.letter, href})
+				}
+				return struct {
+					Count   int
+					Letters []letterLink
+					Groups  []letterGroup
+					Pager   pager
+				}{len(all), nav, groups, newPager(n, count, len(all))}
+			}))
 	}
 	return out
 }
@@ -518,18 +520,20 @@ type publisherView struct {
 }
 
 func (g *generator) publisherPages(pub *catalog.Publisher) []page.Page {
-	cards := g.cardsOf(g.pubProds[pub.ID])
-	count := pageCount(len(cards))
+	ids := g.sortedByName(g.pubProds[pub.ID])
+	count := pageCount(len(ids))
+	name := cmp.Or(pub.Name, pub.ID)
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
-		lo, hi := pageSpan(n, len(cards))
-		v := publisherView{
-			ID: pub.ID, Name: cmp.Or(pub.Name, pub.ID), URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
-			Maintainers: pub.Maintainers, Signers: pub.Signers, Count: len(cards), Products: cards[lo:hi],
-			Pager: newPager(n, count, len(cards)), Origin: originOf(pub.Origin),
-		}
-		out = append(out, g.newPage(inFolder(path.Join("publishers", pub.ID, "index.html"), n), "publisher",
-			pagedTitle(v.Name, n), "Products published by "+v.Name+".", "publishers", v))
+		lo, hi := pageSpan(n, len(ids))
+		out = append(out, g.lazyPage(inFolder(path.Join("publishers", pub.ID, "index.html"), n), "publisher",
+			pagedTitle(name, n), "Products published by "+name+".", "publishers", func() any {
+				return publisherView{
+					ID: pub.ID, Name: name, URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
+					Maintainers: pub.Maintainers, Signers: pub.Signers, Count: len(ids), Products: g.cardList(ids[lo:hi]),
+					Pager: newPager(n, count, len(ids)), Origin: originOf(pub.Origin),
+				}
+			}))
 	}
 	return out
 }
@@ -604,9 +608,13 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 			v.SubstitutedBy = append(v.SubstitutedBy, g.iface(other.ID))
 		}
 	}
-	var providers []providerCard
-	for _, r := range g.providersOf(in.ID) {
-		providers = append(providers, providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via})
+	providers := g.providersOf(in.ID) // the memo: nothing to hold
+	providerCards := func(refs []providerRef) []providerCard {
+		out := make([]providerCard, len(refs))
+		for i, r := range refs {
+			out[i] = providerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via}
+		}
+		return out
 	}
 	// Sorted by name before the cards are made: sorting thousands of cards moved each whole.
 	type named struct {
@@ -620,9 +628,16 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 	slices.SortStableFunc(refs, func(a, b named) int {
 		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
 	})
-	consumers := make([]consumerCard, 0, len(refs))
-	for _, r := range refs {
-		consumers = append(consumers, consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required})
+	consumers := make([]consumerRef, len(refs))
+	for i, r := range refs {
+		consumers[i] = r.consumerRef
+	}
+	consumerCards := func(refs []consumerRef) []consumerCard {
+		out := make([]consumerCard, len(refs))
+		for i, r := range refs {
+			out[i] = consumerCard{Card: g.cards[r.ID], Direct: r.Direct, Via: r.Via, Required: r.Required}
+		}
+		return out
 	}
 	v.ProviderCount, v.ConsumerCount = len(providers), len(consumers)
 	desc := v.Name
@@ -632,14 +647,16 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 	count := max(pageCount(len(providers)), pageCount(len(consumers)))
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
-		pv := v
-		lo, hi := pageSpan(n, len(providers))
-		pv.Providers = providers[lo:hi]
-		lo, hi = pageSpan(n, len(consumers))
-		pv.Consumers = consumers[lo:hi]
-		pv.Pager = newPager(n, count, max(len(providers), len(consumers)))
-		out = append(out, g.newPage(inFolder(path.Join("interfaces", in.ID, "index.html"), n), "interface",
-			pagedTitle(v.Name, n), "Products that provide and use "+desc+".", "interfaces", pv))
+		out = append(out, g.lazyPage(inFolder(path.Join("interfaces", in.ID, "index.html"), n), "interface",
+			pagedTitle(v.Name, n), "Products that provide and use "+desc+".", "interfaces", func() any {
+				pv := v
+				lo, hi := pageSpan(n, len(providers))
+				pv.Providers = providerCards(providers[lo:hi])
+				lo, hi = pageSpan(n, len(consumers))
+				pv.Consumers = consumerCards(consumers[lo:hi])
+				pv.Pager = newPager(n, count, max(len(providers), len(consumers)))
+				return pv
+			}))
 	}
 	return out
 }
@@ -653,19 +670,21 @@ func (g *generator) categoriesPage() page.Page {
 
 func (g *generator) categoryPages(slug string) []page.Page {
 	title := slugTitle(slug)
-	cards := g.cardsOf(g.categories[slug])
-	count := pageCount(len(cards))
+	ids := g.sortedByName(g.categories[slug])
+	count := pageCount(len(ids))
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
-		lo, hi := pageSpan(n, len(cards))
-		out = append(out, g.newPage(inFolder(path.Join("categories", slug, "index.html"), n), "category",
-			pagedTitle(title, n), "Products in the category "+title+".", "categories", struct {
-				Slug  string
-				Title string
-				Count int
-				Cards []card
-				Pager pager
-			}{slug, title, len(cards), cards[lo:hi], newPager(n, count, len(cards))}))
+		lo, hi := pageSpan(n, len(ids))
+		out = append(out, g.lazyPage(inFolder(path.Join("categories", slug, "index.html"), n), "category",
+			pagedTitle(title, n), "Products in the category "+title+".", "categories", func() any {
+				return struct {
+					Slug  string
+					Title string
+					Count int
+					Cards []card
+					Pager pager
+				}{slug, title, len(ids), g.cardList(ids[lo:hi]), newPager(n, count, len(ids))}
+			}))
 	}
 	return out
 }

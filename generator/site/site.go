@@ -308,6 +308,33 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 	}, !g.in.Unkeyed) // see Input.Unkeyed: keys cost JSON encoding and hashing of every view
 }
 
+// lazyPage returns a listing page whose data mk makes. The key comes from the data when the page
+// is planned, and the data is made again when the page is rendered: the listings of a large
+// catalog would otherwise hold every card they show from planning to writing (a tenth of the
+// heap of a 100 000-product build).
+func (g *generator) lazyPage(p, kind, title, description, section string, body func() any) page.Page {
+	data := func() *pageData {
+		return &pageData{Root: rootOf(p), Site: g.site(), Static: g.theme.versions, Title: title,
+			Description: description, Section: section, Body: body()}
+	}
+	key := ""
+	if !g.in.Unkeyed {
+		key = g.theme.page(p, kind, data(), true).Key
+	}
+	return page.Page{Path: p, Key: key, Render: func() ([]byte, error) {
+		return g.theme.pageKeyed(p, kind, data(), key).Render()
+	}}
+}
+
+// cardList returns the cards of ids, in that order.
+func (g *generator) cardList(ids []string) []card {
+	out := make([]card, len(ids))
+	for i, id := range ids {
+		out[i] = g.cards[id]
+	}
+	return out
+}
+
 func (g *generator) site() siteInfo {
 	return siteInfo{Name: g.c.Index.Catalog.Name, Description: g.c.Index.Catalog.Description}
 }

@@ -70,6 +70,11 @@ func (g *generator) cardOf(p *catalog.Product) card {
 }
 
 func (g *generator) cardsOf(ids []string) []card {
+	return g.cardList(g.sortedByName(ids))
+}
+
+// sortedByName returns ids sorted as cardsOf sorts their cards.
+func (g *generator) sortedByName(ids []string) []string {
 	// Sort the names, then make the cards: moving whole cards was most of a preview's planning.
 	type named struct{ sortName, id string }
 	keys := make([]named, 0, len(ids))
@@ -79,9 +84,9 @@ func (g *generator) cardsOf(ids []string) []card {
 	slices.SortFunc(keys, func(a, b named) int {
 		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.id, b.id))
 	})
-	out := make([]card, 0, len(ids))
+	out := make([]string, 0, len(ids))
 	for _, k := range keys {
-		out = append(out, g.cards[k.id])
+		out = append(out, k.id)
 	}
 	return out
 }
