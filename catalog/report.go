@@ -3,7 +3,10 @@ package catalog
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // report collects problems per file and positions them at the end.
@@ -112,7 +115,9 @@ func (r *report) diagnostics(fsys fs.FS) Diagnostics {
 	return r.diagnosticsFrom(func(path string) ([]byte, error) { return fs.ReadFile(fsys, path) })
 }
 
-// diagnosticsFrom positions every problem, reading each file with problems once with read.
+// diagnosticsFrom positions every problem, reading each file with problems once with read
+// (which must be safe for concurrent use). Files are positioned in parallel: a catalog whose
+// every file has a warning reads and scans them all again here.
 func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnostics {
 	// In Sort's order without sorting them all: the files by path, then each file's own.
 	order := slices.Clone(r.order)
@@ -124,37 +129,54 @@ func (r *report) diagnosticsFrom(read func(path string) ([]byte, error)) Diagnos
 	if n == 0 {
 		return nil
 	}
-	ds := make(Diagnostics, 0, n)
-	for _, path := range order {
-		f := r.files[path]
-		start := len(ds)
-		var ix *keyIndex
-		for _, p := range f.problems {
-			d := Diagnostic{Path: path, Severity: p.severity, Message: p.msg, Rule: p.rule, Key: p.key, Line: p.line, Col: p.col}
-			switch {
-			case p.line < 0: // whole-file problem, no position
-				d.Line, d.Col = 0, 0
-			case p.line == 0:
-				if ix == nil {
-					data, err := read(path)
-					if err != nil {
-						data = nil
-					}
-					var keys []string
-					for _, p := range f.problems {
-						if p.line == 0 {
-							keys = append(keys, p.key)
-						}
-					}
-					ix = newKeyIndexFor(data, keys)
-				}
-				d.Line, d.Col = ix.position(p.key, !p.atKey)
+	perFile := make([]Diagnostics, len(order))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(order)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(order); i = int(next.Add(1)) - 1 {
+				perFile[i] = r.fileDiagnostics(order[i], read)
 			}
-			ds = append(ds, d)
-		}
-		slices.SortFunc(ds[start:], compareInFile)
+		})
+	}
+	wg.Wait()
+	ds := make(Diagnostics, 0, n)
+	for _, fd := range perFile {
+		ds = append(ds, fd...)
 	}
 	return slices.Compact(ds)
+}
+
+// fileDiagnostics positions the problems of the file at path, sorted.
+func (r *report) fileDiagnostics(path string, read func(path string) ([]byte, error)) Diagnostics {
+	f := r.files[path]
+	ds := make(Diagnostics, 0, len(f.problems))
+	var ix *keyIndex
+	for _, p := range f.problems {
+		d := Diagnostic{Path: path, Severity: p.severity, Message: p.msg, Rule: p.rule, Key: p.key, Line: p.line, Col: p.col}
+		switch {
+		case p.line < 0: // whole-file problem, no position
+			d.Line, d.Col = 0, 0
+		case p.line == 0:
+			if ix == nil {
+				data, err := read(path)
+				if err != nil {
+					data = nil
+				}
+				var keys []string
+				for _, p := range f.problems {
+					if p.line == 0 {
+						keys = append(keys, p.key)
+					}
+				}
+				ix = newKeyIndexFor(data, keys)
+			}
+			d.Line, d.Col = ix.position(p.key, !p.atKey)
+		}
+		ds = append(ds, d)
+	}
+	slices.SortFunc(ds, compareInFile)
+	return ds
 }
 
 // Locate fills in Line and Col of diagnostics that name a Key but have no position yet, reading
