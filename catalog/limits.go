@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -119,7 +121,7 @@ func limitKind(file string) string {
 // Product) against its limits, in one pass over the value: linear in the file's size.
 func (v *validator) bounds(file string, model any) {
 	w := boundsWalker{v: v, file: file, limits: limitsByPath[limitKind(file)]}
-	w.walk(reflect.ValueOf(model).Elem(), "", "")
+	w.walk(reflect.ValueOf(model).Elem(), nil, "")
 }
 
 type boundsWalker struct {
@@ -128,8 +130,27 @@ type boundsWalker struct {
 	limits map[string]Limit
 }
 
+// walkKey is the key of the value being walked, as a chain to its parent: its text (for a
+// message) is made only when there is a problem to report. Most files have none, and making
+// every key's text was most of the cost of the walk.
+type walkKey struct {
+	parent *walkKey
+	name   string // a field name or map key; "" for a list entry
+	index  int    // the entry's index, when name is ""
+}
+
+func (k *walkKey) String() string {
+	if k == nil {
+		return ""
+	}
+	if k.name == "" {
+		return k.parent.String() + "[" + strconv.Itoa(k.index) + "]"
+	}
+	return joinKey(k.parent.String(), k.name)
+}
+
 // walk visits rv at key (indexed, for messages) and path (unindexed, for limits).
-func (w *boundsWalker) walk(rv reflect.Value, key, path string) {
+func (w *boundsWalker) walk(rv reflect.Value, key *walkKey, path string) {
 	switch rv.Kind() {
 	case reflect.Pointer:
 		if !rv.IsNil() {
@@ -141,30 +162,32 @@ func (w *boundsWalker) walk(rv reflect.Value, key, path string) {
 		}
 		fields := structFields(rv.Type())
 		for _, name := range fields.names {
-			w.walk(rv.Field(fields.index[name]), joinKey(key, name), joinPath(path, name))
+			w.walk(rv.Field(fields.index[name]), &walkKey{parent: key, name: name}, joinPath(path, name))
 		}
 	case reflect.Slice:
 		limit := cmp.Or(w.limits[path].Items, DefaultMaxItems)
 		if rv.Len() > limit {
-			w.v.r.errorf(w.file, key, 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
+			w.v.r.errorf(w.file, key.String(), 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
 			return // one problem for the list, not one per entry
 		}
 		itemPath := path
 		if rv.Type().Elem().Kind() == reflect.String {
-			itemPath = path + "[]"
+			itemPath = suffixPath(path, "[]")
 		}
 		for i := range rv.Len() {
-			w.walk(rv.Index(i), fmt.Sprintf("%s[%d]", key, i), itemPath)
+			w.walk(rv.Index(i), &walkKey{parent: key, index: i}, itemPath)
 		}
 	case reflect.Map:
 		limit := cmp.Or(w.limits[path].Items, DefaultMaxItems)
 		if rv.Len() > limit {
-			w.v.r.errorf(w.file, key, 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
+			w.v.r.errorf(w.file, key.String(), 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
 			return
 		}
+		keys, values := suffixPath(path, "{}"), suffixPath(path, "[]")
 		for _, k := range sortedKeys(rv.Interface().(map[string]string)) {
-			w.text(joinKey(key, k), path+"{}", k)
-			w.text(joinKey(key, k), path+"[]", rv.MapIndex(reflect.ValueOf(k)).String())
+			mk := &walkKey{parent: key, name: k}
+			w.text(mk, keys, k)
+			w.text(mk, values, rv.MapIndex(reflect.ValueOf(k)).String())
 		}
 	case reflect.String:
 		w.text(key, path, rv.String())
@@ -172,20 +195,20 @@ func (w *boundsWalker) walk(rv reflect.Value, key, path string) {
 }
 
 // text checks one string's length and, for display text, its characters.
-func (w *boundsWalker) text(key, path, s string) {
+func (w *boundsWalker) text(key *walkKey, path, s string) {
 	l := w.limits[path]
 	limit := cmp.Or(l.Chars, DefaultMaxText)
 	// Bytes bound characters from above, so most strings are never counted.
 	if len(s) > limit && path != "summary" { // validator.product reports the summary's length
 		if n := utf8.RuneCountInString(s); n > limit {
-			w.v.r.errorf(w.file, key, 0, "%s is %d characters, want at most %d", lastKey(path), n, limit)
+			w.v.r.errorf(w.file, key.String(), 0, "%s is %d characters, want at most %d", lastKey(path), n, limit)
 			return
 		}
 	}
 	if l.Display {
 		// A line break in the summary has its own message ("summary must be one line").
 		if msg := hiddenChar(s, l.Multiline, path == "summary"); msg != "" {
-			w.v.r.errorf(w.file, key, 0, "%s %s: display text may not hold control, bidi-control or zero-width characters", lastKey(path), msg)
+			w.v.r.errorf(w.file, key.String(), 0, "%s %s: display text may not hold control, bidi-control or zero-width characters", lastKey(path), msg)
 		}
 	}
 }
@@ -241,7 +264,26 @@ func joinPath(parent, name string) string {
 	if parent == "" {
 		return name
 	}
-	return parent + "." + name
+	k := [2]string{parent, name}
+	if p, ok := joinedPaths.Load(k); ok {
+		return p.(string)
+	}
+	p, _ := joinedPaths.LoadOrStore(k, parent+"."+name)
+	return p.(string)
+}
+
+// joinedPaths and suffixedPaths hold the limit paths made so far (a few hundred): the walk
+// makes the same ones for every file.
+var joinedPaths, suffixedPaths sync.Map // [2]string → string
+
+// suffixPath returns path+suffix.
+func suffixPath(path, suffix string) string {
+	k := [2]string{path, suffix}
+	if p, ok := suffixedPaths.Load(k); ok {
+		return p.(string)
+	}
+	p, _ := suffixedPaths.LoadOrStore(k, path+suffix)
+	return p.(string)
 }
 
 func lastKey(path string) string {
