@@ -41,13 +41,20 @@ func TestPreviewInBrowser(t *testing.T) {
 			mu.Unlock()
 		}
 	})
+	// shot keeps a picture of the page. The page may be reloading under the test's feet (a
+	// save can reach the watcher as two events), when Chromium has no layout to picture for a
+	// moment ("Cannot take screenshot with 0 width"): it is tried again.
 	shot := func(name string) chromedp.Action {
 		return chromedp.ActionFunc(func(ctx context.Context) error {
 			var buf []byte
-			if err := chromedp.FullScreenshot(&buf, 80).Do(ctx); err != nil {
-				return err
+			var err error
+			for range 50 {
+				if err = chromedp.FullScreenshot(&buf, 80).Do(ctx); err == nil {
+					return os.WriteFile(filepath.Join(t.ArtifactDir(), name+".jpg"), buf, 0o644)
+				}
+				time.Sleep(20 * time.Millisecond)
 			}
-			return os.WriteFile(filepath.Join(t.ArtifactDir(), name+".jpg"), buf, 0o644)
+			return err
 		})
 	}
 	// waitJS evaluates expr in the page until it is true. The page reloads under the test's
