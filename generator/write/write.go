@@ -440,11 +440,18 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 	}
 }
 
+// validPath reports whether p may name a file of a tree: relative, clean, inside it, and not
+// one of the tree's own files.
+func validPath(p string) bool {
+	return p != "" && !strings.ContainsAny(p, "\n\r") && path.Clean(p) == p && !path.IsAbs(p) &&
+		p != ".." && !strings.HasPrefix(p, "../") && p != ManifestFile && p != journalFile
+}
+
 // checkPaths rejects page paths that would escape the output or collide.
 func checkPaths(pages []page.Page) error {
 	seen := make(map[string]bool, len(pages))
 	for _, p := range pages {
-		if p.Path == "" || strings.ContainsAny(p.Path, "\n\r") || path.Clean(p.Path) != p.Path || path.IsAbs(p.Path) || p.Path == ".." || strings.HasPrefix(p.Path, "../") || p.Path == ManifestFile || p.Path == journalFile {
+		if !validPath(p.Path) {
 			return fmt.Errorf("invalid output path %q", p.Path)
 		}
 		if strings.ContainsAny(p.Key, "\t\n\r") || p.Key == "-" {
@@ -508,6 +515,18 @@ func readTreeManifest(dir string) (*manifest, bool) {
 	default:
 		return nil, false
 	}
+	// A manifest names the files a build removes from its tree: one naming anything outside
+	// it is not one a build wrote, and is not trusted.
+	for p := range m.Keys {
+		if !validPath(p) {
+			return nil, false
+		}
+	}
+	for _, p := range m.Extra {
+		if !validPath(p) {
+			return nil, false
+		}
+	}
 	data, err = os.ReadFile(filepath.Join(dir, journalFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -520,6 +539,9 @@ func readTreeManifest(dir string) (*manifest, bool) {
 		return nil, false
 	}
 	for _, p := range dirty {
+		if !validPath(p) {
+			return nil, false
+		}
 		m.Keys[p] = ""
 	}
 	return &m, true

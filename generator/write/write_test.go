@@ -263,3 +263,45 @@ func TestManifestVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestNamingOutsideIsNotTrusted: a tree's manifest (or journal) lists the files a build
+// removes from the tree; one that names a file outside it was not written by a build, and a
+// build must not remove that file.
+func TestManifestNamingOutsideIsNotTrusted(t *testing.T) {
+	for _, planted := range []string{ManifestFile, journalFile} {
+		t.Run(planted, func(t *testing.T) {
+			parent := t.TempDir()
+			out := filepath.Join(parent, "public")
+			for _, v := range []string{"v1", "v2"} { // both trees exist after two builds
+				if _, err := Write(context.Background(), out, pages(v, 4), Options{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			victim := filepath.Join(parent, "victim.txt")
+			if err := os.WriteFile(victim, []byte("not the build's"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			active, _ := ours(out)
+			inactive := filepath.Join(parent, ".public.a")
+			if active == inactive {
+				inactive = filepath.Join(parent, ".public.b")
+			}
+			data := `["../victim.txt"]`
+			if planted == ManifestFile {
+				data = `{"version": 3, "pages": "k\t../victim.txt\n"}`
+			}
+			if err := os.WriteFile(filepath.Join(inactive, planted), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Write(context.Background(), out, pages("v3", 4), Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(victim); err != nil {
+				t.Errorf("a file outside the output was removed: %v", err)
+			}
+			if got := readAll(t, out); len(got) != 4 {
+				t.Errorf("output = %v", got)
+			}
+		})
+	}
+}
