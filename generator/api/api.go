@@ -222,7 +222,7 @@ func (p *published) entry(id string) []byte {
 	}
 	if p.br == nil {
 		p.br = bufio.NewReaderSize(p.r, 1<<16)
-		first, err := p.br.ReadBytes('\n')
+		first, err := readLine(p.br, maxEntry)
 		if err != nil || !bytes.HasSuffix(first, []byte("\"products\":[\n")) {
 			p.bad = true // written before catalog.json put its products on lines of their own
 			return nil
@@ -238,9 +238,14 @@ func (p *published) entry(id string) []byte {
 	return bytes.TrimPrefix(p.line, []byte(","))
 }
 
+// maxEntry bounds the line of one product's entry that a rebuild reads from the published
+// catalog.json: a product file is at most catalog.MaxProductFileBytes, and its entry is of that
+// order; a longer line is not one a build wrote.
+const maxEntry = 64 * catalog.MaxProductFileBytes
+
 // next reads the next entry line.
 func (p *published) next() {
-	line, err := p.br.ReadBytes('\n')
+	line, err := readLine(p.br, maxEntry)
 	if err != nil {
 		p.line = nil
 		if err != io.EOF {
@@ -301,6 +306,21 @@ func streamCatalog(w io.Writer, in Input, ids []string, prev *published) error {
 	}
 	_, err = io.WriteString(w, "]}\n")
 	return err
+}
+
+// readLine reads up to and including the next '\n', failing on a line longer than limit.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > limit {
+			return nil, fmt.Errorf("a line longer than %d bytes", limit)
+		}
+		line = append(line, chunk...)
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
 }
 
 // imagesOf returns the verification status of each of the product's images, in build order.

@@ -647,13 +647,14 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 				}
 				var prev *os.File
 				if p.Update != nil && published != "" && publishedKeys != nil {
-					if f, err := os.Open(filepath.Join(published, filepath.FromSlash(p.Path))); err == nil {
-						prev = f
-					}
+					prev = openPublished(filepath.Join(published, filepath.FromSlash(p.Path)))
 				}
-				err := writePage(dst, p, prev, publishedKeys)
+				var err error
 				if prev != nil {
+					err = writePage(dst, p, prev, publishedKeys)
 					prev.Close()
+				} else {
+					err = writePage(dst, p, nil, nil) // not a nil *os.File in an io.Reader
 				}
 				if err != nil {
 					fail(fmt.Errorf("rendering %s: %w", p.Path, err))
@@ -681,6 +682,23 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 		return stats, firstErr
 	}
 	return stats, ctx.Err()
+}
+
+// openPublished opens the published file name for a page's Update, or returns nil: only a
+// regular file (a build writes no other kind) is read.
+func openPublished(name string) *os.File {
+	if fi, err := os.Lstat(name); err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil
+	}
+	return f
 }
 
 // writePage renders p into the new file dst, streaming pages that stream (updating from prev,

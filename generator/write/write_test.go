@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -303,5 +304,48 @@ func TestManifestNamingOutsideIsNotTrusted(t *testing.T) {
 				t.Errorf("output = %v", got)
 			}
 		})
+	}
+}
+
+// TestUpdateReadsOnlyPublishedFiles: a page's Update gets the published file when there is one,
+// and a symbolic link planted in its place (to /dev/zero, say) is not read: Stream is used.
+func TestUpdateReadsOnlyPublishedFiles(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "public")
+	var gotPrev []string
+	doc := func(v string) page.Page {
+		return page.Page{Path: "doc.json", Key: v,
+			Stream: func(w io.Writer) error { _, err := io.WriteString(w, "streamed "+v); return err },
+			Update: func(w io.Writer, prev io.Reader, keys map[string]string) error {
+				data, err := io.ReadAll(prev)
+				if err != nil {
+					return err
+				}
+				gotPrev = append(gotPrev, string(data))
+				_, err = io.WriteString(w, "updated "+v)
+				return err
+			}}
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if _, err := Write(context.Background(), out, []page.Page{doc(v)}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(gotPrev) != 1 || gotPrev[0] != "streamed v1" {
+		t.Fatalf("Update saw %q, want the published file once", gotPrev)
+	}
+	published, _ := ours(out)
+	os.Remove(filepath.Join(published, "doc.json"))
+	if err := os.Symlink("/dev/zero", filepath.Join(published, "doc.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(context.Background(), out, []page.Page{doc("v3")}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(gotPrev) != 1 {
+		t.Errorf("Update read a planted link: %d calls", len(gotPrev))
+	}
+	if got := readAll(t, out)["doc.json"]; got != "streamed v3" {
+		t.Errorf("doc.json = %q, want it streamed", got)
 	}
 }
