@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -53,6 +54,11 @@ type Index struct {
 	postings       map[[2]string]*postings // (field, term) → postings, see postingsOf
 	cachedPostings int
 	plans          map[string]*plan // parsed queries, see plan
+
+	// exhaustive makes run score every match, as it does for phrases (for tests: the bounded
+	// way, topK, must find the same); scored counts the documents topK scored.
+	exhaustive bool
+	scored     atomic.Int64
 
 	wmu       sync.RWMutex
 	words     map[wordKey][]word // analysed first pieces of hits' texts, see matches
