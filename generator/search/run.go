@@ -170,13 +170,6 @@ func better(a, b match) bool {
 // conjunction) and field values (matching only) run as whole bleve searchers.
 func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, counts []int, total *int, bufs *runBufs) ([]match, error) {
 	docs := len(ix.ids)
-	// A phrase's field: the conjunction of its terms there, checked against the stored text.
-	type phraseRun struct {
-		r     *result
-		c     *clause
-		field string
-		terms []leafRun
-	}
 	var phrases []phraseRun
 	var musts, shoulds, nots []*result
 	var tasks []*task
@@ -243,6 +236,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, count
 					pr.terms = append(pr.terms, leafRun{r: r, p: ps, boost: boost, idf: idf})
 				}
 				slices.SortStableFunc(pr.terms, func(a, b leafRun) int { return cmp.Compare(a.p.count, b.p.count) })
+				r.phrases = append(r.phrases, int32(len(phrases)))
 				phrases = append(phrases, pr)
 			}
 		case c.Kind == kindTerms:
@@ -320,10 +314,10 @@ func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, count
 			return nil, err
 		}
 	}
-	if len(phrases) == 0 && !ix.exhaustive {
-		// No phrase to score: the best n found without scoring every match (see topK).
-		return ix.topK(ctx, &runState{musts: musts, shoulds: shoulds, nots: nots, leaves: leaves, results: results,
-			norm: norm, bonus: len(shoulds) >= 2 && !emptyShould}, filter, n, counts, total, bufs)
+	if !ix.exhaustive {
+		// The best n found without scoring every match (see topK).
+		return ix.topK(ctx, &runState{musts: musts, shoulds: shoulds, nots: nots, leaves: leaves, phrases: phrases,
+			results: results, norm: norm, bonus: len(shoulds) >= 2 && !emptyShould}, filter, n, counts, total, bufs)
 	}
 	for _, r := range nots {
 		for _, ps := range r.excluded {
@@ -392,15 +386,20 @@ func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, count
 			r.sc = ix.getScratch()
 		}
 		all := int32(len(pr.terms))
+		cands := bufs.phraseDocs[:0]
 		for _, d := range conj.touched {
-			if conj.cnt[d] == all && ix.hasPhrase(d, pr.field, pr.c.Phrase, pr.c.Positions) {
-				score := conj.score[d]
-				if math.IsNaN(score) {
-					score = 0
-				}
-				r.sc.add(d, score)
+			if conj.cnt[d] == all {
+				cands = append(cands, d)
 			}
 		}
+		bufs.phraseDocs = cands
+		ix.checkPhrase(cands, pr.field, pr.c.Phrase, pr.c.Positions, &bufs.pending, func(d int32) {
+			score := conj.score[d]
+			if math.IsNaN(score) {
+				score = 0
+			}
+			r.sc.add(d, score)
+		})
 		ix.putScratch(conj)
 	}
 	for _, r := range results {
@@ -533,6 +532,8 @@ type runBufs struct {
 	seen      []uint64
 	sets      [][]uint64 // the clauses' documents, see topK
 	units     []unit
+	// A phrase's documents to check, and those whose text is not analysed yet.
+	phraseDocs, pending []int32
 }
 
 var runBufPool = sync.Pool{New: func() any { return &runBufs{} }}
@@ -669,6 +670,7 @@ func (ix *Index) postingsOf(ctx context.Context, field, term string) (*postings,
 	ix.pmu.Lock()
 	if ix.cachedPostings+len(ps.docs)+len(ps.bits) > maxCachedPostings {
 		clear(ix.postings) // start again: simpler than an LRU, and as bounded
+		clear(ix.phraseSets)
 		ix.cachedPostings = 0
 	}
 	ix.postings[k] = ps

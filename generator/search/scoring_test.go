@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2"
@@ -15,11 +14,7 @@ import (
 // clause is the disjunction of its leaves' term queries (bleve's coordination and query norm
 // included), which bleve runs here through its ordinary search request.
 func TestScoresAreBleves(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), IndexDir)
-	if _, err := BuildIndex(context.Background(), dir, "", Input{Catalog: syntheticCatalog(t, 2000)}); err != nil {
-		t.Fatal(err)
-	}
-	ix, err := Open(dir)
+	ix, err := Open(syntheticIndexDir(t, 2000))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ type Index struct {
 	docCount       uint64 // bleve's count of documents, for the idf
 	pmu            sync.Mutex
 	postings       map[[2]string]*postings // (field, term) → postings, see postingsOf
+	phraseSets     map[[2]string][]int32   // (field, phrase) → documents, see phraseDocs
 	cachedPostings int
 	plans          map[string]*plan // parsed queries, see plan
 
@@ -238,6 +239,7 @@ func (ix *Index) load() error {
 		return err
 	}
 	ix.postings = map[[2]string]*postings{}
+	ix.phraseSets = map[[2]string][]int32{}
 	ix.plans = map[string]*plan{}
 	ix.words = map[wordKey][]word{}
 	if err := ix.loadDocs(); err != nil {

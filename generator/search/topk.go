@@ -3,9 +3,11 @@ package search
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 
 	bsearch "github.com/blevesearch/bleve/v2/search"
 )
@@ -16,6 +18,7 @@ type result struct {
 	sc *scratch // the sums per document (the exhaustive way, see run)
 	// The bounded way (see topK):
 	leaves   []int32     // kindTerms: the clause's leaves, in order, as indexes in runState.leaves
+	phrases  []int32     // kindPhrase: the phrase in each of its fields, as indexes in runState.phrases
 	task     *task       // kindKeyword, and excluded phrases: the bleve searcher run for the clause
 	excluded []*postings // an exclusion of terms: their postings
 	set      []uint64    // the documents the clause matches
@@ -35,19 +38,33 @@ type leafRun struct {
 	boost, idf float64
 }
 
+// phraseRun is a phrase in one field: the conjunction of its terms there, checked against the
+// stored text.
+type phraseRun struct {
+	r     *result
+	c     *clause
+	field string
+	terms []leafRun // the phrase's distinct terms, by their document counts
+	docs  []int32   // for topK: the documents that have the phrase in the field, ascending
+}
+
 // runState is what topK needs of a plan prepared by run.
 type runState struct {
 	musts, shoulds, nots, results []*result
 	leaves                        []leafRun
+	phrases                       []phraseRun
 	norm                          float64
 	bonus                         bool // the extra should clause, matching when every other does
 }
 
-// unit is what topK visits the documents of: a term leaf, or a clause of field values.
+// unit is what topK visits the documents of: a term leaf, a phrase in a field, or a clause of
+// field values.
 type unit struct {
-	leaf int32 // index in runState.leaves, or -1
-	r    *result
-	max  float64 // the most a document can have from it
+	leaf   int32 // index in runState.leaves, or -1
+	phrase int32 // index in runState.phrases, or -1
+	r      *result
+	max    float64 // the most a document can have from it
+	docs   []int32
 }
 
 // topK is run's bounded way, for plans without phrases to score (nearly every query): it finds
@@ -79,6 +96,14 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 		return s
 	}
 	bufs.sets = bufs.sets[:0]
+	for i := range st.phrases {
+		pr := &st.phrases[i]
+		docs, err := ix.phraseDocs(ctx, pr, bufs)
+		if err != nil {
+			return nil, err
+		}
+		pr.docs = docs
+	}
 	for _, r := range st.results {
 		if r.c.Occur == mustNot && r.task == nil && r.excluded == nil {
 			continue
@@ -86,6 +111,11 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 		r.set = newSet()
 		for _, i := range r.leaves {
 			st.leaves[i].p.addTo(r.set)
+		}
+		for _, i := range r.phrases {
+			for _, d := range st.phrases[i].docs {
+				r.set[d/64] |= 1 << (d % 64)
+			}
 		}
 		for _, ps := range r.excluded {
 			ps.addTo(r.set)
@@ -176,6 +206,17 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 			return max(r.c.Boost, minBoost) * st.norm
 		}
 		sum, cnt := 0.0, 0
+		if r.c.Kind == kindPhrase {
+			for _, i := range r.phrases {
+				pr := &st.phrases[i]
+				if _, ok := slices.BinarySearch(pr.docs, d); !ok {
+					continue
+				}
+				sum += pr.score(d, st.norm)
+				cnt++
+			}
+			return sum * (float64(cnt) / float64(len(r.c.Fields)))
+		}
 		for _, i := range r.leaves {
 			l := &st.leaves[i]
 			k := l.p.find(d)
@@ -214,12 +255,18 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 	for i := range st.leaves {
 		l := &st.leaves[i]
 		if len(l.p.docs) > 0 {
-			units = append(units, unit{leaf: int32(i), r: l.r, max: l.maxScore(st.norm)})
+			units = append(units, unit{leaf: int32(i), phrase: -1, r: l.r, max: l.maxScore(st.norm), docs: l.p.docs})
+		}
+	}
+	for i := range st.phrases {
+		pr := &st.phrases[i]
+		if len(pr.docs) > 0 {
+			units = append(units, unit{leaf: -1, phrase: int32(i), r: pr.r, max: pr.maxScore(st.norm), docs: pr.docs})
 		}
 	}
 	for _, r := range st.results {
 		if r.task != nil && r.c.Occur != mustNot && len(r.task.buf.hits) > 0 {
-			units = append(units, unit{leaf: -1, r: r, max: max(r.c.Boost, minBoost) * st.norm})
+			units = append(units, unit{leaf: -1, phrase: -1, r: r, max: max(r.c.Boost, minBoost) * st.norm, docs: r.task.buf.hits})
 		}
 	}
 	slices.SortStableFunc(units, func(a, b unit) int {
@@ -245,9 +292,13 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 				}
 				return 0, 0
 			}
-			for _, i := range r.leaves {
+			parts, isPhrase := r.leaves, r.c.Kind == kindPhrase
+			if isPhrase {
+				parts = r.phrases
+			}
+			for _, i := range parts {
 				for _, u := range left {
-					if u.leaf == i {
+					if !isPhrase && u.leaf == i || isPhrase && u.phrase == i {
 						sum += u.max
 						cnt++
 						break
@@ -256,6 +307,9 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 			}
 			if cnt == 0 {
 				return 0, 0
+			}
+			if isPhrase {
+				return sum * (float64(cnt) / float64(len(r.c.Fields))), cnt
 			}
 			return sum * (float64(cnt) / float64(len(r.c.Leaves))), cnt
 		}
@@ -307,14 +361,8 @@ func (ix *Index) topK(ctx context.Context, st *runState, filter []uint64, n int,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if u.leaf >= 0 {
-			for _, d := range st.leaves[u.leaf].p.docs {
-				visit(d)
-			}
-		} else {
-			for _, d := range u.r.task.buf.hits {
-				visit(d)
-			}
+		for _, d := range u.docs {
+			visit(d)
 		}
 	}
 	return sortBest(best), nil
@@ -331,15 +379,21 @@ func sortBest(best []match) []match {
 	return best
 }
 
-// score is bleve's TermQueryScorer's score of the posting at k (see run).
+// score is bleve's TermQueryScorer's score of the posting at k (see run), 0 for NaN.
 func (l *leafRun) score(k int, norm float64) float64 {
+	score := l.rawScore(k, norm)
+	if math.IsNaN(score) {
+		score = 0
+	}
+	return score
+}
+
+// rawScore is score, NaN kept: a phrase's conjunction sums its terms' scores as they come.
+func (l *leafRun) rawScore(k int, norm float64) float64 {
 	qw := l.boost * l.idf * norm
 	score := l.p.tfn[k] * l.idf
 	if qw != 1.0 {
 		score = score * qw
-	}
-	if math.IsNaN(score) {
-		score = 0
 	}
 	return score
 }
@@ -432,3 +486,80 @@ func (p *postings) index(docs int) {
 // bitmapEvery: postings lists of at least one document in bitmapEvery have a bitmap (12 bytes
 // per 64 documents with its ranks; the list itself takes 12 bytes per document).
 const bitmapEvery = 32
+
+// score is a document's score from the phrase in the field, as run sums it: its terms' scores
+// added in order; the document has the phrase.
+func (pr *phraseRun) score(d int32, norm float64) float64 {
+	sum := 0.0
+	for i := range pr.terms {
+		l := &pr.terms[i]
+		sum += l.rawScore(l.p.find(d), norm)
+	}
+	if math.IsNaN(sum) {
+		sum = 0
+	}
+	return sum
+}
+
+// maxScore is the most a document can score from the phrase in the field.
+func (pr *phraseRun) maxScore(norm float64) float64 {
+	sum := 0.0
+	for i := range pr.terms {
+		sum += pr.terms[i].maxScore(norm)
+	}
+	return sum
+}
+
+// phraseDocs returns the documents that have a phrase in a field, ascending: those with every
+// term of the phrase, checked against their text. They are kept with the postings: a phrase
+// searched again costs what a term does.
+func (ix *Index) phraseDocs(ctx context.Context, pr *phraseRun, bufs *runBufs) ([]int32, error) {
+	key := [2]string{pr.field, phraseKey(pr.c)}
+	ix.pmu.Lock()
+	docs, ok := ix.phraseSets[key]
+	ix.pmu.Unlock()
+	if ok {
+		return docs, nil
+	}
+	if len(pr.terms) == 0 {
+		return nil, nil
+	}
+	cands := bufs.phraseDocs[:0]
+	for k, d := range pr.terms[0].p.docs {
+		if k&4095 == 4095 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		all := true
+		for i := 1; i < len(pr.terms) && all; i++ {
+			all = pr.terms[i].p.find(d) >= 0
+		}
+		if all {
+			cands = append(cands, d)
+		}
+	}
+	bufs.phraseDocs = cands
+	docs = []int32{}
+	ix.checkPhrase(cands, pr.field, pr.c.Phrase, pr.c.Positions, &bufs.pending, func(d int32) { docs = append(docs, d) })
+	slices.Sort(docs)
+	ix.pmu.Lock()
+	if ix.cachedPostings+len(docs) > maxCachedPostings {
+		clear(ix.postings)
+		clear(ix.phraseSets)
+		ix.cachedPostings = 0
+	}
+	ix.phraseSets[key] = docs
+	ix.cachedPostings += len(docs)
+	ix.pmu.Unlock()
+	return docs, nil
+}
+
+// phraseKey names a phrase: its terms and their relative positions.
+func phraseKey(c *clause) string {
+	var b strings.Builder
+	for i, t := range c.Phrase {
+		fmt.Fprintf(&b, "%d:%s\x00", c.Positions[i], t)
+	}
+	return b.String()
+}

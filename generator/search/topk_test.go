@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,10 +16,7 @@ import (
 // and sizes; and that it does score fewer documents than match, on a catalog large enough for
 // common terms to match thousands of products.
 func TestTopKIsExhaustive(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), IndexDir)
-	if _, err := BuildIndex(context.Background(), dir, "", Input{Catalog: syntheticCatalog(t, 2000)}); err != nil {
-		t.Fatal(err)
-	}
+	dir := syntheticIndexDir(t, 2000)
 	bounded, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +35,8 @@ func TestTopKIsExhaustive(t *testing.T) {
 		"+fhir +server", "+fhir -server", "fhir^3 server^0.5", "name:smart^2 launch", "fhir tag:dicom",
 		"-tag:demo", "-fhir", "+fhir tag:fhir", "server~2", "post*", "/fhi.*/", "fhir server imaging dicom portal",
 		"+license_status:open fhir", "fhir^0", "zzzunknown", "fhir zzzunknown", "+zzzunknown fhir", `-"bulk data" fhir`,
+		`"bulk data"`, `"fhir server" imaging`, `+"smart app" launch`, `"data"`, `"bulk data" -fhir`, `"bulk data" "fhir server"`,
+		`summary:"fhir server"`, `"fhir server"^2 dicom`, `+"no such phrase" fhir`, `"server fhir"`,
 	}
 	filters := []map[string][]string{
 		nil,
@@ -81,4 +81,33 @@ func TestTopKIsExhaustive(t *testing.T) {
 
 func describeRequest(r Request) string {
 	return fmt.Sprintf("%q filters %v from %d size %d", r.Query, r.Filters, r.From, r.Size)
+}
+
+var syntheticIndexes sync.Map // products → *syntheticIndex
+
+type syntheticIndex struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// syntheticIndexDir returns the folder of the bleve index of the synthetic catalog of n
+// products, built once per test binary.
+func syntheticIndexDir(t testing.TB, n int) string {
+	t.Helper()
+	v, _ := syntheticIndexes.LoadOrStore(n, &syntheticIndex{})
+	si := v.(*syntheticIndex)
+	si.once.Do(func() {
+		shared, err := SharedTestDir()
+		if err != nil {
+			si.err = err
+			return
+		}
+		si.dir = filepath.Join(shared, fmt.Sprintf("synthetic-%d", n), IndexDir)
+		_, si.err = BuildIndex(context.Background(), si.dir, "", Input{Catalog: syntheticCatalog(t, n)})
+	})
+	if si.err != nil {
+		t.Fatal(si.err)
+	}
+	return si.dir
 }
