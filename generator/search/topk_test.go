@@ -103,7 +103,7 @@ func syntheticIndexDir(t testing.TB, n int) string {
 			si.err = err
 			return
 		}
-		si.dir = filepath.Join(shared, fmt.Sprintf("synthetic-%d", n), IndexDir)
+		si.dir = filepath.Join(shared, fmt.Sprintf("bleve-synthetic-%d", n), IndexDir)
 		_, si.err = BuildIndex(context.Background(), si.dir, "", Input{Catalog: syntheticCatalog(t, n)})
 	})
 	if si.err != nil {
