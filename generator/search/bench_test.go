@@ -402,7 +402,7 @@ func BenchmarkBrowserFirstAnswer100k(b *testing.B) { benchBrowserFirstAnswer(b, 
 func benchBrowserFirstAnswer(b *testing.B, benchProducts int) {
 	_, c := writeSynthetic(b, benchProducts)
 	out := filepath.Join(b.TempDir(), "public")
-	writeSearchSite(b, out, c)
+	writeStaticSearch(b, out, c)
 	// The browser's context has a deadline: start it once the site is written (minutes at
 	// 100 000 products).
 	ctx := browsertest.Start(b)

@@ -469,12 +469,18 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 	}{
 		{"example", exampleCatalog(t)},
 		{"synthetic", syntheticCatalog(t, 300)},
+		{"synthetic-2000", syntheticCatalog(t, 2000)}, // with heads for the common terms
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{Catalog: tc.c}
-			dir := filepath.Join(t.TempDir(), IndexDir)
-			if _, err := BuildIndex(context.Background(), dir, "", in); err != nil {
-				t.Fatal(err)
+			var dir string
+			if tc.name == "synthetic-2000" {
+				dir = syntheticIndexDir(t, 2000)
+			} else {
+				dir = filepath.Join(t.TempDir(), IndexDir)
+				if _, err := BuildIndex(context.Background(), dir, "", in); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ix, err := Open(dir)
 			if err != nil {
@@ -486,14 +492,20 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 				t.Fatalf("compact index has %d products, bleve %d", m.Docs, ix.Documents())
 			}
 			ids := documentIDs(t, m, files)
-			seen := 0
+			rows := documentRows(t, m, files)
+			seen, heads := 0, 0
 			for n := range m.Terms {
 				var sh termShard
 				if err := json.Unmarshal(files[m.TermFile(n)], &sh); err != nil {
 					t.Fatal(err)
 				}
 				for k, term := range sh.Terms {
-					v := decodeVarints(sh.Postings[k])
+					postings := sh.Postings[k]
+					if strings.HasPrefix(postings, "@") {
+						heads++
+						postings = checkHead(t, term, postings[1:], files, rows, m.Docs)
+					}
+					v := decodeVarints(postings)
 					for i := 0; i < len(v); {
 						field, n := TextFields[v[i]], v[i+1]
 						i += 2
@@ -518,6 +530,9 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 			}
 			if seen < 100 {
 				t.Errorf("only %d postings lists checked", seen)
+			}
+			if tc.name == "synthetic-2000" && heads < 3 {
+				t.Errorf("only %d terms with a head", heads)
 			}
 		})
 	}
@@ -573,6 +588,123 @@ func readCompact(t *testing.T, pages []page.Page) (Manifest, map[string][]byte) 
 		files[name] = data
 	}
 	return m, files
+}
+
+// checkHead checks a common term's head against its whole postings, which it returns: the
+// counts per field, the set of documents, the postings of highest impact (in order) and the
+// bound on the others; and the documents' rows, which must hold their postings of the term.
+func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][]any, docs int) string {
+	t.Helper()
+	var h headFile
+	hash, full := ref[:shardHashLen], ref[shardHashLen:2*shardHashLen]
+	counted := decodeVarints(ref[2*shardHashLen:])
+	if err := json.Unmarshal(files["i-"+hash+".json"], &h); err != nil {
+		t.Fatalf("%s: head: %v", term, err)
+	}
+	var postings string
+	if err := json.Unmarshal(files["p-"+full+".json"], &postings); err != nil {
+		t.Fatalf("%s: whole postings: %v", term, err)
+	}
+	type fields struct{ tf, length [4]int32 }
+	byDoc := map[int]*fields{}
+	v := decodeVarints(postings)
+	var counts [4]int
+	for i := 0; i < len(v); {
+		fi, n := v[i], v[i+1]
+		counts[fi] = n
+		i += 2
+		doc := 0
+		for range n {
+			doc += v[i]
+			if byDoc[doc] == nil {
+				byDoc[doc] = &fields{}
+			}
+			byDoc[doc].tf[fi], byDoc[doc].length[fi] = int32(v[i+1]), int32(v[i+2])
+			i += 3
+		}
+	}
+	if !slices.Equal(counted, counts[:]) {
+		t.Errorf("%s: term shard counts %v, postings %v", term, counted, counts)
+	}
+	set := decodeDocSet(h.Docs)
+	if len(set) != len(byDoc) {
+		t.Errorf("%s: head has %d documents, postings %d", term, len(set), len(byDoc))
+	}
+	for _, d := range set {
+		if byDoc[d] == nil {
+			t.Errorf("%s: head has document %d, postings not", term, d)
+		}
+	}
+	top := decodeVarints(h.Top)
+	prev, prevDoc := math.Inf(1), -1
+	inTop := map[int]bool{}
+	for i := 0; i < len(top); {
+		d, mask := top[i], top[i+1]
+		i += 2
+		var f fields
+		for fi := range 4 {
+			if mask&(1<<fi) != 0 {
+				f.tf[fi], f.length[fi] = int32(top[i]), int32(top[i+1])
+				i += 2
+			}
+		}
+		if want := byDoc[d]; want == nil || *want != f {
+			t.Errorf("%s: head has %d %+v, postings %+v", term, d, f, want)
+			continue
+		}
+		imp := impact(f.tf, f.length, counts, docs) * float64(fieldsOf(f.tf))
+		if imp > prev || imp == prev && d < prevDoc {
+			t.Errorf("%s: head's postings out of order at %d", term, d)
+		}
+		prev, prevDoc = imp, d
+		inTop[d] = true
+	}
+	if len(inTop) != min(headPostings, len(byDoc)) {
+		t.Errorf("%s: head has %d postings of %d", term, len(inTop), len(byDoc))
+	}
+	for d, f := range byDoc {
+		if imp := impact(f.tf, f.length, counts, docs); !inTop[d] &&
+			(imp*float64(fieldsOf(f.tf)) > h.Bound || imp > h.BoundImpact || fieldsOf(f.tf) > h.BoundFields) {
+			t.Errorf("%s: document %d has impact %v in %d fields, over the head's bounds %+v", term, d, imp, fieldsOf(f.tf), h)
+		}
+		var b bytes.Buffer
+		putFields(&b, f.tf, f.length)
+		var got any
+		if row := rows[d]; len(row) > 13 {
+			got = row[13].(map[string]any)[term]
+		}
+		if got != b.String() {
+			t.Errorf("%s: document %d's row has %v, want %q", term, d, got, b.String())
+		}
+	}
+	return postings
+}
+
+func fieldsOf(tf [4]int32) int {
+	n := 0
+	for _, x := range tf {
+		if x > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// documentRows returns the rows of the document shards, by document number.
+func documentRows(t *testing.T, m Manifest, files map[string][]byte) [][]any {
+	var out [][]any
+	for n := 0; n*m.DocsPerShard < m.Docs; n++ {
+		var dir string
+		if err := json.Unmarshal(files[m.DocDir(n/m.ShardsPerDir)], &dir); err != nil {
+			t.Fatal(err)
+		}
+		var rows [][]any
+		if err := json.Unmarshal(files[DocFile(dir, n%m.ShardsPerDir)], &rows); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rows...)
+	}
+	return out
 }
 
 func documentIDs(t *testing.T, m Manifest, files map[string][]byte) []string {

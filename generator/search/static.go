@@ -27,6 +27,8 @@ import (
 //	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
+//	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
+//	api/v1/search/p-<hash>.json  a common term's whole postings
 //
 // Products are numbered 0…n-1 in ID order. A term's postings hold, per text field where it
 // occurs, the products (as gaps from the previous one), the term's frequency there and the
@@ -35,6 +37,15 @@ import (
 // carry a hash of their own content, so hosts and browsers may cache them for ever, and a
 // rebuild after a small change renames only the shards it changed; a catalog small enough has
 // everything inline in the manifest: one request.
+//
+// A term whose postings are long (a common term, such as "fhir" in nine products of ten) has,
+// in its term shard, "@", the hashes of its head and of its whole postings (p-*.json), and its
+// number of products per field instead.
+// The head holds the set of products that have the term (for the total and the facet counts),
+// and its postings that score most, by impact (see impact), with bounds on the others. Each document shard row carries the postings of
+// the common terms its product has, so that the browser can score a product the head leaves
+// uncertain by fetching its row, which the result page needs anyway when the product makes it.
+// The whole postings stay in a file of their own, for what needs them all (phrases, fields).
 
 // Tuning of the compact index.
 const (
@@ -46,6 +57,11 @@ const (
 	docsPerShard      = 4        // products per document shard: a result page fetches few bytes
 	shardsPerDir      = 64       // document shards a directory file names: a result page fetches ten
 	inlineBytes       = 48 << 10 // catalogs whose whole compact index is smaller go inline
+	// A term whose encoded postings are longer than impactBytes, and than twice its head would
+	// be, gets a head (see the package comment) holding its headPostings postings that score
+	// most.
+	impactBytes  = 8 << 10
+	headPostings = 512
 )
 
 // Manifest is api/v1/search.json.
@@ -105,6 +121,15 @@ func Pages(in Input) []page.Page {
 	}
 	var termFiles strings.Builder
 	m.Terms = []string{}
+	for _, h := range c.heads {
+		postings := c.termShards[h.shard].Postings
+		full := add("p", postings[h.index])
+		var b bytes.Buffer
+		for _, n := range h.head.counts {
+			putVarint(&b, n)
+		}
+		postings[h.index] = "@" + add("i", h.head) + full + b.String()
+	}
 	for _, s := range c.termShards {
 		m.Terms = append(m.Terms, s.first)
 		termFiles.WriteString(add("t", s))
@@ -125,8 +150,12 @@ func Pages(in Input) []page.Page {
 			if h.SCIM {
 				scim = 1
 			}
-			rows = append(rows, []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
-				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)})
+			row := []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
+				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)}
+			if common := c.common[i+len(rows)]; len(common) > 0 {
+				row = append(row, common)
+			}
+			rows = append(rows, row)
 		}
 		docFiles.WriteString(add("d", rows))
 		if (n+1)%shardsPerDir == 0 {
@@ -211,6 +240,32 @@ type dictFile struct {
 type compact struct {
 	termShards []termShard
 	dict       dictFile
+	heads      []termHead
+	// common holds, per document, its postings of the terms with a head: term → the fields'
+	// bits, then the frequency and length in each (as in a head's postings, without the
+	// document).
+	common []map[string]string
+}
+
+// termHead is a term with a head, and where its postings are in the term shards.
+type termHead struct {
+	shard, index int
+	head         *headFile
+}
+
+// headFile is an i-*.json file: a common term's head.
+type headFile struct {
+	counts [4]int // documents per text field (in the term shard)
+	Docs   string `json:"docs"` // the documents with the term in any text field (encodeDocSet)
+	// The postings of highest impact times fields (see impact), by that then document: each the
+	// document, the bits of its fields that have the term, then the frequency and field length
+	// in each.
+	Top string `json:"top"`
+	// Bounds on the postings not in Top (0 if none): the highest impact times fields, the
+	// highest impact, and the most fields.
+	Bound       float64 `json:"bound"`
+	BoundImpact float64 `json:"bound_impact"`
+	BoundFields int     `json:"bound_fields"`
 }
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
@@ -273,12 +328,19 @@ func buildCompact(docs []*document) compact {
 	slices.SortFunc(used, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
 
 	var c compact
+	c.common = make([]map[string]string, len(docs))
 	var cur termShard
 	size := 0
 	for _, id := range used {
 		t, p := names[id], postings[id]
 		enc := encodePostings(p)
-		if size > 0 && (len(enc) > termShardBytes || size >= maxTermShardBytes) {
+		var head *headFile
+		if len(enc) > max(impactBytes, 2*((len(docs)+5)/6+headPostings*8)) {
+			// The shard will hold "@" and the head's hash instead.
+			head = makeHead(p, len(docs))
+			addCommon(c.common, t, p)
+		}
+		if size > 0 && (head == nil && len(enc) > termShardBytes || size >= maxTermShardBytes) {
 			// A large postings list starts a shard of its own.
 			c.termShards = append(c.termShards, cur)
 			cur, size = termShard{}, 0
@@ -286,10 +348,15 @@ func buildCompact(docs []*document) compact {
 		if size == 0 {
 			cur.first = t
 		}
+		entry := len(t) + len(enc) + 6
+		if head != nil {
+			c.heads = append(c.heads, termHead{len(c.termShards), len(cur.Terms), head})
+			entry = len(t) + 1 + shardHashLen + 6
+		}
 		cur.Terms = append(cur.Terms, t)
 		cur.Postings = append(cur.Postings, enc)
-		size += len(t) + len(enc) + 6
-		if cutAfter(t, len(t)+len(enc)+6) {
+		size += entry
+		if cutAfter(t, entry) {
 			c.termShards = append(c.termShards, cur)
 			cur, size = termShard{}, 0
 		}
@@ -311,6 +378,131 @@ func buildCompact(docs []*document) compact {
 		c.dict.Freq = []int{}
 	}
 	return c
+}
+
+// impact is how much a document's postings of one term weigh, the same in any query up to a
+// factor (the term's weight and the clause's boost, and bleve's query norm): the sum over the
+// fields of tf·norm·idf²·boost, as the scores of its leaves add up. A clause's score is the sum
+// of its leaves' scores times the number of leaves matched: the postings of a head are ordered
+// by impact times the number of fields.
+func impact(tf, length [4]int32, counts [4]int, docs int) float64 {
+	sum := 0.0
+	for fi := range tf {
+		if tf[fi] == 0 {
+			continue
+		}
+		idf := 1 + math.Log(float64(docs)/float64(counts[fi]+1))
+		norm := float64(float32(1 / math.Sqrt(float64(length[fi]))))
+		sum += math.Sqrt(float64(tf[fi])) * norm * idf * idf * Boosts[TextFields[fi]]
+	}
+	return sum
+}
+
+// makeHead makes a common term's head from its postings.
+func makeHead(p *[4][]posting, docs int) *headFile {
+	type entry struct {
+		doc            int32
+		tf, length     [4]int32
+		impact, weight float64 // weight: impact times fields
+		fields         int
+	}
+	byDoc := map[int32]*entry{}
+	var counts [4]int
+	for fi, fp := range p {
+		counts[fi] = len(fp)
+		for _, x := range fp {
+			e := byDoc[x.doc]
+			if e == nil {
+				e = &entry{doc: x.doc}
+				byDoc[x.doc] = e
+			}
+			e.tf[fi], e.length[fi] = x.tf, x.length
+		}
+	}
+	entries := make([]*entry, 0, len(byDoc))
+	set := make([]int, 0, len(byDoc))
+	for _, e := range byDoc {
+		e.impact = impact(e.tf, e.length, counts, docs)
+		for _, tf := range e.tf {
+			if tf > 0 {
+				e.fields++
+			}
+		}
+		e.weight = e.impact * float64(e.fields)
+		entries = append(entries, e)
+	}
+	slices.SortFunc(entries, func(a, b *entry) int {
+		if a.weight != b.weight {
+			if a.weight > b.weight {
+				return -1
+			}
+			return 1
+		}
+		return int(a.doc - b.doc)
+	})
+	for _, e := range entries {
+		set = append(set, int(e.doc))
+	}
+	slices.Sort(set)
+	h := &headFile{counts: counts, Docs: encodeDocSet(set, docs)}
+	var b bytes.Buffer
+	for i, e := range entries {
+		if i >= headPostings {
+			h.Bound = max(h.Bound, e.weight)
+			h.BoundImpact = max(h.BoundImpact, e.impact)
+			h.BoundFields = max(h.BoundFields, e.fields)
+			continue
+		}
+		putVarint(&b, int(e.doc))
+		putFields(&b, e.tf, e.length)
+	}
+	h.Top = b.String()
+	return h
+}
+
+// putFields writes the bits of the fields a document has a term in, then the term's frequency
+// and the field's length in each.
+func putFields(b *bytes.Buffer, tf, length [4]int32) {
+	mask := 0
+	for fi := range tf {
+		if tf[fi] > 0 {
+			mask |= 1 << fi
+		}
+	}
+	putVarint(b, mask)
+	for fi := range tf {
+		if tf[fi] > 0 {
+			putVarint(b, int(tf[fi]))
+			putVarint(b, int(length[fi]))
+		}
+	}
+}
+
+// addCommon adds a common term's postings to the documents' rows.
+func addCommon(common []map[string]string, t string, p *[4][]posting) {
+	type fields struct{ tf, length [4]int32 }
+	byDoc := map[int32]*fields{}
+	var order []int32
+	for fi, fp := range p {
+		for _, x := range fp {
+			f := byDoc[x.doc]
+			if f == nil {
+				f = &fields{}
+				byDoc[x.doc] = f
+				order = append(order, x.doc)
+			}
+			f.tf[fi], f.length[fi] = x.tf, x.length
+		}
+	}
+	for _, d := range order {
+		f := byDoc[d]
+		var b bytes.Buffer
+		putFields(&b, f.tf, f.length)
+		if common[d] == nil {
+			common[d] = map[string]string{}
+		}
+		common[d][t] = b.String()
+	}
 }
 
 // cutAfter decides whether a term shard ends after term t, whose entry takes size bytes: the
