@@ -29,6 +29,7 @@ import (
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
 //	api/v1/search/p-<hash>.json  a common term's whole postings
+//	api/v1/search/x-<hash>.json  the common terms' postings of the products of a document shard
 //
 // Products are numbered 0…n-1 in ID order. A term's postings hold, per text field where it
 // occurs, the products (as gaps from the previous one), the term's frequency there and the
@@ -40,12 +41,12 @@ import (
 //
 // A term whose postings are long (a common term, such as "fhir" in nine products of ten) has,
 // in its term shard, "@", the hashes of its head and of its whole postings (p-*.json), and its
-// number of products per field instead.
-// The head holds the set of products that have the term (for the total and the facet counts),
-// and its postings that score most, by impact (see impact), with bounds on the others. Each document shard row carries the postings of
-// the common terms its product has, so that the browser can score a product the head leaves
-// uncertain by fetching its row, which the result page needs anyway when the product makes it.
-// The whole postings stay in a file of their own, for what needs them all (phrases, fields).
+// number of products per field instead. The head holds the set of products that have the term
+// (for the total and the facet counts), and its postings that score most, by impact (see
+// impact), with bounds on the others. The postings of the common terms a product has are in an
+// x-*.json file per document shard, named at the end of the shard, so that the browser can
+// score exactly a product the heads leave uncertain by fetching them. The whole postings stay
+// in a file of their own, for what needs them all (phrases, fields).
 
 // Tuning of the compact index.
 const (
@@ -143,7 +144,8 @@ func Pages(in Input) []page.Page {
 		}
 	}
 	for i, n := 0, 0; i < len(docs); i, n = i+docsPerShard, n+1 {
-		var rows [][]any
+		var rows []any
+		var common []map[string]string
 		for _, d := range docs[i:min(i+docsPerShard, len(docs))] {
 			h := d.hit()
 			scim := 0
@@ -152,10 +154,16 @@ func Pages(in Input) []page.Page {
 			}
 			row := []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
 				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)}
-			if common := c.common[i+len(rows)]; len(common) > 0 {
-				row = append(row, common)
-			}
+			common = append(common, c.common[i+len(rows)])
 			rows = append(rows, row)
+		}
+		if slices.ContainsFunc(common, func(m map[string]string) bool { return len(m) > 0 }) {
+			for k, m := range common {
+				if m == nil {
+					common[k] = map[string]string{}
+				}
+			}
+			rows = append(rows, add("x", common))
 		}
 		docFiles.WriteString(add("d", rows))
 		if (n+1)%shardsPerDir == 0 {

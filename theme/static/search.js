@@ -591,6 +591,24 @@
       return nums.map(function (d) { return rows[Math.floor(d / per)][d % per]; });
     });
   };
+  // common returns, for the documents numbered, their postings of the common terms: the x-*.json
+  // file a document shard names last.
+  StaticIndex.prototype.common = function (nums) {
+    var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
+    nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
+    return Promise.all(Object.keys(shards).map(function (s) {
+      return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
+        return self.file(self.hashedName('d', dir, s % dirs));
+      }).then(function (rows) {
+        var x = rows[rows.length - 1];
+        return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return {}; });
+      }).then(function (common) { return [+s, common]; });
+    })).then(function (loaded) {
+      var common = {};
+      loaded.forEach(function (l) { common[l[0]] = l[1]; });
+      return nums.map(function (d) { return common[Math.floor(d / per)][d % per]; });
+    });
+  };
 
   // ---- parsing against the compact index ------------------------------------------------
 
@@ -942,13 +960,13 @@
         fetched += batch.length;
         if (fetched > MAX_ROWS) return null;
         self.stats.rows += batch.length;
-        return self.rows(batch).then(function (rows) {
-          rows.forEach(function (r, i) {
-            var common = r[13] || {}, d = batch[i];
+        return self.common(batch).then(function (rows) {
+          rows.forEach(function (common, i) {
+            var d = batch[i];
             Object.keys(self.heads).forEach(function (t) {
               var head = self.heads[t];
               if (!head.set[d] || head.known.has(d)) return;
-              if (common[t] === undefined) throw new Error('search index: no postings of ' + t + ' in ' + r[0]);
+              if (common[t] === undefined) throw new Error('search index: no postings of ' + t + ' for document ' + d);
               readFields(varints(common[t]), 0, head, d);
             });
           });
