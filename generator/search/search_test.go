@@ -626,7 +626,7 @@ func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][
 	if !slices.Equal(counted, counts[:]) {
 		t.Errorf("%s: term shard counts %v, postings %v", term, counted, counts)
 	}
-	set := decodeDocSet(h.Docs)
+	set := decodeDocSet(h.Docs, docs)
 	if len(set) != len(byDoc) {
 		t.Errorf("%s: head has %d documents, postings %d", term, len(set), len(byDoc))
 	}
@@ -767,15 +767,36 @@ func TestVarints(t *testing.T) {
 	}
 	set := []int{0, 5, 6, 7, 100, 101}
 	for _, n := range []int{102, 10000} {
-		if got := decodeDocSet(encodeDocSet(set, n)); !slices.Equal(got, set) {
+		if got := decodeDocSet(encodeDocSet(set, n), n); !slices.Equal(got, set) {
 			t.Errorf("doc set in %d: %v", n, got)
 		}
+	}
+	var dense []int // all but a few: as the gaps of those missing
+	for d := range 10000 {
+		if d%97 != 3 {
+			dense = append(dense, d)
+		}
+	}
+	if enc := encodeDocSet(dense, 10000); enc[0] != '!' || !slices.Equal(decodeDocSet(enc, 10000), dense) {
+		t.Errorf("dense doc set: %.20q…", enc)
 	}
 }
 
 // decodeDocSet is static/search.js's docSet, for the test.
-func decodeDocSet(s string) []int {
+func decodeDocSet(s string, n int) []int {
 	var out []int
+	if rest, ok := strings.CutPrefix(s, "!"); ok {
+		missing := map[int]bool{}
+		for _, d := range decodeDocSet(rest, n) {
+			missing[d] = true
+		}
+		for d := range n {
+			if !missing[d] {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
 	if strings.HasPrefix(s, "~") {
 		for i, c := range s[1:] {
 			bits := strings.IndexRune(varintDigits, c)

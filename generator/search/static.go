@@ -629,13 +629,31 @@ func facetData(docs []*document, labels map[string]map[string]string) []facetFie
 	return out
 }
 
-// encodeDocSet encodes ascending document numbers as gaps, or as a bitmap when that is shorter.
+// encodeDocSet encodes ascending document numbers as gaps; or, where shorter, as a bitmap,
+// "~" then 6 documents a character; or as "!" then the gaps of the documents not in the set
+// (a set of nine documents in ten).
 func encodeDocSet(set []int, n int) string {
 	var b bytes.Buffer
 	prev := 0
 	for _, doc := range set {
 		putVarint(&b, doc-prev)
 		prev = doc
+	}
+	if len(set)*2 > n {
+		var c bytes.Buffer
+		c.WriteByte('!')
+		prev, k := 0, 0
+		for doc := range n {
+			if k < len(set) && set[k] == doc {
+				k++
+				continue
+			}
+			putVarint(&c, doc-prev)
+			prev = doc
+		}
+		if c.Len() < b.Len() && c.Len() < 1+(n+5)/6 {
+			return c.String()
+		}
 	}
 	if bitmapLen := 1 + (n+5)/6; bitmapLen < b.Len() {
 		bits := make([]byte, (n+5)/6)

@@ -370,6 +370,11 @@
   }
   function docSet(s, n) {
     var out = [], i;
+    if (s[0] === '!') { // every document but those listed
+      var missing = docSet(s.slice(1), n), k = 0;
+      for (i = 0; i < n; i++) { if (k < missing.length && missing[k] === i) k++; else out.push(i); }
+      return out;
+    }
     if (s[0] === '~') {
       for (i = 1; i < s.length; i++) {
         var bits = DIGIT[s[i]];
@@ -591,8 +596,8 @@
       return nums.map(function (d) { return rows[Math.floor(d / per)][d % per]; });
     });
   };
-  // common returns, for the documents numbered, their postings of the common terms: the x-*.json
-  // file a document shard names last.
+  // common returns the postings of the common terms of the documents numbered and of the others
+  // of their document shards, by document (a Map): the x-*.json file a document shard names last.
   StaticIndex.prototype.common = function (nums) {
     var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
@@ -604,9 +609,9 @@
         return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return {}; });
       }).then(function (common) { return [+s, common]; });
     })).then(function (loaded) {
-      var common = {};
-      loaded.forEach(function (l) { common[l[0]] = l[1]; });
-      return nums.map(function (d) { return common[Math.floor(d / per)][d % per]; });
+      var byDoc = new Map();
+      loaded.forEach(function (l) { l[1].forEach(function (c, k) { byDoc.set(l[0] * per + k, c); }); });
+      return byDoc;
     });
   };
 
@@ -940,29 +945,30 @@
         if (!musts.length && !shoulds.length) lo = hi = 1;
         return { lo: lo, hi: hi, unknown: unknown };
       }
-      var fetched = 0;
+      // Each round scores the documents still open: those known join known, and the best n
+      // are found once no open document can score as much as the n-th known.
+      var fetched = 0, known = [], open = matched;
       function round() {
-        var known = [], open = [];
-        matched.forEach(function (d) {
+        var still = [];
+        open.forEach(function (d) {
           var s = score(d);
-          if (s.unknown) open.push([d, s.hi]); else known.push([d, s.lo]);
+          if (s.unknown) still.push([d, s.hi]); else known.push([d, s.lo]);
         });
         known.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
         var theta = known.length >= n ? known[n - 1][1] : -Infinity;
-        open = open.filter(function (o) { return o[1] >= theta; });
+        open = still.filter(function (o) { return o[1] >= theta; }).map(function (o) { return o[0]; });
         if (!open.length) {
           var top = known.slice(0, n), inTop = new Set(top.map(function (m) { return m[0]; }));
           matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
           return top;
         }
-        open.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
-        var batch = open.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
+        still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
+        var batch = still.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
         fetched += batch.length;
         if (fetched > MAX_ROWS) return null;
         self.stats.rows += batch.length;
-        return self.common(batch).then(function (rows) {
-          rows.forEach(function (common, i) {
-            var d = batch[i];
+        return self.common(batch).then(function (byDoc) {
+          byDoc.forEach(function (common, d) {
             Object.keys(self.heads).forEach(function (t) {
               var head = self.heads[t];
               if (!head.set[d] || head.known.has(d)) return;
@@ -978,7 +984,7 @@
   };
   // ROWS_AT_ONCE is how many documents' rows bounded fetches at a time, MAX_ROWS how many in
   // all before it gives up for the whole postings.
-  var ROWS_AT_ONCE = 12, MAX_ROWS = 48;
+  var ROWS_AT_ONCE = 8, MAX_ROWS = 40;
   StaticIndex.prototype.combine = function (clauses, scores) {
     var n = this.m.docs, musts = [], shoulds = [], nots = [], i;
     var anyShould = false, emptyShould = false, mustEmpty = false;
