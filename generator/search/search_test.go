@@ -598,6 +598,8 @@ func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][
 	var h headFile
 	hash, full := ref[:shardHashLen], ref[shardHashLen:2*shardHashLen]
 	counted := decodeVarints(ref[2*shardHashLen:])
+	number := counted[0]
+	counted = counted[1:]
 	if err := json.Unmarshal(files["i-"+hash+".json"], &h); err != nil {
 		t.Fatalf("%s: head: %v", term, err)
 	}
@@ -671,7 +673,7 @@ func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][
 		putFields(&b, f.tf, f.length)
 		var got string
 		if row := rows[d]; len(row) > 13 {
-			got = row[13].(map[string]string)[term]
+			got = row[13].(map[int]string)[number]
 		}
 		if got != b.String() {
 			t.Errorf("%s: document %d's row has %v, want %q", term, d, got, b.String())
@@ -702,7 +704,7 @@ func documentRows(t *testing.T, m Manifest, files map[string][]byte) [][]any {
 		if err := json.Unmarshal(files[DocFile(dir, n%m.ShardsPerDir)], &rows); err != nil {
 			t.Fatal(err)
 		}
-		var common []map[string]string
+		var common []string
 		if x, ok := rows[len(rows)-1].(string); ok {
 			rows = rows[:len(rows)-1]
 			if err := json.Unmarshal(files["x-"+x+".json"], &common); err != nil || len(common) != len(rows) {
@@ -711,8 +713,25 @@ func documentRows(t *testing.T, m Manifest, files map[string][]byte) [][]any {
 		}
 		for k, r := range rows {
 			row := r.([]any)
-			if common != nil {
-				row = append(row, common[k])
+			if common != nil { // the common terms' postings, by the terms' numbers
+				byNumber := map[int]string{}
+				v, n := decodeVarints(common[k]), 0
+				for i := 0; i < len(v); {
+					n += v[i]
+					start := i + 1
+					i += 2
+					for fi := range 4 {
+						if v[start]&(1<<fi) != 0 {
+							i += 2
+						}
+					}
+					var b bytes.Buffer
+					for _, x := range v[start:i] {
+						putVarint(&b, x)
+					}
+					byNumber[n] = b.String()
+				}
+				row = append(row, byNumber)
 			}
 			out = append(out, row)
 		}

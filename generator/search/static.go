@@ -40,8 +40,8 @@ import (
 // everything inline in the manifest: one request.
 //
 // A term whose postings are long (a common term, such as "fhir" in nine products of ten) has,
-// in its term shard, "@", the hashes of its head and of its whole postings (p-*.json), and its
-// number of products per field instead. The head holds the set of products that have the term
+// in its term shard, "@", the hashes of its head and of its whole postings (p-*.json), then its
+// number among the common terms and its number of products per field, instead. The head holds the set of products that have the term
 // (for the total and the facet counts), and its postings that score most, by impact (see
 // impact), with bounds on the others. The postings of the common terms a product has are in an
 // x-*.json file per document shard, named at the end of the shard, so that the browser can
@@ -126,6 +126,7 @@ func Pages(in Input) []page.Page {
 		postings := c.termShards[h.shard].Postings
 		full := add("p", postings[h.index])
 		var b bytes.Buffer
+		putVarint(&b, h.number)
 		for _, n := range h.head.counts {
 			putVarint(&b, n)
 		}
@@ -145,7 +146,7 @@ func Pages(in Input) []page.Page {
 	}
 	for i, n := 0, 0; i < len(docs); i, n = i+docsPerShard, n+1 {
 		var rows []any
-		var common []map[string]string
+		var common []string
 		for _, d := range docs[i:min(i+docsPerShard, len(docs))] {
 			h := d.hit()
 			scim := 0
@@ -154,15 +155,10 @@ func Pages(in Input) []page.Page {
 			}
 			row := []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
 				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)}
-			common = append(common, c.common[i+len(rows)])
+			common = append(common, c.common[i+len(rows)].String())
 			rows = append(rows, row)
 		}
-		if slices.ContainsFunc(common, func(m map[string]string) bool { return len(m) > 0 }) {
-			for k, m := range common {
-				if m == nil {
-					common[k] = map[string]string{}
-				}
-			}
+		if slices.ContainsFunc(common, func(x string) bool { return x != "" }) {
 			rows = append(rows, add("x", common))
 		}
 		docFiles.WriteString(add("d", rows))
@@ -249,15 +245,16 @@ type compact struct {
 	termShards []termShard
 	dict       dictFile
 	heads      []termHead
-	// common holds, per document, its postings of the terms with a head: term → the fields'
-	// bits, then the frequency and length in each (as in a head's postings, without the
-	// document).
-	common []map[string]string
+	// common holds, per document, its postings of the terms with a head, by their number among
+	// them: each the gap from the previous number, then as in a head's postings (without the
+	// document) the fields' bits, then the frequency and length in each.
+	common []commonPostings
 }
 
 // termHead is a term with a head, and where its postings are in the term shards.
 type termHead struct {
-	shard, index int
+	shard, index int // where its postings are in the term shards
+	number       int // its number among the common terms
 	head         *headFile
 }
 
@@ -336,7 +333,7 @@ func buildCompact(docs []*document) compact {
 	slices.SortFunc(used, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
 
 	var c compact
-	c.common = make([]map[string]string, len(docs))
+	c.common = make([]commonPostings, len(docs))
 	var cur termShard
 	size := 0
 	for _, id := range used {
@@ -346,7 +343,7 @@ func buildCompact(docs []*document) compact {
 		if len(enc) > max(impactBytes, 2*((len(docs)+5)/6+headPostings*8)) {
 			// The shard will hold "@" and the head's hash instead.
 			head = makeHead(p, len(docs))
-			addCommon(c.common, t, p)
+			addCommon(c.common, len(c.heads), p)
 		}
 		if size > 0 && (head == nil && len(enc) > termShardBytes || size >= maxTermShardBytes) {
 			// A large postings list starts a shard of its own.
@@ -358,7 +355,7 @@ func buildCompact(docs []*document) compact {
 		}
 		entry := len(t) + len(enc) + 6
 		if head != nil {
-			c.heads = append(c.heads, termHead{len(c.termShards), len(cur.Terms), head})
+			c.heads = append(c.heads, termHead{len(c.termShards), len(cur.Terms), len(c.heads), head})
 			entry = len(t) + 1 + shardHashLen + 6
 		}
 		cur.Terms = append(cur.Terms, t)
@@ -486,8 +483,17 @@ func putFields(b *bytes.Buffer, tf, length [4]int32) {
 	}
 }
 
-// addCommon adds a common term's postings to the documents' rows.
-func addCommon(common []map[string]string, t string, p *[4][]posting) {
+// commonPostings is a document's postings of the common terms (see compact.common).
+type commonPostings struct {
+	b    bytes.Buffer
+	last int
+}
+
+func (c *commonPostings) String() string { return c.b.String() }
+
+// addCommon adds the postings of common term number n (numbered in ascending order) to the
+// documents'.
+func addCommon(common []commonPostings, n int, p *[4][]posting) {
 	type fields struct{ tf, length [4]int32 }
 	byDoc := map[int32]*fields{}
 	var order []int32
@@ -503,13 +509,10 @@ func addCommon(common []map[string]string, t string, p *[4][]posting) {
 		}
 	}
 	for _, d := range order {
-		f := byDoc[d]
-		var b bytes.Buffer
-		putFields(&b, f.tf, f.length)
-		if common[d] == nil {
-			common[d] = map[string]string{}
-		}
-		common[d][t] = b.String()
+		f, c := byDoc[d], &common[d]
+		putVarint(&c.b, n-c.last)
+		c.last = n
+		putFields(&c.b, f.tf, f.length)
 	}
 }
 

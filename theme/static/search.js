@@ -499,7 +499,7 @@
   };
   StaticIndex.prototype.docFreq = function (field, t) {
     var h = this.headRef(t);
-    if (h) return varints(h.slice(1 + 2 * HASH_LEN))[this.fieldIndex[field]] || 0;
+    if (h) return varints(h.slice(1 + 2 * HASH_LEN))[1 + this.fieldIndex[field]] || 0;
     var p = this.fieldPostings(t, this.fieldIndex[field]);
     return p ? p.docs.length : 0;
   };
@@ -522,12 +522,12 @@
     return Promise.all(list.map(function (t) {
       var h = self.headRef(t);
       if (!h || self.heads[t]) return null;
-      var counts = varints(h.slice(1 + 2 * HASH_LEN));
+      var nums = varints(h.slice(1 + 2 * HASH_LEN)), number = nums[0], counts = nums.slice(1);
       return self.file('i-' + h.slice(1, 1 + HASH_LEN) + '.json').then(function (f) {
         if (self.heads[t] || !self.headRef(t)) return;
         var set = new Uint8Array(self.m.docs);
         docSet(f.docs, self.m.docs).forEach(function (d) { set[d] = 1; });
-        var head = { counts: counts, set: set, known: new Map(), bound: f.bound, boundImpact: f.bound_impact, boundFields: f.bound_fields };
+        var head = { number: number, counts: counts, set: set, known: new Map(), bound: f.bound, boundImpact: f.bound_impact, boundFields: f.bound_fields };
         var v = varints(f.top), k = 0;
         while (k < v.length) { var d = v[k++]; k = readFields(v, k, head, d); }
         self.heads[t] = head;
@@ -606,7 +606,7 @@
         return self.file(self.hashedName('d', dir, s % dirs));
       }).then(function (rows) {
         var x = rows[rows.length - 1];
-        return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return {}; });
+        return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return ''; });
       }).then(function (common) { return [+s, common]; });
     })).then(function (loaded) {
       var byDoc = new Map();
@@ -969,11 +969,19 @@
         self.stats.rows += batch.length;
         return self.common(batch).then(function (byDoc) {
           byDoc.forEach(function (common, d) {
+            // The common terms' postings, by the terms' numbers (gaps).
+            var v = varints(common), at = {}, num = 0, k = 0;
+            while (k < v.length) {
+              num += v[k++];
+              at[num] = k;
+              var mask = v[k++];
+              for (var fi = 0; fi < 4; fi++) if (mask & (1 << fi)) k += 2;
+            }
             Object.keys(self.heads).forEach(function (t) {
               var head = self.heads[t];
               if (!head.set[d] || head.known.has(d)) return;
-              if (common[t] === undefined) throw new Error('search index: no postings of ' + t + ' for document ' + d);
-              readFields(varints(common[t]), 0, head, d);
+              if (at[head.number] === undefined) throw new Error('search index: no postings of ' + t + ' for document ' + d);
+              readFields(v, at[head.number], head, d);
             });
           });
           return round();
