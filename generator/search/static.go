@@ -26,6 +26,8 @@ import (
 //	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
 //	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
+//	api/v1/search/g-<hash>.json  one keyword field's values, with the hashes of their v-*.json
+//	api/v1/search/v-<hash>.json  the products of one value of a keyword field
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
 //	api/v1/search/p-<hash>.json  a common term's whole postings
@@ -79,8 +81,9 @@ type Manifest struct {
 	TermFiles     string                     `json:"term_files"` // the term shards' hashes, shardHashLen characters each: TermFile
 	DocsPerShard  int                        `json:"docs_per_shard"`
 	ShardsPerDir  int                        `json:"shards_per_dir"`
-	DocDirs       string                     `json:"doc_dirs"`    // the document directories' hashes: DocDir
-	FacetFiles    map[string]string          `json:"facet_files"` // keyword field → file
+	DocDirs       string                     `json:"doc_dirs"`     // the document directories' hashes: DocDir
+	FacetFiles    map[string]string          `json:"facet_files"`  // keyword field → file
+	FacetValues   map[string]string          `json:"facet_values"` // keyword field → its values' file
 	DictFile      string                     `json:"dict_file"`
 	Inline        map[string]json.RawMessage `json:"inline,omitempty"` // file → content
 }
@@ -168,9 +171,16 @@ func Pages(in Input) []page.Page {
 	}
 	flushDir()
 	m.DocDirs = docDirs.String()
-	m.FacetFiles = map[string]string{}
+	m.FacetFiles, m.FacetValues = map[string]string{}, map[string]string{}
 	for _, f := range facetData(docs, facetLabels(in)) {
 		m.FacetFiles[f.Name] = "f-" + add("f", f) + ".json"
+		// The values alone, each value's documents in a file of its own: what a field value
+		// in a query or a filter needs, without the whole facet.
+		var hashes strings.Builder
+		for _, d := range f.Docs {
+			hashes.WriteString(add("v", d))
+		}
+		m.FacetValues[f.Name] = "g-" + add("g", facetValues{Name: f.Name, Values: f.Values, Labels: f.Labels, Docs: hashes.String()}) + ".json"
 	}
 	m.DictFile = "w-" + add("w", c.dict) + ".json"
 
@@ -606,6 +616,15 @@ type facetField struct {
 	Values []string `json:"values"`
 	Labels []string `json:"labels,omitempty"`
 	Docs   []string `json:"docs"`
+}
+
+// facetValues is a g-*.json file: a keyword field's values, their labels, and the hashes of the
+// v-*.json files holding each one's products (encodeDocSet).
+type facetValues struct {
+	Name   string   `json:"name"`
+	Values []string `json:"values"`
+	Labels []string `json:"labels,omitempty"`
+	Docs   string   `json:"docs"`
 }
 
 func facetData(docs []*document, labels map[string]map[string]string) []facetField {

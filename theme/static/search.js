@@ -573,6 +573,24 @@
     }
     return this.facetData[field];
   };
+  // values returns a keyword field's values and labels (its g-*.json file), without their
+  // documents; valueDocs the documents of one of its values (a v-*.json file).
+  StaticIndex.prototype.values = function (field) {
+    var name = this.m.facet_values[field];
+    if (!name) return Promise.resolve({ name: field, values: [], labels: [], docs: '' });
+    return this.file(name).then(function (g) { g.labels = g.labels || []; return g; });
+  };
+  StaticIndex.prototype.valueDocs = function (field, v) {
+    var self = this;
+    return this.values(field).then(function (g) {
+      var i = g.values.indexOf(v);
+      if (i < 0) return [];
+      var name = self.hashedName('v', g.docs, i);
+      self.valueSets = self.valueSets || {};
+      if (!self.valueSets[name]) self.valueSets[name] = self.file(name).then(function (s) { return docSet(s, self.m.docs); });
+      return self.valueSets[name];
+    });
+  };
   StaticIndex.prototype.docs = function (nums) {
     return this.rows(nums).then(function (rows) {
       return rows.map(function (r) {
@@ -693,7 +711,7 @@
       });
     }
     function keywordLeaves(t) {
-      return self.facet(t.field).then(function (fd) {
+      return self.values(t.field).then(function (fd) {
         var values = fd.values, match;
         if (t.regex) { var re = regexOf(t.text); if (!re) return []; match = function (v) { return re.test(v); }; }
         else if (t.pattern) { var wr = wildcardRE(t.text); match = function (v) { return wr.test(v); }; }
@@ -754,9 +772,9 @@
   StaticIndex.prototype.clauseScores = function (c) {
     var self = this, out = new Map();
     if (c.kind === KIND_KEYWORD) {
-      return Promise.all(c.leaves.map(function (l) { return self.facet(l.field); })).then(function (fds) {
+      return Promise.all(c.leaves.map(function (l) { return self.valueDocs(l.field, l.term); })).then(function (sets) {
         var k = Math.max(c.boost, MIN_BOOST);
-        c.leaves.forEach(function (l, i) { fds[i].valueDocs(l.term).forEach(function (d) { out.set(d, k); }); });
+        sets.forEach(function (docs) { docs.forEach(function (d) { out.set(d, k); }); });
         return out;
       });
     }
@@ -846,7 +864,7 @@
       Promise.all(clauses.map(function (c) {
         return !isEmpty(c) && (c.kind === KIND_KEYWORD || c.kind === KIND_PHRASE) ? self.clauseScores(c) : null;
       })),
-      Promise.all(fields.map(function (f) { return self.facet(f); }))
+      self.filterSets(filters, fields)
     ]).then(function (loaded) {
       var pre = loaded[0], fds = loaded[1];
       // Each clause: its documents, and how to score one.
@@ -889,9 +907,9 @@
       if (mustEmpty || (!musts.length && shoulds.length && !anyShould)) return [];
       var bonus = anyShould && shoulds.length >= 2 && !emptyShould;
       var total = shoulds.length + (bonus ? 1 : 0);
-      var allowed = fds.map(function (fd, i) {
+      var allowed = fds.map(function (sets) {
         var s = new Uint8Array(N);
-        filters[fields[i]].forEach(function (v) { fd.valueDocs(v).forEach(function (d) { s[d] = 1; }); });
+        sets.forEach(function (docs) { docs.forEach(function (d) { s[d] = 1; }); });
         return s;
       });
       var matched = [];
@@ -1037,13 +1055,20 @@
     });
     return out;
   };
+  // filterSets returns, for each field filtered, the documents of each value it accepts.
+  StaticIndex.prototype.filterSets = function (filters, fields) {
+    var self = this;
+    return Promise.all(fields.map(function (f) {
+      return Promise.all(filters[f].map(function (v) { return self.valueDocs(f, v); }));
+    }));
+  };
   StaticIndex.prototype.applyFilters = function (matched, filters) {
     var self = this, fields = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length; });
     if (!fields.length) return Promise.resolve(matched);
-    return Promise.all(fields.map(function (f) { return self.facet(f); })).then(function (fds) {
-      var sets = fds.map(function (fd, i) {
+    return this.filterSets(filters, fields).then(function (fds) {
+      var sets = fds.map(function (vs) {
         var s = new Set();
-        filters[fields[i]].forEach(function (v) { fd.valueDocs(v).forEach(function (d) { s.add(d); }); });
+        vs.forEach(function (docs) { docs.forEach(function (d) { s.add(d); }); });
         return s;
       });
       return matched.filter(function (m) { return sets.every(function (s) { return s.has(m[0]); }); });
@@ -1406,7 +1431,7 @@
     function choices(g, f) {
       if (!g.choices) {
         var idx = engine && engine.index;
-        g.choices = idx ? idx.load().then(function () { return idx.facet(f); }).then(function (fd) {
+        g.choices = idx ? idx.load().then(function () { return idx.values(f); }).then(function (fd) {
           var dl = g.el.querySelector('datalist');
           if (dl) dl.innerHTML = fd.values.map(function (v, i) { return '<option value="' + esc(fd.labels[i] || v) + '">'; }).join('');
           return fd;
