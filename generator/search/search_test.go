@@ -664,10 +664,26 @@ func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][
 	if len(inTop) != min(headPostings, len(byDoc)) {
 		t.Errorf("%s: head has %d postings of %d", term, len(inTop), len(byDoc))
 	}
+	bandOf := map[int]int{}
+	for k, band := range h.Bands {
+		for _, d := range decodeDocSet(band, docs) {
+			bandOf[d] = k
+		}
+	}
+	if len(h.Bounds) != min(len(h.Bands)+1, len(headBands)+1) && len(byDoc) > headPostings {
+		t.Errorf("%s: %d bands, %d bounds", term, len(h.Bands), len(h.Bounds))
+	}
 	for d, f := range byDoc {
-		if imp := impact(f.tf, f.length, counts, docs); !inTop[d] &&
-			(imp*float64(fieldsOf(f.tf)) > h.Bound || imp > h.BoundImpact || fieldsOf(f.tf) > h.BoundFields) {
-			t.Errorf("%s: document %d has impact %v in %d fields, over the head's bounds %+v", term, d, imp, fieldsOf(f.tf), h)
+		if inTop[d] {
+			continue
+		}
+		k, ok := bandOf[d]
+		if !ok {
+			k = len(h.Bounds) - 1
+		}
+		imp, fields := impact(f.tf, f.length, counts, docs), fieldsOf(f.tf)
+		if b := h.Bounds[k]; imp*float64(fields) > b[0] || imp > b[1] || float64(fields) > b[2] {
+			t.Errorf("%s: document %d has impact %v in %d fields, over its band's bounds %v", term, d, imp, fields, b)
 		}
 		var b bytes.Buffer
 		putFields(&b, f.tf, f.length)

@@ -276,12 +276,16 @@ type headFile struct {
 	// document, the bits of its fields that have the term, then the frequency and field length
 	// in each.
 	Top string `json:"top"`
-	// Bounds on the postings not in Top (0 if none): the highest impact times fields, the
-	// highest impact, and the most fields.
-	Bound       float64 `json:"bound"`
-	BoundImpact float64 `json:"bound_impact"`
-	BoundFields int     `json:"bound_fields"`
+	// The documents not in Top by bands of rank (headBands): each band's documents
+	// (encodeDocSet) but the last's, which has the others; and for each band, bounds on its
+	// postings: the highest impact times fields, the highest impact, and the most fields.
+	Bands  []string     `json:"bands"`
+	Bounds [][3]float64 `json:"bounds"`
 }
+
+// headBands are the ranks where the bands of a head's other documents end: past headPostings,
+// the bounds of documents ranked lower are lower, which leaves fewer products uncertain.
+var headBands = []int{headPostings * 4, headPostings * 16}
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
 // frequencies, and its length.
@@ -461,17 +465,34 @@ func makeHead(p *[4][]posting, docs int) *headFile {
 	slices.Sort(set)
 	h := &headFile{counts: counts, Docs: encodeDocSet(set, docs)}
 	var b bytes.Buffer
+	var band []int
 	for i, e := range entries {
-		if i >= headPostings {
-			h.Bound = max(h.Bound, e.weight)
-			h.BoundImpact = max(h.BoundImpact, e.impact)
-			h.BoundFields = max(h.BoundFields, e.fields)
+		if i < headPostings {
+			putVarint(&b, int(e.doc))
+			putFields(&b, e.tf, e.length)
 			continue
 		}
-		putVarint(&b, int(e.doc))
-		putFields(&b, e.tf, e.length)
+		k := len(h.Bounds) - 1
+		if k < 0 || k < len(headBands) && i == headBands[k] {
+			if k >= 0 {
+				slices.Sort(band)
+				h.Bands = append(h.Bands, encodeDocSet(band, docs))
+				band = band[:0]
+			}
+			h.Bounds = append(h.Bounds, [3]float64{})
+			k++
+		}
+		bd := &h.Bounds[k]
+		bd[0], bd[1], bd[2] = max(bd[0], e.weight), max(bd[1], e.impact), max(bd[2], float64(e.fields))
+		band = append(band, int(e.doc))
 	}
 	h.Top = b.String()
+	if h.Bands == nil {
+		h.Bands = []string{}
+	}
+	if h.Bounds == nil {
+		h.Bounds = [][3]float64{}
+	}
 	return h
 }
 

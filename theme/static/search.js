@@ -527,7 +527,11 @@
         if (self.heads[t] || !self.headRef(t)) return;
         var set = new Uint8Array(self.m.docs);
         docSet(f.docs, self.m.docs).forEach(function (d) { set[d] = 1; });
-        var head = { number: number, counts: counts, set: set, known: new Map(), bound: f.bound, boundImpact: f.bound_impact, boundFields: f.bound_fields };
+        // band: each document's band of rank past the head's postings (the last has those
+        // no band lists), whose bounds bound its postings of the term.
+        var band = new Uint8Array(self.m.docs).fill(f.bands.length);
+        f.bands.forEach(function (b, k) { docSet(b, self.m.docs).forEach(function (d) { band[d] = k; }); });
+        var head = { number: number, counts: counts, set: set, known: new Map(), band: band, bounds: f.bounds };
         var v = varints(f.top), k = 0;
         while (k < v.length) { var d = v[k++]; k = readFields(v, k, head, d); }
         self.heads[t] = head;
@@ -944,8 +948,9 @@
         // The unknown terms u add S_u to the sum and c_u to the count: S_u·c_u ≤ bound,
         // S_u ≤ bound on impact, c_u ≤ bound on fields (each times the term's factor).
         var bs = 0, bc = 0, prod = 0, ts = cl.terms.filter(function (x) { return unknown.indexOf(x.head) >= 0; });
-        ts.forEach(function (x) { bs += x.head.boundImpact * x.factor; bc += x.head.boundFields; prod += x.head.bound * x.factor; });
-        ts.forEach(function (x) { ts.forEach(function (y) { if (x !== y) prod += x.head.boundImpact * x.factor * y.head.boundFields; }); });
+        var b = ts.map(function (x) { return x.head.bounds[x.head.band[d]]; }); // weight, impact, fields
+        ts.forEach(function (x, i) { bs += b[i][1] * x.factor; bc += b[i][2]; prod += b[i][0] * x.factor; });
+        ts.forEach(function (x, i) { ts.forEach(function (y, j) { if (i !== j) prod += b[i][1] * x.factor * b[j][2]; }); });
         return { lo: lo, hi: (sum * cnt + sum * bc + cnt * bs + prod) / L * (1 + 1e-9) + 1e-300, unknown: true };
       }
       function score(d) {
