@@ -26,7 +26,8 @@ import (
 //	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
 //	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
-//	api/v1/search/g-<hash>.json  one keyword field's values, with the hashes of their v-*.json
+//	api/v1/search/g-<hash>.json  one keyword field's values in chunks: their first values and hashes
+//	api/v1/search/h-<hash>.json  a chunk of a keyword field's values, with the hashes of their v-*.json
 //	api/v1/search/v-<hash>.json  the products of one value of a keyword field
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
@@ -174,13 +175,28 @@ func Pages(in Input) []page.Page {
 	m.FacetFiles, m.FacetValues = map[string]string{}, map[string]string{}
 	for _, f := range facetData(docs, facetLabels(in)) {
 		m.FacetFiles[f.Name] = "f-" + add("f", f) + ".json"
-		// The values alone, each value's documents in a file of its own: what a field value
-		// in a query or a filter needs, without the whole facet.
-		var hashes strings.Builder
-		for _, d := range f.Docs {
-			hashes.WriteString(add("v", d))
+		// The values alone, in chunks, each value's documents in a file of its own: what a
+		// field value in a query or a filter needs, without the whole facet.
+		g := valueChunks{Name: f.Name, First: []string{}}
+		var chunks strings.Builder
+		for i := 0; i < len(f.Values); {
+			chunk, size := facetValues{}, 0
+			var hashes strings.Builder
+			for ; i < len(f.Values) && (size == 0 || size < valueChunkBytes); i++ {
+				chunk.Values = append(chunk.Values, f.Values[i])
+				if f.Labels != nil {
+					chunk.Labels = append(chunk.Labels, f.Labels[i])
+					size += len(f.Labels[i])
+				}
+				hashes.WriteString(add("v", f.Docs[i]))
+				size += len(f.Values[i]) + shardHashLen + 6
+			}
+			chunk.Docs = hashes.String()
+			g.First = append(g.First, chunk.Values[0])
+			chunks.WriteString(add("h", chunk))
 		}
-		m.FacetValues[f.Name] = "g-" + add("g", facetValues{Name: f.Name, Values: f.Values, Labels: f.Labels, Docs: hashes.String()}) + ".json"
+		g.Chunks = chunks.String()
+		m.FacetValues[f.Name] = "g-" + add("g", g) + ".json"
 	}
 	m.DictFile = "w-" + add("w", c.dict) + ".json"
 
@@ -639,14 +655,25 @@ type facetField struct {
 	Docs   []string `json:"docs"`
 }
 
-// facetValues is a g-*.json file: a keyword field's values, their labels, and the hashes of the
-// v-*.json files holding each one's products (encodeDocSet).
-type facetValues struct {
+// valueChunks is a g-*.json file: a keyword field's values in chunks (h-*.json files), by the
+// first value of each chunk and the chunks' hashes.
+type valueChunks struct {
 	Name   string   `json:"name"`
+	First  []string `json:"first"`
+	Chunks string   `json:"chunks"`
+}
+
+// facetValues is an h-*.json file: some of a keyword field's values (in order), their labels,
+// and the hashes of the v-*.json files holding each one's products (encodeDocSet).
+type facetValues struct {
 	Values []string `json:"values"`
 	Labels []string `json:"labels,omitempty"`
 	Docs   string   `json:"docs"`
 }
+
+// valueChunkBytes is about the size of a chunk of a keyword field's values: a field value in a
+// query loads the one that has it (a catalog of 100 000 products has thousands of licenses).
+const valueChunkBytes = 8 << 10
 
 func facetData(docs []*document, labels map[string]map[string]string) []facetField {
 	var out []facetField

@@ -577,16 +577,41 @@
     }
     return this.facetData[field];
   };
-  // values returns a keyword field's values and labels (its g-*.json file), without their
-  // documents; valueDocs the documents of one of its values (a v-*.json file).
+  // values returns a keyword field's values and labels, without their documents (its g-*.json
+  // file, then every chunk of values); valueDocs the documents of one of its values (the chunk
+  // that has it, then a v-*.json file).
   StaticIndex.prototype.values = function (field) {
-    var name = this.m.facet_values[field];
-    if (!name) return Promise.resolve({ name: field, values: [], labels: [], docs: '' });
-    return this.file(name).then(function (g) { g.labels = g.labels || []; return g; });
+    var self = this, name = this.m.facet_values[field];
+    if (!name) return Promise.resolve({ values: [], labels: [], docs: '' });
+    return this.file(name).then(function (g) {
+      return Promise.all(g.first.map(function (f, i) { return self.file(self.hashedName('h', g.chunks, i)); }));
+    }).then(function (chunks) {
+      var out = { values: [], labels: [], docs: '' };
+      chunks.forEach(function (c) {
+        out.values = out.values.concat(c.values);
+        out.labels = out.labels.concat(c.labels || c.values.map(function () { return ''; }));
+        out.docs += c.docs;
+      });
+      return out;
+    });
+  };
+  // valueChunk returns the chunk of a keyword field's values that would hold v.
+  StaticIndex.prototype.valueChunk = function (field, v) {
+    var self = this, name = this.m.facet_values[field];
+    if (!name) return Promise.resolve({ values: [], docs: '' });
+    return this.file(name).then(function (g) {
+      var lo = 0, hi = g.first.length - 1;
+      if (hi < 0) return { values: [], docs: '' };
+      while (lo < hi) {
+        var mid = (lo + hi + 1) >> 1;
+        if (g.first[mid] <= v) lo = mid; else hi = mid - 1;
+      }
+      return self.file(self.hashedName('h', g.chunks, lo));
+    });
   };
   StaticIndex.prototype.valueDocs = function (field, v) {
     var self = this;
-    return this.values(field).then(function (g) {
+    return this.valueChunk(field, v).then(function (g) {
       var i = g.values.indexOf(v);
       if (i < 0) return [];
       var name = self.hashedName('v', g.docs, i);
@@ -715,6 +740,15 @@
       });
     }
     function keywordLeaves(t) {
+      if (!t.regex && !t.pattern) {
+        // The value as given, found in its chunk; any other case of it needs every value.
+        return self.valueChunk(t.field, t.text).then(function (c) {
+          return c.values.indexOf(t.text) >= 0 ? [{ field: t.field, term: t.text }] : anyValue(t);
+        });
+      }
+      return anyValue(t);
+    }
+    function anyValue(t) {
       return self.values(t.field).then(function (fd) {
         var values = fd.values, match;
         if (t.regex) { var re = regexOf(t.text); if (!re) return []; match = function (v) { return re.test(v); }; }
