@@ -1013,12 +1013,15 @@
         });
         known.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
         var theta = known.length >= n ? known[n - 1][1] : -Infinity;
-        open = still.filter(function (o) { return o[1] >= theta; }).map(function (o) { return o[0]; });
+        still = still.filter(function (o) { return o[1] >= theta; });
+        open = still.map(function (o) { return o[0]; });
         if (!open.length) {
           var top = known.slice(0, n), inTop = new Set(top.map(function (m) { return m[0]; }));
           matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
           return top;
         }
+        // Far more open than rows left to fetch: the whole postings, at once.
+        if (open.length > 4 * (MAX_ROWS - fetched)) return null;
         still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
         var batch = still.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
         fetched += batch.length;
