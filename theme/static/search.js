@@ -1020,8 +1020,8 @@
           matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
           return top;
         }
-        // Far more open than rows left to fetch: the whole postings, at once.
-        if (open.length > 4 * (MAX_ROWS - fetched)) return null;
+        // Still far more open than rows left to fetch after a few rounds: the whole postings.
+        if (fetched >= 2 * ROWS_AT_ONCE && open.length > 4 * (MAX_ROWS - fetched)) return null;
         still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
         var batch = still.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
         fetched += batch.length;
