@@ -181,17 +181,19 @@ func Pages(in Input) []page.Page {
 		var chunks strings.Builder
 		for i := 0; i < len(f.Values); {
 			chunk, size := facetValues{}, 0
-			var hashes strings.Builder
 			for ; i < len(f.Values) && (size == 0 || size < valueChunkBytes); i++ {
 				chunk.Values = append(chunk.Values, f.Values[i])
 				if f.Labels != nil {
 					chunk.Labels = append(chunk.Labels, f.Labels[i])
 					size += len(f.Labels[i])
 				}
-				hashes.WriteString(add("v", f.Docs[i]))
-				size += len(f.Values[i]) + shardHashLen + 6
+				docs := "=" + f.Docs[i] // a value of few products: inline
+				if len(docs) > inlineValueBytes {
+					docs = add("v", f.Docs[i])
+				}
+				chunk.Docs = append(chunk.Docs, docs)
+				size += len(f.Values[i]) + len(docs) + 6
 			}
-			chunk.Docs = hashes.String()
 			g.First = append(g.First, chunk.Values[0])
 			chunks.WriteString(add("h", chunk))
 		}
@@ -664,12 +666,16 @@ type valueChunks struct {
 }
 
 // facetValues is an h-*.json file: some of a keyword field's values (in order), their labels,
-// and the hashes of the v-*.json files holding each one's products (encodeDocSet).
+// and each one's products: "=" and their encodeDocSet when short, else the hash of the v-*.json
+// file holding it.
 type facetValues struct {
 	Values []string `json:"values"`
 	Labels []string `json:"labels,omitempty"`
-	Docs   string   `json:"docs"`
+	Docs   []string `json:"docs"`
 }
+
+// inlineValueBytes bounds the products of a value kept in its chunk of values.
+const inlineValueBytes = 64
 
 // valueChunkBytes is about the size of a chunk of a keyword field's values: a field value in a
 // query loads the one that has it (a catalog of 100 000 products has thousands of licenses).

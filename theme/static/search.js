@@ -582,15 +582,15 @@
   // that has it, then a v-*.json file).
   StaticIndex.prototype.values = function (field) {
     var self = this, name = this.m.facet_values[field];
-    if (!name) return Promise.resolve({ values: [], labels: [], docs: '' });
+    if (!name) return Promise.resolve({ values: [], labels: [], docs: [] });
     return this.file(name).then(function (g) {
       return Promise.all(g.first.map(function (f, i) { return self.file(self.hashedName('h', g.chunks, i)); }));
     }).then(function (chunks) {
-      var out = { values: [], labels: [], docs: '' };
+      var out = { values: [], labels: [], docs: [] };
       chunks.forEach(function (c) {
         out.values = out.values.concat(c.values);
         out.labels = out.labels.concat(c.labels || c.values.map(function () { return ''; }));
-        out.docs += c.docs;
+        out.docs = out.docs.concat(c.docs);
       });
       return out;
     });
@@ -598,10 +598,10 @@
   // valueChunk returns the chunk of a keyword field's values that would hold v.
   StaticIndex.prototype.valueChunk = function (field, v) {
     var self = this, name = this.m.facet_values[field];
-    if (!name) return Promise.resolve({ values: [], docs: '' });
+    if (!name) return Promise.resolve({ values: [], docs: [] });
     return this.file(name).then(function (g) {
       var lo = 0, hi = g.first.length - 1;
-      if (hi < 0) return { values: [], docs: '' };
+      if (hi < 0) return { values: [], docs: [] };
       while (lo < hi) {
         var mid = (lo + hi + 1) >> 1;
         if (g.first[mid] <= v) lo = mid; else hi = mid - 1;
@@ -614,7 +614,8 @@
     return this.valueChunk(field, v).then(function (g) {
       var i = g.values.indexOf(v);
       if (i < 0) return [];
-      var name = self.hashedName('v', g.docs, i);
+      if (g.docs[i][0] === '=') return docSet(g.docs[i].slice(1), self.m.docs);
+      var name = 'v-' + g.docs[i] + '.json';
       self.valueSets = self.valueSets || {};
       if (!self.valueSets[name]) self.valueSets[name] = self.file(name).then(function (s) { return docSet(s, self.m.docs); });
       return self.valueSets[name];
