@@ -665,9 +665,36 @@ func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][
 		t.Errorf("%s: head has %d postings of %d", term, len(inTop), len(byDoc))
 	}
 	bandOf := map[int]int{}
+	if len(h.Blocks) != len(h.Bands) || len(h.BlockBytes) != len(h.Bands) {
+		t.Errorf("%s: %d bands, %d blocks", term, len(h.Bands), len(h.Blocks))
+	}
 	for k, band := range h.Bands {
-		for _, d := range decodeDocSet(band, docs) {
+		inBand := decodeDocSet(band, docs)
+		for _, d := range inBand {
 			bandOf[d] = k
+		}
+		// The band's block: its postings, all of them.
+		var block string
+		if err := json.Unmarshal(files["b-"+h.Blocks[k]+".json"], &block); err != nil {
+			t.Fatalf("%s: block %d: %v", term, k, err)
+		}
+		v, seen := decodeVarints(block), 0
+		for i := 0; i < len(v); seen++ {
+			d, mask := v[i], v[i+1]
+			i += 2
+			var f fields
+			for fi := range 4 {
+				if mask&(1<<fi) != 0 {
+					f.tf[fi], f.length[fi] = int32(v[i]), int32(v[i+1])
+					i += 2
+				}
+			}
+			if want := byDoc[d]; want == nil || *want != f || !slices.Contains(inBand, d) {
+				t.Errorf("%s: block %d has %d %+v, postings %+v", term, k, d, f, want)
+			}
+		}
+		if seen != len(inBand) {
+			t.Errorf("%s: block %d has %d postings, its band %d", term, k, seen, len(inBand))
 		}
 	}
 	if len(h.Bounds) != min(len(h.Bands)+1, len(headBands)+1) && len(byDoc) > headPostings {

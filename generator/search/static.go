@@ -32,6 +32,7 @@ import (
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
 //	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
 //	api/v1/search/p-<hash>.json  a common term's whole postings
+//	api/v1/search/b-<hash>.json  a block of a common term's postings, by impact (see headFile)
 //	api/v1/search/x-<hash>.json  the common terms' postings of the products of a document shard
 //
 // Products are numbered 0…n-1 in ID order. A term's postings hold, per text field where it
@@ -129,6 +130,10 @@ func Pages(in Input) []page.Page {
 	for _, h := range c.heads {
 		postings := c.termShards[h.shard].Postings
 		full := add("p", postings[h.index])
+		for _, block := range h.head.blocks {
+			h.head.Blocks = append(h.head.Blocks, add("b", block))
+			h.head.BlockBytes = append(h.head.BlockBytes, len(block)+2)
+		}
 		var b bytes.Buffer
 		putVarint(&b, h.number)
 		for _, n := range h.head.counts {
@@ -299,11 +304,17 @@ type headFile struct {
 	// postings: the highest impact times fields, the highest impact, and the most fields.
 	Bands  []string     `json:"bands"`
 	Bounds [][3]float64 `json:"bounds"`
+	// Each band but the last has its postings in a b-*.json file (written as Top is): the
+	// files' hashes and sizes. The browser fetches one when more of the band's products are
+	// uncertain than fetching their own postings would be worth.
+	Blocks     []string `json:"blocks"`
+	BlockBytes []int    `json:"block_bytes"`
+	blocks     []string // the blocks' content
 }
 
 // headBands are the ranks where the bands of a head's other documents end: past headPostings,
 // the bounds of documents ranked lower are lower, which leaves fewer products uncertain.
-var headBands = []int{headPostings * 4, headPostings * 16}
+var headBands = []int{headPostings * 2, headPostings * 4, headPostings * 8, headPostings * 16}
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
 // frequencies, and its length.
@@ -482,7 +493,7 @@ func makeHead(p *[4][]posting, docs int) *headFile {
 	}
 	slices.Sort(set)
 	h := &headFile{counts: counts, Docs: encodeDocSet(set, docs)}
-	var b bytes.Buffer
+	var b, block bytes.Buffer
 	var band []int
 	for i, e := range entries {
 		if i < headPostings {
@@ -495,18 +506,22 @@ func makeHead(p *[4][]posting, docs int) *headFile {
 			if k >= 0 {
 				slices.Sort(band)
 				h.Bands = append(h.Bands, encodeDocSet(band, docs))
+				h.blocks = append(h.blocks, block.String())
 				band = band[:0]
+				block.Reset()
 			}
 			h.Bounds = append(h.Bounds, [3]float64{})
 			k++
 		}
+		putVarint(&block, int(e.doc))
+		putFields(&block, e.tf, e.length)
 		bd := &h.Bounds[k]
 		bd[0], bd[1], bd[2] = max(bd[0], e.weight), max(bd[1], e.impact), max(bd[2], float64(e.fields))
 		band = append(band, int(e.doc))
 	}
 	h.Top = b.String()
 	if h.Bands == nil {
-		h.Bands = []string{}
+		h.Bands, h.Blocks, h.BlockBytes = []string{}, []string{}, []int{}
 	}
 	if h.Bounds == nil {
 		h.Bounds = [][3]float64{}

@@ -531,7 +531,8 @@
         // no band lists), whose bounds bound its postings of the term.
         var band = new Uint8Array(self.m.docs).fill(f.bands.length);
         f.bands.forEach(function (b, k) { docSet(b, self.m.docs).forEach(function (d) { band[d] = k; }); });
-        var head = { number: number, counts: counts, set: set, known: new Map(), band: band, bounds: f.bounds };
+        var head = { term: t, number: number, counts: counts, set: set, known: new Map(), band: band, bounds: f.bounds,
+          blocks: f.blocks, blockBytes: f.block_bytes, fetched: [] };
         var v = varints(f.top), k = 0;
         while (k < v.length) { var d = v[k++]; k = readFields(v, k, head, d); }
         self.heads[t] = head;
@@ -897,7 +898,7 @@
   // rows of those that could, a few at a time: the result page fetches the best n's rows
   // anyway. Too many rows to fetch, and it returns null: search then loads the whole postings.
   StaticIndex.prototype.bounded = function (clauses, filters, n) {
-    var self = this, N = this.m.docs, UNKNOWN = -1;
+    var self = this, N = this.m.docs, UNKNOWN = -1, stats = this.stats;
     var fields = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length; });
     return Promise.all([
       Promise.all(clauses.map(function (c) {
@@ -1021,6 +1022,28 @@
           matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
           return top;
         }
+        // A band of a common term where more products are open than fetching their rows
+        // would be worth: its block of postings, which makes them all known.
+        var blocks = [];
+        Object.keys(self.heads).forEach(function (t) {
+          var head = self.heads[t], per = head.blocks.map(function () { return 0; });
+          open.forEach(function (d) {
+            var k = head.band[d];
+            if (k < per.length && head.set[d] && !head.known.has(d)) per[k]++;
+          });
+          per.forEach(function (cnt, k) {
+            if (!head.fetched[k] && cnt * ROW_BYTES > head.blockBytes[k]) { head.fetched[k] = true; blocks.push([head, k]); }
+          });
+        });
+        if (blocks.length) {
+          return Promise.all(blocks.map(function (b) {
+            stats.blocks = (stats.blocks || 0) + 1;
+            return self.file('b-' + b[0].blocks[b[1]] + '.json').then(function (s) {
+              var v = varints(s), k = 0;
+              while (k < v.length) { var d = v[k++]; k = readFields(v, k, b[0], d); }
+            });
+          })).then(round);
+        }
         // Still far more open than rows left to fetch after a few rounds: the whole postings.
         if (fetched >= 2 * ROWS_AT_ONCE && open.length > 4 * (MAX_ROWS - fetched)) return null;
         still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
@@ -1053,7 +1076,8 @@
   };
   // ROWS_AT_ONCE is how many documents' rows bounded fetches at a time, MAX_ROWS how many in
   // all before it gives up for the whole postings.
-  var ROWS_AT_ONCE = 8, MAX_ROWS = 40;
+  // ROW_BYTES is about what fetching a document's row costs.
+  var ROWS_AT_ONCE = 8, MAX_ROWS = 40, ROW_BYTES = 5000;
   StaticIndex.prototype.combine = function (clauses, scores) {
     var n = this.m.docs, musts = [], shoulds = [], nots = [], i;
     var anyShould = false, emptyShould = false, mustEmpty = false;
