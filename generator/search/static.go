@@ -314,7 +314,7 @@ type headFile struct {
 
 // headBands are the ranks where the bands of a head's other documents end: past headPostings,
 // the bounds of documents ranked lower are lower, which leaves fewer products uncertain.
-var headBands = []int{headPostings * 2, headPostings * 4, headPostings * 8, headPostings * 16}
+var headBands = []int{headPostings * 2, headPostings * 8}
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
 // frequencies, and its length.

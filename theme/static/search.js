@@ -393,7 +393,8 @@
     this.postings = {};   // term → [per field {docs, tfs, lens}] | null; or a common term's "@" reference
     this.shardTerms = {}; // shard index → terms
     this.heads = {};      // common term → its head, loaded (see loadHeads)
-    this.stats = { bounded: 0, exhaustive: 0, rows: 0 }; // searches each way, rows fetched to score (for tests)
+    this.stats = { bounded: 0, exhaustive: 0, rows: 0, blocks: 0 }; // searches each way, rows and blocks fetched (for tests)
+    this.maxRows = MAX_ROWS;
   }
   StaticIndex.prototype.load = function () {
     var self = this;
@@ -1022,34 +1023,33 @@
           matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
           return top;
         }
-        // A band of a common term where more products are open than fetching their rows
-        // would be worth: its block of postings, which makes them all known.
-        var blocks = [];
-        Object.keys(self.heads).forEach(function (t) {
-          var head = self.heads[t], per = head.blocks.map(function () { return 0; });
-          open.forEach(function (d) {
-            var k = head.band[d];
-            if (k < per.length && head.set[d] && !head.known.has(d)) per[k]++;
+        // Rows first: the products open are mostly those of the best n, and the bounds fall as
+        // they become known. Still far more open than rows left to fetch after a few rounds,
+        // or no rows left: the blocks of the bands where the open products are, which make
+        // them all known; and when no block is left, the whole postings.
+        var maxRows = self.maxRows;
+        if (fetched >= 2 * ROWS_AT_ONCE && open.length > 4 * (maxRows - fetched) || fetched + ROWS_AT_ONCE > maxRows) {
+          var blocks = [];
+          Object.keys(self.heads).forEach(function (t) {
+            var head = self.heads[t], want = {};
+            open.forEach(function (d) {
+              var k = head.band[d];
+              if (k < head.blocks.length && head.set[d] && !head.known.has(d) && !head.fetched[k]) want[k] = true;
+            });
+            Object.keys(want).forEach(function (k) { head.fetched[k] = true; blocks.push([head, +k]); });
           });
-          per.forEach(function (cnt, k) {
-            if (!head.fetched[k] && cnt * ROW_BYTES > head.blockBytes[k]) { head.fetched[k] = true; blocks.push([head, k]); }
-          });
-        });
-        if (blocks.length) {
+          if (!blocks.length) return null;
           return Promise.all(blocks.map(function (b) {
-            stats.blocks = (stats.blocks || 0) + 1;
+            stats.blocks++;
             return self.file('b-' + b[0].blocks[b[1]] + '.json').then(function (s) {
               var v = varints(s), k = 0;
               while (k < v.length) { var d = v[k++]; k = readFields(v, k, b[0], d); }
             });
-          })).then(round);
+          })).then(function () { fetched = Math.max(0, Math.min(fetched, maxRows - 2 * ROWS_AT_ONCE)); return round(); });
         }
-        // Still far more open than rows left to fetch after a few rounds: the whole postings.
-        if (fetched >= 2 * ROWS_AT_ONCE && open.length > 4 * (MAX_ROWS - fetched)) return null;
         still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
         var batch = still.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
         fetched += batch.length;
-        if (fetched > MAX_ROWS) return null;
         self.stats.rows += batch.length;
         return self.common(batch).then(function (byDoc) {
           byDoc.forEach(function (common, d) {
@@ -1076,8 +1076,7 @@
   };
   // ROWS_AT_ONCE is how many documents' rows bounded fetches at a time, MAX_ROWS how many in
   // all before it gives up for the whole postings.
-  // ROW_BYTES is about what fetching a document's row costs.
-  var ROWS_AT_ONCE = 8, MAX_ROWS = 40, ROW_BYTES = 5000;
+  var ROWS_AT_ONCE = 8, MAX_ROWS = 40;
   StaticIndex.prototype.combine = function (clauses, scores) {
     var n = this.m.docs, musts = [], shoulds = [], nots = [], i;
     var anyShould = false, emptyShould = false, mustEmpty = false;
@@ -1561,6 +1560,7 @@
     analyze: function (text) { return terms(text); },
     staticSearch: function (q, filters, size) {
       var idx = api.staticIndex = api.staticIndex || new StaticIndex(new URL('../api/v1/search.json', document.baseURI).href);
+      if (api.maxRows) idx.maxRows = api.maxRows;
       return idx.load().then(function () { return idx.search(q, filters, null, size || 20); }).then(function (matched) {
         return idx.facetCounts(matched).then(function (facets) {
           return { total: matched.length, hits: matched.slice(0, size || 20).map(function (m) { return { doc: m[0], score: m[1] }; }), facets: facets };
