@@ -1048,7 +1048,9 @@
           })).then(function () { fetched = Math.max(0, Math.min(fetched, maxRows - 2 * ROWS_AT_ONCE)); return round(); });
         }
         still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
-        var batch = still.slice(0, ROWS_AT_ONCE).map(function (o) { return o[0]; });
+        // The first round fetches the rows of the best n by their bounds, later ones a few:
+        // each round's known products raise the bar the others must reach.
+        var batch = still.slice(0, fetched ? ROWS_LATER : Math.max(n, ROWS_AT_ONCE)).map(function (o) { return o[0]; });
         fetched += batch.length;
         self.stats.rows += batch.length;
         return self.common(batch).then(function (byDoc) {
@@ -1074,9 +1076,9 @@
       return round();
     });
   };
-  // ROWS_AT_ONCE is how many documents' rows bounded fetches at a time, MAX_ROWS how many in
-  // all before it gives up for the whole postings.
-  var ROWS_AT_ONCE = 8, MAX_ROWS = 40;
+  // ROWS_AT_ONCE is how many documents' rows bounded fetches at least in its first round,
+  // ROWS_LATER in the others, MAX_ROWS how many in all before it turns to blocks of postings.
+  var ROWS_AT_ONCE = 8, ROWS_LATER = 4, MAX_ROWS = 40;
   StaticIndex.prototype.combine = function (clauses, scores) {
     var n = this.m.docs, musts = [], shoulds = [], nots = [], i;
     var anyShould = false, emptyShould = false, mustEmpty = false;
