@@ -165,9 +165,11 @@ func better(a, b match) bool {
 // that products matching every word come first. Bleve's own disjunction and boolean searchers
 // would merge the postings document by document, and search every clause a second time for the
 // last one; here each term query is scored from its postings (kept in memory, as tf·norm per
-// document, by postingsOf), with the same arithmetic as bleve's scorer, and the sums are made
-// over arrays indexed by document that only the documents matched touch. Phrases (a filtered
-// conjunction) and field values (matching only) run as whole bleve searchers.
+// document, by postingsOf), with the same arithmetic as bleve's scorer. Field values (matching
+// only) run as whole bleve searchers. Once the clauses are prepared, topK finds the matches on
+// bitmaps and scores only the documents that may rank among the best n; the exhaustive way,
+// kept for tests (Index.exhaustive), sums every match's scores over arrays indexed by document
+// that only the documents matched touch, phrases being filtered conjunctions of their terms.
 func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, counts []int, total *int, bufs *runBufs) ([]match, error) {
 	docs := len(ix.ids)
 	var phrases []phraseRun
