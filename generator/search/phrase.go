@@ -108,6 +108,12 @@ func (ix *Index) hasPhrase(doc int32, field string, terms []string, positions []
 		}
 		ix.mu.Unlock()
 	}
+	return seqHasPhrase(seq, want, positions)
+}
+
+// seqHasPhrase reports whether an analysed text (term numbers by position) has the terms want
+// at the relative positions given.
+func seqHasPhrase(seq, want []int32, positions []int) bool {
 	for s := range seq {
 		if seq[s] != want[0] {
 			continue
@@ -122,6 +128,49 @@ func (ix *Index) hasPhrase(doc int32, field string, terms []string, positions []
 		}
 	}
 	return false
+}
+
+// checkPhrase calls found for each of docs whose field has the phrase: first those whose
+// text was analysed already, checked under one read lock with the phrase's term numbers looked
+// up once, then the others, by hasPhrase, which analyses them.
+func (ix *Index) checkPhrase(docs []int32, field string, terms []string, positions []int, pending *[]int32, found func(int32)) {
+	fi := slices.Index(phraseFields, field)
+	if fi < 0 {
+		return
+	}
+	*pending = (*pending)[:0]
+	want := make([]int32, len(terms))
+	ix.mu.RLock()
+	for i, t := range terms {
+		if id, ok := ix.termIDs[t]; ok {
+			want[i] = id
+		} else {
+			want[i] = -2 // a term no text has yet: it cannot match a text analysed already
+		}
+	}
+	texts := ix.texts[fi]
+	var hits []int32
+	for _, d := range docs {
+		var seq []int32
+		if texts != nil {
+			seq = texts[d]
+		}
+		switch {
+		case seq == nil:
+			*pending = append(*pending, d)
+		case seqHasPhrase(seq, want, positions):
+			hits = append(hits, d)
+		}
+	}
+	ix.mu.RUnlock()
+	for _, d := range hits {
+		found(d)
+	}
+	for _, d := range *pending {
+		if ix.hasPhrase(d, field, terms, positions) {
+			found(d)
+		}
+	}
 }
 
 // storedText returns a stored field of a document.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -26,7 +27,9 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 		return nil, fmt.Errorf("size %d: want 1 to %d", size, MaxSize)
 	}
 	from := max(req.From, 0)
-	filter, err := ix.filter(req.Filters)
+	bufs := runBufPool.Get().(*runBufs)
+	defer runBufPool.Put(bufs)
+	filter, err := ix.filter(req.Filters, bufs)
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +38,6 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Query: req.Query, Hits: []Hit{}}
-	bufs := runBufPool.Get().(*runBufs)
-	defer runBufPool.Put(bufs)
 	counts := slices.Grow(bufs.counts[:0], len(ix.facets.field))[:len(ix.facets.field)]
 	clear(counts)
 	bufs.counts = counts
@@ -164,33 +165,13 @@ func better(a, b match) bool {
 // that products matching every word come first. Bleve's own disjunction and boolean searchers
 // would merge the postings document by document, and search every clause a second time for the
 // last one; here each term query is scored from its postings (kept in memory, as tf·norm per
-// document, by postingsOf), with the same arithmetic as bleve's scorer, and the sums are made
-// over arrays indexed by document that only the documents matched touch. Phrases (a filtered
-// conjunction) and field values (matching only) run as whole bleve searchers.
-func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n int, counts []int, total *int, bufs *runBufs) ([]match, error) {
+// document, by postingsOf), with the same arithmetic as bleve's scorer. Field values (matching
+// only) run as whole bleve searchers. Once the clauses are prepared, topK finds the matches on
+// bitmaps and scores only the documents that may rank among the best n; the exhaustive way,
+// kept for tests (Index.exhaustive), sums every match's scores over arrays indexed by document
+// that only the documents matched touch, phrases being filtered conjunctions of their terms.
+func (ix *Index) run(ctx context.Context, p *plan, filter []uint64, n int, counts []int, total *int, bufs *runBufs) ([]match, error) {
 	docs := len(ix.ids)
-	type result struct {
-		c  *clause
-		sc *scratch
-	}
-	// A task is a bleve searcher whose matches make a whole clause's result.
-	type task struct {
-		s   bsearch.Searcher
-		r   *result
-		buf *postingBuf
-	}
-	type leafRun struct {
-		r          *result
-		p          *postings
-		boost, idf float64
-	}
-	// A phrase's field: the conjunction of its terms there, checked against the stored text.
-	type phraseRun struct {
-		r     *result
-		c     *clause
-		field string
-		terms []leafRun
-	}
 	var phrases []phraseRun
 	var musts, shoulds, nots []*result
 	var tasks []*task
@@ -230,12 +211,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 				if err != nil {
 					return nil, err
 				}
-				if r.sc == nil {
-					r.sc = ix.getScratch()
-				}
-				for _, d := range ps.docs {
-					r.sc.set(d, 0)
-				}
+				r.excluded = append(r.excluded, ps)
 			}
 			s, err := c.bleveQuery(ix).Searcher(ctx, ix.reader, ix.mapping, bsearch.SearcherOptions{Score: "none"})
 			if err != nil {
@@ -259,9 +235,10 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 					idf := 1.0 + math.Log(docTotal/float64(ps.count+1.0))
 					w := boost * idf
 					weight += w * w
-					pr.terms = append(pr.terms, leafRun{r, ps, boost, idf})
+					pr.terms = append(pr.terms, leafRun{r: r, p: ps, boost: boost, idf: idf})
 				}
 				slices.SortStableFunc(pr.terms, func(a, b leafRun) int { return cmp.Compare(a.p.count, b.p.count) })
+				r.phrases = append(r.phrases, int32(len(phrases)))
 				phrases = append(phrases, pr)
 			}
 		case c.Kind == kindTerms:
@@ -275,7 +252,8 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 				idf := 1.0 + math.Log(docTotal/float64(ps.count+1.0))
 				w := boost * idf
 				weight += w * w
-				leaves = append(leaves, leafRun{r, ps, boost, idf})
+				r.leaves = append(r.leaves, int32(len(leaves)))
+				leaves = append(leaves, leafRun{r: r, p: ps, boost: boost, idf: idf})
 			}
 		default:
 			// Exclusions (of phrases) and field values only need to know what matches: bleve
@@ -289,6 +267,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 				return nil, err
 			}
 			tasks = append(tasks, &task{s: s, r: r})
+			r.task = tasks[len(tasks)-1]
 			weight += s.Weight()
 			if c.Kind == kindKeyword {
 				b := max(c.Boost, minBoost) // the weight of a constant-score query
@@ -335,6 +314,21 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
 			return nil, err
+		}
+	}
+	if !ix.exhaustive {
+		// The best n found without scoring every match (see topK).
+		return ix.topK(ctx, &runState{musts: musts, shoulds: shoulds, nots: nots, leaves: leaves, phrases: phrases,
+			results: results, norm: norm, bonus: len(shoulds) >= 2 && !emptyShould}, filter, n, counts, total, bufs)
+	}
+	for _, r := range nots {
+		for _, ps := range r.excluded {
+			if r.sc == nil {
+				r.sc = ix.getScratch()
+			}
+			for _, d := range ps.docs {
+				r.sc.set(d, 0)
+			}
 		}
 	}
 	for _, t := range tasks {
@@ -394,15 +388,20 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 			r.sc = ix.getScratch()
 		}
 		all := int32(len(pr.terms))
+		cands := bufs.phraseDocs[:0]
 		for _, d := range conj.touched {
-			if conj.cnt[d] == all && ix.hasPhrase(d, pr.field, pr.c.Phrase, pr.c.Positions) {
-				score := conj.score[d]
-				if math.IsNaN(score) {
-					score = 0
-				}
-				r.sc.add(d, score)
+			if conj.cnt[d] == all {
+				cands = append(cands, d)
 			}
 		}
+		bufs.phraseDocs = cands
+		ix.checkPhrase(cands, pr.field, pr.c.Phrase, pr.c.Positions, &bufs.pending, func(d int32) {
+			score := conj.score[d]
+			if math.IsNaN(score) {
+				score = 0
+			}
+			r.sc.add(d, score)
+		})
 		ix.putScratch(conj)
 	}
 	for _, r := range results {
@@ -458,7 +457,7 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 				return
 			}
 		}
-		if filter != nil && !filter(d) {
+		if filter != nil && filter[d/64]&(1<<(d%64)) == 0 {
 			return
 		}
 		*total++
@@ -527,9 +526,16 @@ func (ix *Index) run(ctx context.Context, p *plan, filter func(int32) bool, n in
 // runBufs are a search's working arrays, kept from one search to the next: allocating them
 // (tens of kilobytes at 100 000 products) made the garbage collector a good part of the cost.
 type runBufs struct {
-	counts  []int
-	matched []uint64
-	count   countBufs
+	counts    []int
+	matched   []uint64
+	count     countBufs
+	filter    []uint64
+	filterAny []uint64
+	seen      []uint64
+	sets      [][]uint64 // the clauses' documents, see topK
+	units     []unit
+	// A phrase's documents to check, and those whose text is not analysed yet.
+	phraseDocs, pending []int32
 }
 
 var runBufPool = sync.Pool{New: func() any { return &runBufs{} }}
@@ -618,6 +624,10 @@ type postings struct {
 	count uint64
 	docs  []int32
 	tfn   []float64
+	// For topK (see index):
+	maxTfn float64
+	bits   []uint64 // the documents, for long lists
+	rank   []int32  // per word of bits: the documents before it
 }
 
 // maxCachedPostings bounds the postings kept in memory (12 bytes each): about 50 MB.
@@ -657,13 +667,16 @@ func (ix *Index) postingsOf(ctx context.Context, field, term string) (*postings,
 			ps.tfn = append(ps.tfn, math.Sqrt(float64(m.Freq))*m.Norm)
 		}
 	}
+	ps.sort()
+	ps.index(len(ix.ids))
 	ix.pmu.Lock()
-	if ix.cachedPostings+len(ps.docs) > maxCachedPostings {
+	if ix.cachedPostings+len(ps.docs)+len(ps.bits) > maxCachedPostings {
 		clear(ix.postings) // start again: simpler than an LRU, and as bounded
+		clear(ix.phraseSets)
 		ix.cachedPostings = 0
 	}
 	ix.postings[k] = ps
-	ix.cachedPostings += len(ps.docs)
+	ix.cachedPostings += len(ps.docs) + len(ps.bits)
 	ix.pmu.Unlock()
 	return ps, nil
 }
@@ -726,13 +739,14 @@ func heapDown(h []match, i int) {
 	}
 }
 
-// filter returns the test of the facet filters, nil when there are none: for each facet named,
-// the document has one of the values given.
-func (ix *Index) filter(filters map[string][]string) (func(int32) bool, error) {
+// filter returns the documents the facet filters accept, as a bitmap, nil when there are none:
+// for each facet named, the documents that have one of the values given.
+func (ix *Index) filter(filters map[string][]string, bufs *runBufs) ([]uint64, error) {
 	f := &ix.facets
-	wanted := make([]bool, len(f.field))
-	var required uint64 // a bit per facet filtered
-	for field, values := range filters {
+	words := (len(ix.ids) + 63) / 64
+	var out, any []uint64
+	for _, field := range slices.Sorted(maps.Keys(filters)) {
+		values := filters[field]
 		if len(values) == 0 {
 			continue
 		}
@@ -740,25 +754,28 @@ func (ix *Index) filter(filters map[string][]string) (func(int32) bool, error) {
 		if fi < 0 {
 			return nil, fmt.Errorf("no facet %q (facets: %s)", field, strings.Join(Facets, ", "))
 		}
-		required |= 1 << fi
+		if out == nil {
+			out = slices.Grow(bufs.filter[:0], words)[:words]
+			bufs.filter = out
+			for w := range out {
+				out[w] = ^uint64(0)
+			}
+			any = slices.Grow(bufs.filterAny[:0], words)[:words]
+			bufs.filterAny = any
+		}
+		clear(any)
 		for _, v := range values {
 			if i, ok := slices.BinarySearch(f.values[fi], v); ok {
-				wanted[int(f.base[fi])+i] = true
+				for w, m := range f.bitmaps[int(f.base[fi])+i] {
+					any[w] |= m
+				}
 			}
 		}
-	}
-	if required == 0 {
-		return nil, nil
-	}
-	return func(doc int32) bool {
-		var have uint64
-		for _, v := range f.docValues(doc) {
-			if wanted[v] {
-				have |= 1 << f.field[v]
-			}
+		for w, m := range any {
+			out[w] &= m
 		}
-		return have == required
-	}, nil
+	}
+	return out, nil
 }
 
 // hit returns a document's stored summary.

@@ -3,7 +3,6 @@ package search
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/blevesearch/bleve/v2"
@@ -15,16 +14,12 @@ import (
 // clause is the disjunction of its leaves' term queries (bleve's coordination and query norm
 // included), which bleve runs here through its ordinary search request.
 func TestScoresAreBleves(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), IndexDir)
-	if _, err := BuildIndex(context.Background(), dir, "", Input{Catalog: syntheticCatalog(t, 300)}); err != nil {
-		t.Fatal(err)
-	}
-	ix, err := Open(dir)
+	ix, err := Open(syntheticIndexDir(t, 2000))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ix.Close()
-	compared := 0
+	compared, matched, scored := 0, 0, ix.scored.Load()
 	for _, q := range []string{"fhir", "postgres", "imaging", "terminol", "fihr", "name:smart^2", "server", "scim"} {
 		p, err := parse(q, ix)
 		if err != nil {
@@ -44,6 +39,7 @@ func TestScoresAreBleves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			matched += res.Total
 			if res.Total != int(want.Total) {
 				t.Errorf("%q: %d matches, bleve %d", q, res.Total, want.Total)
 			}
@@ -63,5 +59,8 @@ func TestScoresAreBleves(t *testing.T) {
 	}
 	if compared < 100 {
 		t.Errorf("only %d scores compared", compared)
+	}
+	if scored = ix.scored.Load() - scored; scored*3 > int64(matched)*2 {
+		t.Errorf("%d documents scored for %d matches: the bounded way should score fewer", scored, matched)
 	}
 }

@@ -469,12 +469,18 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 	}{
 		{"example", exampleCatalog(t)},
 		{"synthetic", syntheticCatalog(t, 300)},
+		{"synthetic-2000", syntheticCatalog(t, 2000)}, // with heads for the common terms
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := Input{Catalog: tc.c}
-			dir := filepath.Join(t.TempDir(), IndexDir)
-			if _, err := BuildIndex(context.Background(), dir, "", in); err != nil {
-				t.Fatal(err)
+			var dir string
+			if tc.name == "synthetic-2000" {
+				dir = syntheticIndexDir(t, 2000)
+			} else {
+				dir = filepath.Join(t.TempDir(), IndexDir)
+				if _, err := BuildIndex(context.Background(), dir, "", in); err != nil {
+					t.Fatal(err)
+				}
 			}
 			ix, err := Open(dir)
 			if err != nil {
@@ -486,14 +492,20 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 				t.Fatalf("compact index has %d products, bleve %d", m.Docs, ix.Documents())
 			}
 			ids := documentIDs(t, m, files)
-			seen := 0
+			rows := documentRows(t, m, files)
+			seen, heads := 0, 0
 			for n := range m.Terms {
 				var sh termShard
 				if err := json.Unmarshal(files[m.TermFile(n)], &sh); err != nil {
 					t.Fatal(err)
 				}
 				for k, term := range sh.Terms {
-					v := decodeVarints(sh.Postings[k])
+					postings := sh.Postings[k]
+					if strings.HasPrefix(postings, "@") {
+						heads++
+						postings = checkHead(t, term, postings[1:], files, rows, m.Docs)
+					}
+					v := decodeVarints(postings)
 					for i := 0; i < len(v); {
 						field, n := TextFields[v[i]], v[i+1]
 						i += 2
@@ -518,6 +530,9 @@ func TestCompactIndexHasBlevesStatistics(t *testing.T) {
 			}
 			if seen < 100 {
 				t.Errorf("only %d postings lists checked", seen)
+			}
+			if tc.name == "synthetic-2000" && heads < 3 {
+				t.Errorf("only %d terms with a head", heads)
 			}
 		})
 	}
@@ -575,6 +590,198 @@ func readCompact(t *testing.T, pages []page.Page) (Manifest, map[string][]byte) 
 	return m, files
 }
 
+// checkHead checks a common term's head against its whole postings, which it returns: the
+// counts per field, the set of documents, the postings of highest impact (in order) and the
+// bound on the others; and the documents' rows, which must hold their postings of the term.
+func checkHead(t *testing.T, term, ref string, files map[string][]byte, rows [][]any, docs int) string {
+	t.Helper()
+	var h headFile
+	hash, full := ref[:shardHashLen], ref[shardHashLen:2*shardHashLen]
+	counted := decodeVarints(ref[2*shardHashLen:])
+	number := counted[0]
+	counted = counted[1:]
+	if err := json.Unmarshal(files["i-"+hash+".json"], &h); err != nil {
+		t.Fatalf("%s: head: %v", term, err)
+	}
+	var postings string
+	if err := json.Unmarshal(files["p-"+full+".json"], &postings); err != nil {
+		t.Fatalf("%s: whole postings: %v", term, err)
+	}
+	type fields struct{ tf, length [4]int32 }
+	byDoc := map[int]*fields{}
+	v := decodeVarints(postings)
+	var counts [4]int
+	for i := 0; i < len(v); {
+		fi, n := v[i], v[i+1]
+		counts[fi] = n
+		i += 2
+		doc := 0
+		for range n {
+			doc += v[i]
+			if byDoc[doc] == nil {
+				byDoc[doc] = &fields{}
+			}
+			byDoc[doc].tf[fi], byDoc[doc].length[fi] = int32(v[i+1]), int32(v[i+2])
+			i += 3
+		}
+	}
+	if !slices.Equal(counted, counts[:]) {
+		t.Errorf("%s: term shard counts %v, postings %v", term, counted, counts)
+	}
+	set := decodeDocSet(h.Docs, docs)
+	if len(set) != len(byDoc) {
+		t.Errorf("%s: head has %d documents, postings %d", term, len(set), len(byDoc))
+	}
+	for _, d := range set {
+		if byDoc[d] == nil {
+			t.Errorf("%s: head has document %d, postings not", term, d)
+		}
+	}
+	top := decodeVarints(h.Top)
+	prev, prevDoc := math.Inf(1), -1
+	inTop := map[int]bool{}
+	for i := 0; i < len(top); {
+		d, mask := top[i], top[i+1]
+		i += 2
+		var f fields
+		for fi := range 4 {
+			if mask&(1<<fi) != 0 {
+				f.tf[fi], f.length[fi] = int32(top[i]), int32(top[i+1])
+				i += 2
+			}
+		}
+		if want := byDoc[d]; want == nil || *want != f {
+			t.Errorf("%s: head has %d %+v, postings %+v", term, d, f, want)
+			continue
+		}
+		imp := impact(f.tf, f.length, counts, docs) * float64(fieldsOf(f.tf))
+		if imp > prev || imp == prev && d < prevDoc {
+			t.Errorf("%s: head's postings out of order at %d", term, d)
+		}
+		prev, prevDoc = imp, d
+		inTop[d] = true
+	}
+	if len(inTop) != min(headPostings, len(byDoc)) {
+		t.Errorf("%s: head has %d postings of %d", term, len(inTop), len(byDoc))
+	}
+	bandOf := map[int]int{}
+	if len(h.Blocks) != len(h.Bands) || len(h.BlockBytes) != len(h.Bands) {
+		t.Errorf("%s: %d bands, %d blocks", term, len(h.Bands), len(h.Blocks))
+	}
+	for k, band := range h.Bands {
+		inBand := decodeDocSet(band, docs)
+		for _, d := range inBand {
+			bandOf[d] = k
+		}
+		// The band's block: its postings, all of them.
+		var block string
+		if err := json.Unmarshal(files["b-"+h.Blocks[k]+".json"], &block); err != nil {
+			t.Fatalf("%s: block %d: %v", term, k, err)
+		}
+		v, seen := decodeVarints(block), 0
+		for i := 0; i < len(v); seen++ {
+			d, mask := v[i], v[i+1]
+			i += 2
+			var f fields
+			for fi := range 4 {
+				if mask&(1<<fi) != 0 {
+					f.tf[fi], f.length[fi] = int32(v[i]), int32(v[i+1])
+					i += 2
+				}
+			}
+			if want := byDoc[d]; want == nil || *want != f || !slices.Contains(inBand, d) {
+				t.Errorf("%s: block %d has %d %+v, postings %+v", term, k, d, f, want)
+			}
+		}
+		if seen != len(inBand) {
+			t.Errorf("%s: block %d has %d postings, its band %d", term, k, seen, len(inBand))
+		}
+	}
+	if len(h.Bounds) != min(len(h.Bands)+1, len(headBands)+1) && len(byDoc) > headPostings {
+		t.Errorf("%s: %d bands, %d bounds", term, len(h.Bands), len(h.Bounds))
+	}
+	for d, f := range byDoc {
+		if inTop[d] {
+			continue
+		}
+		k, ok := bandOf[d]
+		if !ok {
+			k = len(h.Bounds) - 1
+		}
+		imp, fields := impact(f.tf, f.length, counts, docs), fieldsOf(f.tf)
+		if b := h.Bounds[k]; imp*float64(fields) > b[0] || imp > b[1] || float64(fields) > b[2] {
+			t.Errorf("%s: document %d has impact %v in %d fields, over its band's bounds %v", term, d, imp, fields, b)
+		}
+		var b bytes.Buffer
+		putFields(&b, f.tf, f.length)
+		var got string
+		if row := rows[d]; len(row) > 13 {
+			got = row[13].(map[int]string)[number]
+		}
+		if got != b.String() {
+			t.Errorf("%s: document %d's row has %v, want %q", term, d, got, b.String())
+		}
+	}
+	return postings
+}
+
+func fieldsOf(tf [4]int32) int {
+	n := 0
+	for _, x := range tf {
+		if x > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// documentRows returns the rows of the document shards, by document number.
+func documentRows(t *testing.T, m Manifest, files map[string][]byte) [][]any {
+	var out [][]any
+	for n := 0; n*m.DocsPerShard < m.Docs; n++ {
+		var dir string
+		if err := json.Unmarshal(files[m.DocDir(n/m.ShardsPerDir)], &dir); err != nil {
+			t.Fatal(err)
+		}
+		var rows []any
+		if err := json.Unmarshal(files[DocFile(dir, n%m.ShardsPerDir)], &rows); err != nil {
+			t.Fatal(err)
+		}
+		var common []string
+		if x, ok := rows[len(rows)-1].(string); ok {
+			rows = rows[:len(rows)-1]
+			if err := json.Unmarshal(files["x-"+x+".json"], &common); err != nil || len(common) != len(rows) {
+				t.Fatalf("x-%s.json: %d for %d rows, %v", x, len(common), len(rows), err)
+			}
+		}
+		for k, r := range rows {
+			row := r.([]any)
+			if common != nil { // the common terms' postings, by the terms' numbers
+				byNumber := map[int]string{}
+				v, n := decodeVarints(common[k]), 0
+				for i := 0; i < len(v); {
+					n += v[i]
+					start := i + 1
+					i += 2
+					for fi := range 4 {
+						if v[start]&(1<<fi) != 0 {
+							i += 2
+						}
+					}
+					var b bytes.Buffer
+					for _, x := range v[start:i] {
+						putVarint(&b, x)
+					}
+					byNumber[n] = b.String()
+				}
+				row = append(row, byNumber)
+			}
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
 func documentIDs(t *testing.T, m Manifest, files map[string][]byte) []string {
 	var ids []string
 	for n := 0; n*m.DocsPerShard < m.Docs; n++ {
@@ -582,12 +789,14 @@ func documentIDs(t *testing.T, m Manifest, files map[string][]byte) []string {
 		if err := json.Unmarshal(files[m.DocDir(n/m.ShardsPerDir)], &dir); err != nil {
 			t.Fatal(err)
 		}
-		var rows [][]any
+		var rows []any
 		if err := json.Unmarshal(files[DocFile(dir, n%m.ShardsPerDir)], &rows); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			ids = append(ids, r[0].(string))
+			if row, ok := r.([]any); ok {
+				ids = append(ids, row[0].(string))
+			}
 		}
 	}
 	return ids
@@ -620,15 +829,36 @@ func TestVarints(t *testing.T) {
 	}
 	set := []int{0, 5, 6, 7, 100, 101}
 	for _, n := range []int{102, 10000} {
-		if got := decodeDocSet(encodeDocSet(set, n)); !slices.Equal(got, set) {
+		if got := decodeDocSet(encodeDocSet(set, n), n); !slices.Equal(got, set) {
 			t.Errorf("doc set in %d: %v", n, got)
 		}
+	}
+	var dense []int // all but a few: as the gaps of those missing
+	for d := range 10000 {
+		if d%97 != 3 {
+			dense = append(dense, d)
+		}
+	}
+	if enc := encodeDocSet(dense, 10000); enc[0] != '!' || !slices.Equal(decodeDocSet(enc, 10000), dense) {
+		t.Errorf("dense doc set: %.20q…", enc)
 	}
 }
 
 // decodeDocSet is static/search.js's docSet, for the test.
-func decodeDocSet(s string) []int {
+func decodeDocSet(s string, n int) []int {
 	var out []int
+	if rest, ok := strings.CutPrefix(s, "!"); ok {
+		missing := map[int]bool{}
+		for _, d := range decodeDocSet(rest, n) {
+			missing[d] = true
+		}
+		for d := range n {
+			if !missing[d] {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
 	if strings.HasPrefix(s, "~") {
 		for i, c := range s[1:] {
 			bits := strings.IndexRune(varintDigits, c)

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
@@ -51,8 +52,14 @@ type Index struct {
 	docCount       uint64 // bleve's count of documents, for the idf
 	pmu            sync.Mutex
 	postings       map[[2]string]*postings // (field, term) → postings, see postingsOf
+	phraseSets     map[[2]string][]int32   // (field, phrase) → documents, see phraseDocs
 	cachedPostings int
 	plans          map[string]*plan // parsed queries, see plan
+
+	// exhaustive makes run score every match, as it does for phrases (for tests: the bounded
+	// way, topK, must find the same); scored counts the documents topK scored.
+	exhaustive bool
+	scored     atomic.Int64
 
 	wmu       sync.RWMutex
 	words     map[wordKey][]word // analysed first pieces of hits' texts, see matches
@@ -232,6 +239,7 @@ func (ix *Index) load() error {
 		return err
 	}
 	ix.postings = map[[2]string]*postings{}
+	ix.phraseSets = map[[2]string][]int32{}
 	ix.plans = map[string]*plan{}
 	ix.words = map[wordKey][]word{}
 	if err := ix.loadDocs(); err != nil {

@@ -26,7 +26,14 @@ import (
 //	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
 //	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
+//	api/v1/search/g-<hash>.json  one keyword field's values in chunks: their first values and hashes
+//	api/v1/search/h-<hash>.json  a chunk of a keyword field's values, with the hashes of their v-*.json
+//	api/v1/search/v-<hash>.json  the products of one value of a keyword field
 //	api/v1/search/w-<hash>.json  every term and its document count, for typos and wildcards
+//	api/v1/search/i-<hash>.json  a common term's head: its products, and its postings that score most
+//	api/v1/search/p-<hash>.json  a common term's whole postings
+//	api/v1/search/b-<hash>.json  a block of a common term's postings, by impact (see headFile)
+//	api/v1/search/x-<hash>.json  the common terms' postings of the products of a document shard
 //
 // Products are numbered 0…n-1 in ID order. A term's postings hold, per text field where it
 // occurs, the products (as gaps from the previous one), the term's frequency there and the
@@ -35,6 +42,15 @@ import (
 // carry a hash of their own content, so hosts and browsers may cache them for ever, and a
 // rebuild after a small change renames only the shards it changed; a catalog small enough has
 // everything inline in the manifest: one request.
+//
+// A term whose postings are long (a common term, such as "fhir" in nine products of ten) has,
+// in its term shard, "@", the hashes of its head and of its whole postings (p-*.json), then its
+// number among the common terms and its number of products per field, instead. The head holds the set of products that have the term
+// (for the total and the facet counts), and its postings that score most, by impact (see
+// impact), with bounds on the others. The postings of the common terms a product has are in an
+// x-*.json file per document shard, named at the end of the shard, so that the browser can
+// score exactly a product the heads leave uncertain by fetching them. The whole postings stay
+// in a file of their own, for what needs them all (phrases, fields).
 
 // Tuning of the compact index.
 const (
@@ -46,6 +62,11 @@ const (
 	docsPerShard      = 4        // products per document shard: a result page fetches few bytes
 	shardsPerDir      = 64       // document shards a directory file names: a result page fetches ten
 	inlineBytes       = 48 << 10 // catalogs whose whole compact index is smaller go inline
+	// A term whose encoded postings are longer than impactBytes, and than twice its head would
+	// be, gets a head (see the package comment) holding its headPostings postings that score
+	// most.
+	impactBytes  = 8 << 10
+	headPostings = 512
 )
 
 // Manifest is api/v1/search.json.
@@ -62,8 +83,9 @@ type Manifest struct {
 	TermFiles     string                     `json:"term_files"` // the term shards' hashes, shardHashLen characters each: TermFile
 	DocsPerShard  int                        `json:"docs_per_shard"`
 	ShardsPerDir  int                        `json:"shards_per_dir"`
-	DocDirs       string                     `json:"doc_dirs"`    // the document directories' hashes: DocDir
-	FacetFiles    map[string]string          `json:"facet_files"` // keyword field → file
+	DocDirs       string                     `json:"doc_dirs"`     // the document directories' hashes: DocDir
+	FacetFiles    map[string]string          `json:"facet_files"`  // keyword field → file
+	FacetValues   map[string]string          `json:"facet_values"` // keyword field → its values' file
 	DictFile      string                     `json:"dict_file"`
 	Inline        map[string]json.RawMessage `json:"inline,omitempty"` // file → content
 }
@@ -105,6 +127,20 @@ func Pages(in Input) []page.Page {
 	}
 	var termFiles strings.Builder
 	m.Terms = []string{}
+	for _, h := range c.heads {
+		postings := c.termShards[h.shard].Postings
+		full := add("p", postings[h.index])
+		for _, block := range h.head.blocks {
+			h.head.Blocks = append(h.head.Blocks, add("b", block))
+			h.head.BlockBytes = append(h.head.BlockBytes, len(block)+2)
+		}
+		var b bytes.Buffer
+		putVarint(&b, h.number)
+		for _, n := range h.head.counts {
+			putVarint(&b, n)
+		}
+		postings[h.index] = "@" + add("i", h.head) + full + b.String()
+	}
 	for _, s := range c.termShards {
 		m.Terms = append(m.Terms, s.first)
 		termFiles.WriteString(add("t", s))
@@ -118,15 +154,21 @@ func Pages(in Input) []page.Page {
 		}
 	}
 	for i, n := 0, 0; i < len(docs); i, n = i+docsPerShard, n+1 {
-		var rows [][]any
+		var rows []any
+		var common []string
 		for _, d := range docs[i:min(i+docsPerShard, len(docs))] {
 			h := d.hit()
 			scim := 0
 			if h.SCIM {
 				scim = 1
 			}
-			rows = append(rows, []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
-				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)})
+			row := []any{h.ID, h.Name, h.Summary, h.Publisher, h.PublisherName, h.Version,
+				h.License, h.LicenseStatus, h.Signature, orEmpty(h.SSO), scim, h.Logo, excerptText(d.Description)}
+			common = append(common, c.common[i+len(rows)].String())
+			rows = append(rows, row)
+		}
+		if slices.ContainsFunc(common, func(x string) bool { return x != "" }) {
+			rows = append(rows, add("x", common))
 		}
 		docFiles.WriteString(add("d", rows))
 		if (n+1)%shardsPerDir == 0 {
@@ -135,9 +177,33 @@ func Pages(in Input) []page.Page {
 	}
 	flushDir()
 	m.DocDirs = docDirs.String()
-	m.FacetFiles = map[string]string{}
+	m.FacetFiles, m.FacetValues = map[string]string{}, map[string]string{}
 	for _, f := range facetData(docs, facetLabels(in)) {
 		m.FacetFiles[f.Name] = "f-" + add("f", f) + ".json"
+		// The values alone, in chunks, each value's documents in a file of its own: what a
+		// field value in a query or a filter needs, without the whole facet.
+		g := valueChunks{Name: f.Name, First: []string{}}
+		var chunks strings.Builder
+		for i := 0; i < len(f.Values); {
+			chunk, size := facetValues{}, 0
+			for ; i < len(f.Values) && (size == 0 || size < valueChunkBytes); i++ {
+				chunk.Values = append(chunk.Values, f.Values[i])
+				if f.Labels != nil {
+					chunk.Labels = append(chunk.Labels, f.Labels[i])
+					size += len(f.Labels[i])
+				}
+				docs := "=" + f.Docs[i] // a value of few products: inline
+				if len(docs) > inlineValueBytes {
+					docs = add("v", f.Docs[i])
+				}
+				chunk.Docs = append(chunk.Docs, docs)
+				size += len(f.Values[i]) + len(docs) + 6
+			}
+			g.First = append(g.First, chunk.Values[0])
+			chunks.WriteString(add("h", chunk))
+		}
+		g.Chunks = chunks.String()
+		m.FacetValues[f.Name] = "g-" + add("g", g) + ".json"
 	}
 	m.DictFile = "w-" + add("w", c.dict) + ".json"
 
@@ -211,7 +277,44 @@ type dictFile struct {
 type compact struct {
 	termShards []termShard
 	dict       dictFile
+	heads      []termHead
+	// common holds, per document, its postings of the terms with a head, by their number among
+	// them: each the gap from the previous number, then as in a head's postings (without the
+	// document) the fields' bits, then the frequency and length in each.
+	common []commonPostings
 }
+
+// termHead is a term with a head, and where its postings are in the term shards.
+type termHead struct {
+	shard, index int // where its postings are in the term shards
+	number       int // its number among the common terms
+	head         *headFile
+}
+
+// headFile is an i-*.json file: a common term's head.
+type headFile struct {
+	counts [4]int // documents per text field (in the term shard)
+	Docs   string `json:"docs"` // the documents with the term in any text field (encodeDocSet)
+	// The postings of highest impact times fields (see impact), by that then document: each the
+	// document, the bits of its fields that have the term, then the frequency and field length
+	// in each.
+	Top string `json:"top"`
+	// The documents not in Top by bands of rank (headBands): each band's documents
+	// (encodeDocSet) but the last's, which has the others; and for each band, bounds on its
+	// postings: the highest impact times fields, the highest impact, and the most fields.
+	Bands  []string     `json:"bands"`
+	Bounds [][3]float64 `json:"bounds"`
+	// Each band but the last has its postings in a b-*.json file (written as Top is): the
+	// files' hashes and sizes. The browser fetches one when more of the band's products are
+	// uncertain than fetching their own postings would be worth.
+	Blocks     []string `json:"blocks"`
+	BlockBytes []int    `json:"block_bytes"`
+	blocks     []string // the blocks' content
+}
+
+// headBands are the ranks where the bands of a head's other documents end: past headPostings,
+// the bounds of documents ranked lower are lower, which leaves fewer products uncertain.
+var headBands = []int{headPostings * 2, headPostings * 8}
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
 // frequencies, and its length.
@@ -273,12 +376,19 @@ func buildCompact(docs []*document) compact {
 	slices.SortFunc(used, func(a, b int32) int { return strings.Compare(names[a], names[b]) })
 
 	var c compact
+	c.common = make([]commonPostings, len(docs))
 	var cur termShard
 	size := 0
 	for _, id := range used {
 		t, p := names[id], postings[id]
 		enc := encodePostings(p)
-		if size > 0 && (len(enc) > termShardBytes || size >= maxTermShardBytes) {
+		var head *headFile
+		if len(enc) > max(impactBytes, 2*((len(docs)+5)/6+headPostings*8)) {
+			// The shard will hold "@" and the head's hash instead.
+			head = makeHead(p, len(docs))
+			addCommon(c.common, len(c.heads), p)
+		}
+		if size > 0 && (head == nil && len(enc) > termShardBytes || size >= maxTermShardBytes) {
 			// A large postings list starts a shard of its own.
 			c.termShards = append(c.termShards, cur)
 			cur, size = termShard{}, 0
@@ -286,10 +396,15 @@ func buildCompact(docs []*document) compact {
 		if size == 0 {
 			cur.first = t
 		}
+		entry := len(t) + len(enc) + 6
+		if head != nil {
+			c.heads = append(c.heads, termHead{len(c.termShards), len(cur.Terms), len(c.heads), head})
+			entry = len(t) + 1 + shardHashLen + 6
+		}
 		cur.Terms = append(cur.Terms, t)
 		cur.Postings = append(cur.Postings, enc)
-		size += len(t) + len(enc) + 6
-		if cutAfter(t, len(t)+len(enc)+6) {
+		size += entry
+		if cutAfter(t, entry) {
 			c.termShards = append(c.termShards, cur)
 			cur, size = termShard{}, 0
 		}
@@ -311,6 +426,158 @@ func buildCompact(docs []*document) compact {
 		c.dict.Freq = []int{}
 	}
 	return c
+}
+
+// impact is how much a document's postings of one term weigh, the same in any query up to a
+// factor (the term's weight and the clause's boost, and bleve's query norm): the sum over the
+// fields of tf·norm·idf²·boost, as the scores of its leaves add up. A clause's score is the sum
+// of its leaves' scores times the number of leaves matched: the postings of a head are ordered
+// by impact times the number of fields.
+func impact(tf, length [4]int32, counts [4]int, docs int) float64 {
+	sum := 0.0
+	for fi := range tf {
+		if tf[fi] == 0 {
+			continue
+		}
+		idf := 1 + math.Log(float64(docs)/float64(counts[fi]+1))
+		norm := float64(float32(1 / math.Sqrt(float64(length[fi]))))
+		sum += math.Sqrt(float64(tf[fi])) * norm * idf * idf * Boosts[TextFields[fi]]
+	}
+	return sum
+}
+
+// makeHead makes a common term's head from its postings.
+func makeHead(p *[4][]posting, docs int) *headFile {
+	type entry struct {
+		doc            int32
+		tf, length     [4]int32
+		impact, weight float64 // weight: impact times fields
+		fields         int
+	}
+	byDoc := map[int32]*entry{}
+	var counts [4]int
+	for fi, fp := range p {
+		counts[fi] = len(fp)
+		for _, x := range fp {
+			e := byDoc[x.doc]
+			if e == nil {
+				e = &entry{doc: x.doc}
+				byDoc[x.doc] = e
+			}
+			e.tf[fi], e.length[fi] = x.tf, x.length
+		}
+	}
+	entries := make([]*entry, 0, len(byDoc))
+	set := make([]int, 0, len(byDoc))
+	for _, e := range byDoc {
+		e.impact = impact(e.tf, e.length, counts, docs)
+		for _, tf := range e.tf {
+			if tf > 0 {
+				e.fields++
+			}
+		}
+		e.weight = e.impact * float64(e.fields)
+		entries = append(entries, e)
+	}
+	slices.SortFunc(entries, func(a, b *entry) int {
+		if a.weight != b.weight {
+			if a.weight > b.weight {
+				return -1
+			}
+			return 1
+		}
+		return int(a.doc - b.doc)
+	})
+	for _, e := range entries {
+		set = append(set, int(e.doc))
+	}
+	slices.Sort(set)
+	h := &headFile{counts: counts, Docs: encodeDocSet(set, docs)}
+	var b, block bytes.Buffer
+	var band []int
+	for i, e := range entries {
+		if i < headPostings {
+			putVarint(&b, int(e.doc))
+			putFields(&b, e.tf, e.length)
+			continue
+		}
+		k := len(h.Bounds) - 1
+		if k < 0 || k < len(headBands) && i == headBands[k] {
+			if k >= 0 {
+				slices.Sort(band)
+				h.Bands = append(h.Bands, encodeDocSet(band, docs))
+				h.blocks = append(h.blocks, block.String())
+				band = band[:0]
+				block.Reset()
+			}
+			h.Bounds = append(h.Bounds, [3]float64{})
+			k++
+		}
+		putVarint(&block, int(e.doc))
+		putFields(&block, e.tf, e.length)
+		bd := &h.Bounds[k]
+		bd[0], bd[1], bd[2] = max(bd[0], e.weight), max(bd[1], e.impact), max(bd[2], float64(e.fields))
+		band = append(band, int(e.doc))
+	}
+	h.Top = b.String()
+	if h.Bands == nil {
+		h.Bands, h.Blocks, h.BlockBytes = []string{}, []string{}, []int{}
+	}
+	if h.Bounds == nil {
+		h.Bounds = [][3]float64{}
+	}
+	return h
+}
+
+// putFields writes the bits of the fields a document has a term in, then the term's frequency
+// and the field's length in each.
+func putFields(b *bytes.Buffer, tf, length [4]int32) {
+	mask := 0
+	for fi := range tf {
+		if tf[fi] > 0 {
+			mask |= 1 << fi
+		}
+	}
+	putVarint(b, mask)
+	for fi := range tf {
+		if tf[fi] > 0 {
+			putVarint(b, int(tf[fi]))
+			putVarint(b, int(length[fi]))
+		}
+	}
+}
+
+// commonPostings is a document's postings of the common terms (see compact.common).
+type commonPostings struct {
+	b    bytes.Buffer
+	last int
+}
+
+func (c *commonPostings) String() string { return c.b.String() }
+
+// addCommon adds the postings of common term number n (numbered in ascending order) to the
+// documents'.
+func addCommon(common []commonPostings, n int, p *[4][]posting) {
+	type fields struct{ tf, length [4]int32 }
+	byDoc := map[int32]*fields{}
+	var order []int32
+	for fi, fp := range p {
+		for _, x := range fp {
+			f := byDoc[x.doc]
+			if f == nil {
+				f = &fields{}
+				byDoc[x.doc] = f
+				order = append(order, x.doc)
+			}
+			f.tf[fi], f.length[fi] = x.tf, x.length
+		}
+	}
+	for _, d := range order {
+		f, c := byDoc[d], &common[d]
+		putVarint(&c.b, n-c.last)
+		c.last = n
+		putFields(&c.b, f.tf, f.length)
+	}
 }
 
 // cutAfter decides whether a term shard ends after term t, whose entry takes size bytes: the
@@ -405,6 +672,30 @@ type facetField struct {
 	Docs   []string `json:"docs"`
 }
 
+// valueChunks is a g-*.json file: a keyword field's values in chunks (h-*.json files), by the
+// first value of each chunk and the chunks' hashes.
+type valueChunks struct {
+	Name   string   `json:"name"`
+	First  []string `json:"first"`
+	Chunks string   `json:"chunks"`
+}
+
+// facetValues is an h-*.json file: some of a keyword field's values (in order), their labels,
+// and each one's products: "=" and their encodeDocSet when short, else the hash of the v-*.json
+// file holding it.
+type facetValues struct {
+	Values []string `json:"values"`
+	Labels []string `json:"labels,omitempty"`
+	Docs   []string `json:"docs"`
+}
+
+// inlineValueBytes bounds the products of a value kept in its chunk of values.
+const inlineValueBytes = 64
+
+// valueChunkBytes is about the size of a chunk of a keyword field's values: a field value in a
+// query loads the one that has it (a catalog of 100 000 products has thousands of licenses).
+const valueChunkBytes = 8 << 10
+
 func facetData(docs []*document, labels map[string]map[string]string) []facetField {
 	var out []facetField
 	for _, f := range keywordFields {
@@ -429,13 +720,31 @@ func facetData(docs []*document, labels map[string]map[string]string) []facetFie
 	return out
 }
 
-// encodeDocSet encodes ascending document numbers as gaps, or as a bitmap when that is shorter.
+// encodeDocSet encodes ascending document numbers as gaps; or, where shorter, as a bitmap,
+// "~" then 6 documents a character; or as "!" then the gaps of the documents not in the set
+// (a set of nine documents in ten).
 func encodeDocSet(set []int, n int) string {
 	var b bytes.Buffer
 	prev := 0
 	for _, doc := range set {
 		putVarint(&b, doc-prev)
 		prev = doc
+	}
+	if len(set)*2 > n {
+		var c bytes.Buffer
+		c.WriteByte('!')
+		prev, k := 0, 0
+		for doc := range n {
+			if k < len(set) && set[k] == doc {
+				k++
+				continue
+			}
+			putVarint(&c, doc-prev)
+			prev = doc
+		}
+		if c.Len() < b.Len() && c.Len() < 1+(n+5)/6 {
+			return c.String()
+		}
 	}
 	if bitmapLen := 1 + (n+5)/6; bitmapLen < b.Len() {
 		bits := make([]byte, (n+5)/6)

@@ -370,6 +370,11 @@
   }
   function docSet(s, n) {
     var out = [], i;
+    if (s[0] === '!') { // every document but those listed
+      var missing = docSet(s.slice(1), n), k = 0;
+      for (i = 0; i < n; i++) { if (k < missing.length && missing[k] === i) k++; else out.push(i); }
+      return out;
+    }
     if (s[0] === '~') {
       for (i = 1; i < s.length; i++) {
         var bits = DIGIT[s[i]];
@@ -385,14 +390,17 @@
   function StaticIndex(url) {
     this.url = url;
     this.files = {};
-    this.postings = {};   // term → [per field {docs, tfs, lens}] | null
+    this.postings = {};   // term → [per field {docs, tfs, lens}] | null; or a common term's "@" reference
     this.shardTerms = {}; // shard index → terms
+    this.heads = {};      // common term → its head, loaded (see loadHeads)
+    this.stats = { bounded: 0, exhaustive: 0, rows: 0, blocks: 0 }; // searches each way, rows and blocks fetched (for tests)
+    this.maxRows = MAX_ROWS;
   }
   StaticIndex.prototype.load = function () {
     var self = this;
     if (!this.ready) {
       this.ready = fetchJSON(this.url).then(function (m) {
-        if (m.schema !== 2) throw new Error('search index schema ' + m.schema + ' is not supported');
+        if (m.schema !== 3) throw new Error('search index schema ' + m.schema + ' is not supported');
         self.m = m;
         self.fieldIndex = {};
         m.fields.forEach(function (f, i) { self.fieldIndex[f] = i; });
@@ -470,6 +478,7 @@
   StaticIndex.prototype.fieldPostings = function (t, fi) {
     var p = this.postings[t];
     if (p === undefined || p === null) return null;
+    if (this.headRef(t)) throw new Error('search: the whole postings of ' + t + ' are not loaded');
     if (typeof p === 'string') {
       var v = varints(p), out = [], k = 0;
       while (k < v.length) {
@@ -483,10 +492,62 @@
     }
     return p[fi] || null;
   };
+  // headRef returns a common term's reference ("@", the hashes of its head and of its whole
+  // postings, its documents per field) while its whole postings are not loaded, else null.
+  StaticIndex.prototype.headRef = function (t) {
+    var p = this.postings[t];
+    return typeof p === 'string' && p[0] === '@' ? p : null;
+  };
   StaticIndex.prototype.docFreq = function (field, t) {
+    var h = this.headRef(t);
+    if (h) return varints(h.slice(1 + 2 * HASH_LEN))[1 + this.fieldIndex[field]] || 0;
     var p = this.fieldPostings(t, this.fieldIndex[field]);
     return p ? p.docs.length : 0;
   };
+  // loadFull loads the whole postings of the common terms listed.
+  StaticIndex.prototype.loadFull = function (list) {
+    var self = this;
+    return Promise.all(list.map(function (t) {
+      var h = self.headRef(t);
+      if (!h) return null;
+      return self.file('p-' + h.slice(1 + HASH_LEN, 1 + 2 * HASH_LEN) + '.json').then(function (p) {
+        if (self.headRef(t)) self.postings[t] = p;
+        delete self.heads[t];
+      });
+    }));
+  };
+  // loadHeads loads the heads of the common terms listed: the documents with the term, and its
+  // postings of highest impact (known, by document), with bounds on the others'.
+  StaticIndex.prototype.loadHeads = function (list) {
+    var self = this;
+    return Promise.all(list.map(function (t) {
+      var h = self.headRef(t);
+      if (!h || self.heads[t]) return null;
+      var nums = varints(h.slice(1 + 2 * HASH_LEN)), number = nums[0], counts = nums.slice(1);
+      return self.file('i-' + h.slice(1, 1 + HASH_LEN) + '.json').then(function (f) {
+        if (self.heads[t] || !self.headRef(t)) return;
+        var set = new Uint8Array(self.m.docs);
+        docSet(f.docs, self.m.docs).forEach(function (d) { set[d] = 1; });
+        // band: each document's band of rank past the head's postings (the last has those
+        // no band lists), whose bounds bound its postings of the term.
+        var band = new Uint8Array(self.m.docs).fill(f.bands.length);
+        f.bands.forEach(function (b, k) { docSet(b, self.m.docs).forEach(function (d) { band[d] = k; }); });
+        var head = { term: t, number: number, counts: counts, set: set, known: new Map(), band: band, bounds: f.bounds,
+          blocks: f.blocks, blockBytes: f.block_bytes, fetched: [] };
+        var v = varints(f.top), k = 0;
+        while (k < v.length) { var d = v[k++]; k = readFields(v, k, head, d); }
+        self.heads[t] = head;
+      });
+    }));
+  };
+  // readFields reads a document's fields with a common term (their bits, then the frequency and
+  // length in each) from v at k into head.known, and returns where they end.
+  function readFields(v, k, head, d) {
+    var mask = v[k++], tf = [0, 0, 0, 0], len = [0, 0, 0, 0];
+    for (var fi = 0; fi < 4; fi++) if (mask & (1 << fi)) { tf[fi] = v[k++]; len[fi] = v[k++]; }
+    head.known.set(d, { mask: mask, tf: tf, len: len });
+    return k;
+  }
   StaticIndex.prototype.textFreq = function (t) {
     if (this.postings[t] !== undefined) {
       var n = 0;
@@ -518,7 +579,61 @@
     }
     return this.facetData[field];
   };
+  // values returns a keyword field's values and labels, without their documents (its g-*.json
+  // file, then every chunk of values); valueDocs the documents of one of its values (the chunk
+  // that has it, then a v-*.json file).
+  StaticIndex.prototype.values = function (field) {
+    var self = this, name = this.m.facet_values[field];
+    if (!name) return Promise.resolve({ values: [], labels: [], docs: [] });
+    return this.file(name).then(function (g) {
+      return Promise.all(g.first.map(function (f, i) { return self.file(self.hashedName('h', g.chunks, i)); }));
+    }).then(function (chunks) {
+      var out = { values: [], labels: [], docs: [] };
+      chunks.forEach(function (c) {
+        out.values = out.values.concat(c.values);
+        out.labels = out.labels.concat(c.labels || c.values.map(function () { return ''; }));
+        out.docs = out.docs.concat(c.docs);
+      });
+      return out;
+    });
+  };
+  // valueChunk returns the chunk of a keyword field's values that would hold v.
+  StaticIndex.prototype.valueChunk = function (field, v) {
+    var self = this, name = this.m.facet_values[field];
+    if (!name) return Promise.resolve({ values: [], docs: [] });
+    return this.file(name).then(function (g) {
+      var lo = 0, hi = g.first.length - 1;
+      if (hi < 0) return { values: [], docs: [] };
+      while (lo < hi) {
+        var mid = (lo + hi + 1) >> 1;
+        if (g.first[mid] <= v) lo = mid; else hi = mid - 1;
+      }
+      return self.file(self.hashedName('h', g.chunks, lo));
+    });
+  };
+  StaticIndex.prototype.valueDocs = function (field, v) {
+    var self = this;
+    return this.valueChunk(field, v).then(function (g) {
+      var i = g.values.indexOf(v);
+      if (i < 0) return [];
+      if (g.docs[i][0] === '=') return docSet(g.docs[i].slice(1), self.m.docs);
+      var name = 'v-' + g.docs[i] + '.json';
+      self.valueSets = self.valueSets || {};
+      if (!self.valueSets[name]) self.valueSets[name] = self.file(name).then(function (s) { return docSet(s, self.m.docs); });
+      return self.valueSets[name];
+    });
+  };
   StaticIndex.prototype.docs = function (nums) {
+    return this.rows(nums).then(function (rows) {
+      return rows.map(function (r) {
+        return { id: r[0], name: r[1], summary: r[2], publisher: r[3], publisher_name: r[4], version: r[5],
+          license: r[6], license_status: r[7], signature: r[8], sso: r[9], scim: !!r[10],
+          url: 'products/' + r[0] + '/index.html', logo: r[11] || '', excerpt: r[12] || '' };
+      });
+    });
+  };
+  // rows returns the rows of the document shards for the documents numbered.
+  StaticIndex.prototype.rows = function (nums) {
     var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
     return Promise.all(Object.keys(shards).map(function (s) {
@@ -528,12 +643,25 @@
     })).then(function (loaded) {
       var rows = {};
       loaded.forEach(function (l) { rows[l[0]] = l[1]; });
-      return nums.map(function (d) {
-        var r = rows[Math.floor(d / per)][d % per];
-        return { id: r[0], name: r[1], summary: r[2], publisher: r[3], publisher_name: r[4], version: r[5],
-          license: r[6], license_status: r[7], signature: r[8], sso: r[9], scim: !!r[10],
-          url: 'products/' + r[0] + '/index.html', logo: r[11] || '', excerpt: r[12] || '' };
-      });
+      return nums.map(function (d) { return rows[Math.floor(d / per)][d % per]; });
+    });
+  };
+  // common returns the postings of the common terms of the documents numbered and of the others
+  // of their document shards, by document (a Map): the x-*.json file a document shard names last.
+  StaticIndex.prototype.common = function (nums) {
+    var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
+    nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
+    return Promise.all(Object.keys(shards).map(function (s) {
+      return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
+        return self.file(self.hashedName('d', dir, s % dirs));
+      }).then(function (rows) {
+        var x = rows[rows.length - 1];
+        return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return ''; });
+      }).then(function (common) { return [+s, common]; });
+    })).then(function (loaded) {
+      var byDoc = new Map();
+      loaded.forEach(function (l) { l[1].forEach(function (c, k) { byDoc.set(l[0] * per + k, c); }); });
+      return byDoc;
     });
   };
 
@@ -615,7 +743,16 @@
       });
     }
     function keywordLeaves(t) {
-      return self.facet(t.field).then(function (fd) {
+      if (!t.regex && !t.pattern) {
+        // The value as given, found in its chunk; any other case of it needs every value.
+        return self.valueChunk(t.field, t.text).then(function (c) {
+          return c.values.indexOf(t.text) >= 0 ? [{ field: t.field, term: t.text }] : anyValue(t);
+        });
+      }
+      return anyValue(t);
+    }
+    function anyValue(t) {
+      return self.values(t.field).then(function (fd) {
         var values = fd.values, match;
         if (t.regex) { var re = regexOf(t.text); if (!re) return []; match = function (v) { return re.test(v); }; }
         else if (t.pattern) { var wr = wildcardRE(t.text); match = function (v) { return wr.test(v); }; }
@@ -676,9 +813,9 @@
   StaticIndex.prototype.clauseScores = function (c) {
     var self = this, out = new Map();
     if (c.kind === KIND_KEYWORD) {
-      return Promise.all(c.leaves.map(function (l) { return self.facet(l.field); })).then(function (fds) {
+      return Promise.all(c.leaves.map(function (l) { return self.valueDocs(l.field, l.term); })).then(function (sets) {
         var k = Math.max(c.boost, MIN_BOOST);
-        c.leaves.forEach(function (l, i) { fds[i].valueDocs(l.term).forEach(function (d) { out.set(d, k); }); });
+        sets.forEach(function (docs) { docs.forEach(function (d) { out.set(d, k); }); });
         return out;
       });
     }
@@ -701,11 +838,28 @@
     return Promise.resolve(out);
   };
 
-  // search returns every matching document as [document number, score], best first, with the
-  // facet filters applied; clauses, when given, are q already parsed.
-  StaticIndex.prototype.search = function (q, filters, clauses) {
+  // search returns every matching document as [document number, score], with the facet
+  // filters applied: the best n (every one when n is not given) first, best first; the others
+  // after them, unordered, with no score. Clauses, when given, are q already parsed.
+  StaticIndex.prototype.search = function (q, filters, clauses, n) {
     var self = this;
     return this.load().then(function () { return clauses || self.parse(q); }).then(function (clauses) {
+      return self.prepare(clauses, n).then(function (bounded) {
+        return bounded ? self.bounded(clauses, filters || {}, n) : null;
+      }).then(function (found) {
+        self.stats[found ? 'bounded' : 'exhaustive']++;
+        return found || self.exhaustive(q, filters, clauses);
+      });
+    });
+  };
+  // exhaustive is search scoring every match, from the whole postings.
+  StaticIndex.prototype.exhaustive = function (q, filters, clauses) {
+    var self = this, common = [];
+    clauses.forEach(function (c) {
+      (c.kind === KIND_PHRASE ? c.phrase || [] : c.kind === KIND_TERMS ? c.leaves.map(function (l) { return l.term; }) : [])
+        .forEach(function (t) { if (self.headRef(t)) common.push(t); });
+    });
+    return this.loadFull(common).then(function () {
       return Promise.all(clauses.map(function (c) { return isEmpty(c) ? Promise.resolve(new Map()) : self.clauseScores(c); }))
         .then(function (scores) { return self.combine(clauses, scores); });
     }).then(function (matched) {
@@ -715,6 +869,216 @@
       return matched;
     });
   };
+  // prepare loads what scoring the clauses needs of the common terms (see static.go): their
+  // heads where the best n can be found from them, which it reports, else their whole postings.
+  // A head serves a clause of terms that looks for the term in every field that has it; phrases
+  // and fields named need the whole postings.
+  StaticIndex.prototype.prepare = function (clauses, n) {
+    var self = this, heads = {}, full = {};
+    clauses.forEach(function (c) {
+      if (c.kind === KIND_PHRASE) (c.phrase || []).forEach(function (t) { if (self.headRef(t)) full[t] = true; });
+      if (c.kind !== KIND_TERMS) return;
+      var fields = {};
+      c.leaves.forEach(function (l) { (fields[l.term] = fields[l.term] || {})[l.field] = true; });
+      Object.keys(fields).forEach(function (t) {
+        if (!self.headRef(t)) return;
+        var all = self.m.fields.every(function (f) { return !self.docFreq(f, t) || fields[t][f]; });
+        (all ? heads : full)[t] = true;
+      });
+    });
+    var useHeads = n > 0 && n < Infinity ? Object.keys(heads).filter(function (t) { return !full[t]; }) : [];
+    return Promise.all([this.loadFull(Object.keys(full)), this.loadHeads(useHeads)]).then(function () {
+      return useHeads.some(function (t) { return self.heads[t]; });
+    });
+  };
+  // bounded is search for the best n without the whole postings of the common terms: which
+  // documents match comes from the heads' sets of documents; a document's score is known when
+  // its postings of each common term it has are (in the term's head, or in its row of the
+  // document shards, fetched for it), and bounded otherwise (see static.go's impact). The
+  // best n are found once every document that could rank among them is known, fetching the
+  // rows of those that could, a few at a time: the result page fetches the best n's rows
+  // anyway. Too many rows to fetch, and it returns null: search then loads the whole postings.
+  StaticIndex.prototype.bounded = function (clauses, filters, n) {
+    var self = this, N = this.m.docs, UNKNOWN = -1, stats = this.stats;
+    var fields = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length; });
+    return Promise.all([
+      Promise.all(clauses.map(function (c) {
+        return !isEmpty(c) && (c.kind === KIND_KEYWORD || c.kind === KIND_PHRASE) ? self.clauseScores(c) : null;
+      })),
+      self.filterSets(filters, fields)
+    ]).then(function (loaded) {
+      var pre = loaded[0], fds = loaded[1];
+      // Each clause: its documents, and how to score one.
+      var cls = clauses.map(function (c, k) {
+        var set = new Uint8Array(N), cl = { c: c, set: set, pre: pre[k], leaves: [], terms: [] };
+        if (isEmpty(c)) return cl;
+        if (pre[k]) { pre[k].forEach(function (v, d) { set[d] = 1; }); return cl; }
+        var seen = {};
+        c.leaves.forEach(function (l) {
+          var fi = self.fieldIndex[l.field], head = self.heads[l.term];
+          var lf = { l: l, fi: fi, head: head };
+          if (head) {
+            var count = head.counts[fi];
+            lf.idf = 1 + Math.log(N / (count + 1));
+            if (!seen[l.term]) {
+              seen[l.term] = true;
+              for (var d = 0; d < N; d++) if (head.set[d]) set[d] = 1;
+              cl.terms.push({ head: head, factor: l.boost / self.boosts[l.field] });
+            }
+          } else {
+            var p = self.fieldPostings(l.term, fi);
+            if (!p) return;
+            lf.p = p;
+            lf.idf = 1 + Math.log(N / (p.docs.length + 1));
+            lf.at = new Map();
+            p.docs.forEach(function (d, i) { lf.at.set(d, i); set[d] = 1; });
+          }
+          lf.w = l.boost * lf.idf;
+          cl.leaves.push(lf);
+        });
+        return cl;
+      });
+      var musts = [], shoulds = [], nots = [], mustEmpty = false, anyShould = false, emptyShould = false;
+      cls.forEach(function (cl) {
+        var c = cl.c;
+        if (c.occur === MUST) { if (isEmpty(c)) mustEmpty = true; musts.push(cl); }
+        else if (c.occur === MUST_NOT) { if (!isEmpty(c)) nots.push(cl); }
+        else { shoulds.push(cl); if (isEmpty(c)) emptyShould = true; else anyShould = true; }
+      });
+      if (mustEmpty || (!musts.length && shoulds.length && !anyShould)) return [];
+      var bonus = anyShould && shoulds.length >= 2 && !emptyShould;
+      var total = shoulds.length + (bonus ? 1 : 0);
+      var allowed = fds.map(function (sets) {
+        var s = new Uint8Array(N);
+        sets.forEach(function (docs) { docs.forEach(function (d) { s[d] = 1; }); });
+        return s;
+      });
+      var matched = [];
+      for (var d = 0; d < N; d++) {
+        var ok = musts.length ? musts.every(function (cl) { return cl.set[d]; }) :
+          shoulds.length ? shoulds.some(function (cl) { return cl.set[d]; }) : true;
+        if (ok && !nots.some(function (cl) { return cl.set[d]; }) && allowed.every(function (s) { return s[d]; })) matched.push(d);
+      }
+      // value returns a clause's score of a document it matches, as clauseScores sums it, or
+      // when a common term's postings of the document are unknown, bounds on it.
+      function value(cl, d) {
+        if (cl.pre) { var v = cl.pre.get(d); return { lo: v, hi: v }; }
+        var sum = 0, cnt = 0, unknown = [];
+        cl.leaves.forEach(function (lf) {
+          var s;
+          if (lf.head) {
+            var e = lf.head.known.get(d);
+            if (e === undefined) e = lf.head.set[d] ? UNKNOWN : null;
+            if (e === UNKNOWN) { if (unknown.indexOf(lf.head) < 0) unknown.push(lf.head); return; }
+            if (!e || !(e.mask & (1 << lf.fi))) return;
+            s = Math.sqrt(e.tf[lf.fi]) * Math.fround(1 / Math.sqrt(e.len[lf.fi])) * lf.idf * lf.w;
+          } else {
+            var k = lf.at.get(d);
+            if (k === undefined) return;
+            s = Math.sqrt(lf.p.tfs[k]) * Math.fround(1 / Math.sqrt(lf.p.lens[k])) * lf.idf * lf.w;
+          }
+          sum += s;
+          cnt++;
+        });
+        var L = cl.c.leaves.length, lo = sum * cnt / L;
+        if (!unknown.length) return { lo: lo, hi: lo };
+        // The unknown terms u add S_u to the sum and c_u to the count: S_u·c_u ≤ bound,
+        // S_u ≤ bound on impact, c_u ≤ bound on fields (each times the term's factor).
+        var bs = 0, bc = 0, prod = 0, ts = cl.terms.filter(function (x) { return unknown.indexOf(x.head) >= 0; });
+        var b = ts.map(function (x) { return x.head.bounds[x.head.band[d]]; }); // weight, impact, fields
+        ts.forEach(function (x, i) { bs += b[i][1] * x.factor; bc += b[i][2]; prod += b[i][0] * x.factor; });
+        ts.forEach(function (x, i) { ts.forEach(function (y, j) { if (i !== j) prod += b[i][1] * x.factor * b[j][2]; }); });
+        return { lo: lo, hi: (sum * cnt + sum * bc + cnt * bs + prod) / L * (1 + 1e-9) + 1e-300, unknown: true };
+      }
+      function score(d) {
+        var lo = 0, hi = 0, unknown = false;
+        musts.forEach(function (cl) { var v = value(cl, d); lo += v.lo; hi += v.hi; unknown = unknown || v.unknown; });
+        var sum = 0, sumHi = 0, m = 0;
+        shoulds.forEach(function (cl) {
+          if (!cl.set[d]) return;
+          var v = value(cl, d);
+          sum += v.lo; sumHi += v.hi; m++;
+          unknown = unknown || v.unknown;
+        });
+        if (bonus && m === shoulds.length) { sum += sum; sumHi += sumHi; m++; }
+        if (m) { lo += sum * m / total; hi += sumHi * m / total; }
+        if (!musts.length && !shoulds.length) lo = hi = 1;
+        return { lo: lo, hi: hi, unknown: unknown };
+      }
+      // Each round scores the documents still open: those known join known, and the best n
+      // are found once no open document can score as much as the n-th known.
+      var fetched = 0, known = [], open = matched;
+      function round() {
+        var still = [];
+        open.forEach(function (d) {
+          var s = score(d);
+          if (s.unknown) still.push([d, s.hi]); else known.push([d, s.lo]);
+        });
+        known.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
+        var theta = known.length >= n ? known[n - 1][1] : -Infinity;
+        still = still.filter(function (o) { return o[1] >= theta; });
+        open = still.map(function (o) { return o[0]; });
+        if (!open.length) {
+          var top = known.slice(0, n), inTop = new Set(top.map(function (m) { return m[0]; }));
+          matched.forEach(function (d) { if (!inTop.has(d)) top.push([d, null]); });
+          return top;
+        }
+        // Rows first: the products open are mostly those of the best n, and the bounds fall as
+        // they become known. Still far more open than rows left to fetch after a few rounds,
+        // or no rows left: the blocks of the bands where the open products are, which make
+        // them all known; and when no block is left, the whole postings.
+        var maxRows = self.maxRows;
+        if (fetched >= 2 * ROWS_AT_ONCE && open.length > 4 * (maxRows - fetched) || fetched + ROWS_AT_ONCE > maxRows) {
+          var blocks = [];
+          Object.keys(self.heads).forEach(function (t) {
+            var head = self.heads[t], want = {};
+            open.forEach(function (d) {
+              var k = head.band[d];
+              if (k < head.blocks.length && head.set[d] && !head.known.has(d) && !head.fetched[k]) want[k] = true;
+            });
+            Object.keys(want).forEach(function (k) { head.fetched[k] = true; blocks.push([head, +k]); });
+          });
+          if (!blocks.length) return null;
+          return Promise.all(blocks.map(function (b) {
+            stats.blocks++;
+            return self.file('b-' + b[0].blocks[b[1]] + '.json').then(function (s) {
+              var v = varints(s), k = 0;
+              while (k < v.length) { var d = v[k++]; k = readFields(v, k, b[0], d); }
+            });
+          })).then(function () { fetched = Math.max(0, Math.min(fetched, maxRows - 2 * ROWS_AT_ONCE)); return round(); });
+        }
+        still.sort(function (a, b) { return (b[1] - a[1]) || (a[0] - b[0]); });
+        // The first round fetches the rows of the best n by their bounds, later ones a few:
+        // each round's known products raise the bar the others must reach.
+        var batch = still.slice(0, fetched ? ROWS_LATER : Math.max(n, ROWS_AT_ONCE)).map(function (o) { return o[0]; });
+        fetched += batch.length;
+        self.stats.rows += batch.length;
+        return self.common(batch).then(function (byDoc) {
+          byDoc.forEach(function (common, d) {
+            // The common terms' postings, by the terms' numbers (gaps).
+            var v = varints(common), at = {}, num = 0, k = 0;
+            while (k < v.length) {
+              num += v[k++];
+              at[num] = k;
+              var mask = v[k++];
+              for (var fi = 0; fi < 4; fi++) if (mask & (1 << fi)) k += 2;
+            }
+            Object.keys(self.heads).forEach(function (t) {
+              var head = self.heads[t];
+              if (!head.set[d] || head.known.has(d)) return;
+              if (at[head.number] === undefined) throw new Error('search index: no postings of ' + t + ' for document ' + d);
+              readFields(v, at[head.number], head, d);
+            });
+          });
+          return round();
+        });
+      }
+      return round();
+    });
+  };
+  // ROWS_AT_ONCE is how many documents' rows bounded fetches at least in its first round,
+  // ROWS_LATER in the others, MAX_ROWS how many in all before it turns to blocks of postings.
+  var ROWS_AT_ONCE = 8, ROWS_LATER = 4, MAX_ROWS = 40;
   StaticIndex.prototype.combine = function (clauses, scores) {
     var n = this.m.docs, musts = [], shoulds = [], nots = [], i;
     var anyShould = false, emptyShould = false, mustEmpty = false;
@@ -759,13 +1123,20 @@
     });
     return out;
   };
+  // filterSets returns, for each field filtered, the documents of each value it accepts.
+  StaticIndex.prototype.filterSets = function (filters, fields) {
+    var self = this;
+    return Promise.all(fields.map(function (f) {
+      return Promise.all(filters[f].map(function (v) { return self.valueDocs(f, v); }));
+    }));
+  };
   StaticIndex.prototype.applyFilters = function (matched, filters) {
     var self = this, fields = Object.keys(filters).filter(function (f) { return filters[f] && filters[f].length; });
     if (!fields.length) return Promise.resolve(matched);
-    return Promise.all(fields.map(function (f) { return self.facet(f); })).then(function (fds) {
-      var sets = fds.map(function (fd, i) {
+    return this.filterSets(filters, fields).then(function (fds) {
+      var sets = fds.map(function (vs) {
         var s = new Set();
-        filters[fields[i]].forEach(function (v) { fd.valueDocs(v).forEach(function (d) { s.add(d); }); });
+        vs.forEach(function (docs) { docs.forEach(function (d) { s.add(d); }); });
         return s;
       });
       return matched.filter(function (m) { return sets.every(function (s) { return s.has(m[0]); }); });
@@ -853,7 +1224,7 @@
         var parsed;
         return idx.load().then(function () { return idx.parse(p.q); }).then(function (c) {
           parsed = c;
-          return idx.search(p.q, p.filters, c);
+          return idx.search(p.q, p.filters, c, (p.from || 0) + p.size);
         }).then(function (matched) {
           var page = matched.slice(p.from || 0, (p.from || 0) + p.size);
           return idx.docs(page.map(function (m) { return m[0]; })).then(function (hits) {
@@ -1128,7 +1499,7 @@
     function choices(g, f) {
       if (!g.choices) {
         var idx = engine && engine.index;
-        g.choices = idx ? idx.load().then(function () { return idx.facet(f); }).then(function (fd) {
+        g.choices = idx ? idx.load().then(function () { return idx.values(f); }).then(function (fd) {
           var dl = g.el.querySelector('datalist');
           if (dl) dl.innerHTML = fd.values.map(function (v, i) { return '<option value="' + esc(fd.labels[i] || v) + '">'; }).join('');
           return fd;
@@ -1191,7 +1562,8 @@
     analyze: function (text) { return terms(text); },
     staticSearch: function (q, filters, size) {
       var idx = api.staticIndex = api.staticIndex || new StaticIndex(new URL('../api/v1/search.json', document.baseURI).href);
-      return idx.load().then(function () { return idx.search(q, filters); }).then(function (matched) {
+      if (api.maxRows) idx.maxRows = api.maxRows;
+      return idx.load().then(function () { return idx.search(q, filters, null, size || 20); }).then(function (matched) {
         return idx.facetCounts(matched).then(function (facets) {
           return { total: matched.length, hits: matched.slice(0, size || 20).map(function (m) { return { doc: m[0], score: m[1] }; }), facets: facets };
         });
