@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -59,6 +60,11 @@ type categoryCount struct {
 }
 
 func (g *generator) homePage() page.Page {
+	// Made when rendered (see lazyPage): a preview plans it at every save and rarely shows it.
+	return g.lazyPage("index.html", "home", "", g.c.Index.Catalog.Description, "home", func() any { return g.homeView() })
+}
+
+func (g *generator) homeView() homeView {
 	v := homeView{Products: len(g.products), Publishers: len(g.c.Publishers), Interfaces: len(g.c.Index.Interfaces)}
 	// Only a dozen of each list is shown: rank small records of every product and build, and
 	// make cards of the few shown (sorting 30 000 cards was most of a preview's home page).
@@ -99,8 +105,7 @@ func (g *generator) homePage() page.Page {
 	}
 	slices.SortStableFunc(v.Standards, func(a, b interfaceRow) int { return cmp.Compare(b.Providers, a.Providers) })
 	v.Standards = v.Standards[:min(len(v.Standards), homeStandards)]
-	info := g.c.Index.Catalog
-	return g.newPage("index.html", "home", "", info.Description, "home", v)
+	return v
 }
 
 // categoryCounts returns every category with its count and a few product names; computed once
@@ -136,7 +141,6 @@ type letterLink struct {
 }
 
 func (g *generator) productsPages() []page.Page {
-	all := g.sortedByName(g.c.SortedProductIDs())
 	letterOf := func(c card) string {
 		if r := []rune(strings.TrimSpace(c.Name)); len(r) > 0 && unicode.IsLetter(r[0]) && r[0] < unicode.MaxASCII {
 			return strings.ToUpper(string(r[0]))
@@ -147,27 +151,38 @@ func (g *generator) productsPages() []page.Page {
 		letter string
 		page   int
 	}
-	var letters []firstAt
-	for i, id := range all {
-		if l := letterOf(g.cards[id]); len(letters) == 0 || letters[len(letters)-1].letter != l {
-			letters = append(letters, firstAt{l, i/PageSize + 1})
-		}
+	type sortedProducts struct {
+		ids     []string
+		letters []firstAt
 	}
-	count := pageCount(len(all))
+	// Sorted when a page is first made: a preview plans these pages at every save.
+	sorted := sync.OnceValue(func() sortedProducts {
+		var sp sortedProducts
+		sp.ids = g.sortedByName(g.c.SortedProductIDs())
+		for i, id := range sp.ids {
+			if l := letterOf(g.cards[id]); len(sp.letters) == 0 || sp.letters[len(sp.letters)-1].letter != l {
+				sp.letters = append(sp.letters, firstAt{l, i/PageSize + 1})
+			}
+		}
+		return sp
+	})
+	total := len(g.products)
+	count := pageCount(total)
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
 		out = append(out, g.lazyPage(inFolder("products/index.html", n), "products", pagedTitle("All products", n),
 			"Every product in the catalog, alphabetically.", "products", func() any {
-				lo, hi := pageSpan(n, len(all))
+				sp := sorted()
+				lo, hi := pageSpan(n, total)
 				var groups []letterGroup
-				for _, c := range g.cardList(all[lo:hi]) {
+				for _, c := range g.cardList(sp.ids[lo:hi]) {
 					if l := letterOf(c); len(groups) == 0 || groups[len(groups)-1].Letter != l {
 						groups = append(groups, letterGroup{Letter: l})
 					}
 					groups[len(groups)-1].Cards = append(groups[len(groups)-1].Cards, c)
 				}
 				var nav []letterLink
-				for _, f := range letters {
+				for _, f := range sp.letters {
 					href := "#letter-" + f.letter
 					if f.page != n {
 						href = pageFile(f.page) + href
@@ -179,7 +194,7 @@ func (g *generator) productsPages() []page.Page {
 					Letters []letterLink
 					Groups  []letterGroup
 					Pager   pager
-				}{len(all), nav, groups, newPager(n, count, len(all))}
+				}{total, nav, groups, newPager(n, count, total)}
 			}))
 	}
 	return out
@@ -520,18 +535,19 @@ type publisherView struct {
 }
 
 func (g *generator) publisherPages(pub *catalog.Publisher) []page.Page {
-	ids := g.sortedByName(g.pubProds[pub.ID])
-	count := pageCount(len(ids))
+	n := len(g.pubProds[pub.ID])
+	sorted := sync.OnceValue(func() []string { return g.sortedByName(g.pubProds[pub.ID]) })
+	count := pageCount(n)
 	name := cmp.Or(pub.Name, pub.ID)
 	out := make([]page.Page, 0, count)
-	for n := 1; n <= count; n++ {
-		lo, hi := pageSpan(n, len(ids))
-		out = append(out, g.lazyPage(inFolder(path.Join("publishers", pub.ID, "index.html"), n), "publisher",
-			pagedTitle(name, n), "Products published by "+name+".", "publishers", func() any {
+	for i := 1; i <= count; i++ {
+		lo, hi := pageSpan(i, n)
+		out = append(out, g.lazyPage(inFolder(path.Join("publishers", pub.ID, "index.html"), i), "publisher",
+			pagedTitle(name, i), "Products published by "+name+".", "publishers", func() any {
 				return publisherView{
 					ID: pub.ID, Name: name, URL: linkOf(pub.URL), Contact: linkOf(pub.Contact),
-					Maintainers: pub.Maintainers, Signers: pub.Signers, Count: len(ids), Products: g.cardList(ids[lo:hi]),
-					Pager: newPager(n, count, len(ids)), Origin: originOf(pub.Origin),
+					Maintainers: pub.Maintainers, Signers: pub.Signers, Count: n, Products: g.cardList(sorted()[lo:hi]),
+					Pager: newPager(i, count, n), Origin: originOf(pub.Origin),
 				}
 			}))
 	}
@@ -616,22 +632,27 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 		}
 		return out
 	}
-	// Sorted by name before the cards are made: sorting thousands of cards moved each whole.
-	type named struct {
-		consumerRef
-		sortName string
-	}
-	var refs []named
-	for _, r := range g.consumersOf(in.ID) {
-		refs = append(refs, named{r, g.cards[r.ID].sortName})
-	}
-	slices.SortStableFunc(refs, func(a, b named) int {
-		return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
+	// Sorted by name (before the cards are made: sorting thousands of cards moved each whole),
+	// when a page is first made: a preview plans every interface page and shows few.
+	consumers := sync.OnceValue(func() []consumerRef {
+		type named struct {
+			consumerRef
+			sortName string
+		}
+		var refs []named
+		for _, r := range g.consumersOf(in.ID) {
+			refs = append(refs, named{r, g.cards[r.ID].sortName})
+		}
+		slices.SortStableFunc(refs, func(a, b named) int {
+			return cmp.Or(cmp.Compare(a.sortName, b.sortName), cmp.Compare(a.ID, b.ID))
+		})
+		out := make([]consumerRef, len(refs))
+		for i, r := range refs {
+			out[i] = r.consumerRef
+		}
+		return out
 	})
-	consumers := make([]consumerRef, len(refs))
-	for i, r := range refs {
-		consumers[i] = r.consumerRef
-	}
+	consumerCount := len(g.consumersOf(in.ID))
 	consumerCards := func(refs []consumerRef) []consumerCard {
 		out := make([]consumerCard, len(refs))
 		for i, r := range refs {
@@ -639,12 +660,12 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 		}
 		return out
 	}
-	v.ProviderCount, v.ConsumerCount = len(providers), len(consumers)
+	v.ProviderCount, v.ConsumerCount = len(providers), consumerCount
 	desc := v.Name
 	if in.Version != "" {
 		desc += " " + in.Version
 	}
-	count := max(pageCount(len(providers)), pageCount(len(consumers)))
+	count := max(pageCount(len(providers)), pageCount(consumerCount))
 	out := make([]page.Page, 0, count)
 	for n := 1; n <= count; n++ {
 		out = append(out, g.lazyPage(inFolder(path.Join("interfaces", in.ID, "index.html"), n), "interface",
@@ -652,9 +673,9 @@ func (g *generator) interfacePages(in *catalog.Interface) []page.Page {
 				pv := v
 				lo, hi := pageSpan(n, len(providers))
 				pv.Providers = providerCards(providers[lo:hi])
-				lo, hi = pageSpan(n, len(consumers))
-				pv.Consumers = consumerCards(consumers[lo:hi])
-				pv.Pager = newPager(n, count, max(len(providers), len(consumers)))
+				lo, hi = pageSpan(n, consumerCount)
+				pv.Consumers = consumerCards(consumers()[lo:hi])
+				pv.Pager = newPager(n, count, max(len(providers), consumerCount))
 				return pv
 			}))
 	}
@@ -670,20 +691,21 @@ func (g *generator) categoriesPage() page.Page {
 
 func (g *generator) categoryPages(slug string) []page.Page {
 	title := slugTitle(slug)
-	ids := g.sortedByName(g.categories[slug])
-	count := pageCount(len(ids))
+	n := len(g.categories[slug])
+	sorted := sync.OnceValue(func() []string { return g.sortedByName(g.categories[slug]) })
+	count := pageCount(n)
 	out := make([]page.Page, 0, count)
-	for n := 1; n <= count; n++ {
-		lo, hi := pageSpan(n, len(ids))
-		out = append(out, g.lazyPage(inFolder(path.Join("categories", slug, "index.html"), n), "category",
-			pagedTitle(title, n), "Products in the category "+title+".", "categories", func() any {
+	for i := 1; i <= count; i++ {
+		lo, hi := pageSpan(i, n)
+		out = append(out, g.lazyPage(inFolder(path.Join("categories", slug, "index.html"), i), "category",
+			pagedTitle(title, i), "Products in the category "+title+".", "categories", func() any {
 				return struct {
 					Slug  string
 					Title string
 					Count int
 					Cards []card
 					Pager pager
-				}{slug, title, len(ids), g.cardList(ids[lo:hi]), newPager(n, count, len(ids))}
+				}{slug, title, n, g.cardList(sorted()[lo:hi]), newPager(i, count, n)}
 			}))
 	}
 	return out
