@@ -336,16 +336,7 @@ func TestCacheSharesEqualMaps(t *testing.T) {
 // by the next check; a file whose stamp changed without its content is read again, and that
 // alone does not make Save rewrite the cache file.
 func TestCacheStamps(t *testing.T) {
-	root := t.TempDir()
-	for _, f := range readArchive(t, "testdata/base.txtar").Files {
-		p := filepath.Join(root, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root, _ := writeArchive(t, "testdata/base.txtar")
 	fsys := os.DirFS(root)
 	file := filepath.Join(t.TempDir(), "cache")
 	check := func() (hits int, stamps int, reads int) {
@@ -399,18 +390,11 @@ func TestCacheStamps(t *testing.T) {
 // TestAssetSum: once a check has stamped a logo, AssetSum gives its hash and verdict without
 // reading it; after the file changes, or with no stamp, it says the file must be read.
 func TestAssetSum(t *testing.T) {
-	root := t.TempDir()
+	root, names := writeArchive(t, "testdata/base.txtar")
 	var logo string
-	for _, f := range readArchive(t, "testdata/base.txtar").Files {
-		p := filepath.Join(root, filepath.FromSlash(f.Name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(f.Name, ".svg") && logo == "" {
-			logo = f.Name
+	for _, name := range names {
+		if strings.HasSuffix(name, ".svg") && logo == "" {
+			logo = name
 		}
 	}
 	if logo == "" {
@@ -445,4 +429,22 @@ func TestAssetSum(t *testing.T) {
 	if _, _, ok := cache.AssetSum(fsys, "products/none/logo.svg"); ok {
 		t.Error("a missing file is known")
 	}
+}
+
+// writeArchive writes the files of a txtar archive into a new folder on disk (stamps need real
+// files) and returns it with the files' names.
+func writeArchive(t *testing.T, archive string) (root string, names []string) {
+	t.Helper()
+	root = t.TempDir()
+	for _, f := range readArchive(t, archive).Files {
+		p := filepath.Join(root, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, f.Name)
+	}
+	return root, names
 }
