@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -649,12 +648,9 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 				if p.Update != nil && published != "" && publishedKeys != nil {
 					prev = openPublished(filepath.Join(published, filepath.FromSlash(p.Path)))
 				}
-				var err error
+				err := writePage(dst, p, prev, publishedKeys)
 				if prev != nil {
-					err = writePage(dst, p, prev, publishedKeys)
 					prev.Close()
-				} else {
-					err = writePage(dst, p, nil, nil) // not a nil *os.File in an io.Reader
 				}
 				if err != nil {
 					fail(fmt.Errorf("rendering %s: %w", p.Path, err))
@@ -702,9 +698,10 @@ func openPublished(name string) *os.File {
 }
 
 // writePage renders p into the new file dst, streaming pages that stream (updating from prev,
-// the published file, when the page can). An existing file at dst (which may be shared with
+// the published file, when there is one and the page can). prev is an *os.File, not an
+// io.Reader: a nil file in an interface is not a nil reader. An existing file at dst (which may be shared with
 // the published tree) is unlinked, never overwritten.
-func writePage(dst string, p page.Page, prev io.Reader, prevKeys map[string]string) error {
+func writePage(dst string, p page.Page, prev *os.File, prevKeys map[string]string) error {
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		if err := os.Remove(dst); err != nil {
