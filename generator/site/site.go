@@ -319,7 +319,7 @@ func (g *generator) lazyPage(p, kind, title, description, section string, body f
 	}
 	key := ""
 	if !g.in.Unkeyed {
-		key = g.theme.page(p, kind, data(), true).Key
+		key = g.theme.viewKey(kind, data())
 	}
 	return page.Page{Path: p, Key: key, Render: func() ([]byte, error) {
 		return g.theme.pageKeyed(p, kind, data(), key).Render()

@@ -120,9 +120,14 @@ const keyVersion = "site/1"
 func (t *loadedTheme) page(p, kind string, data *pageData, keyed bool) page.Page {
 	key := ""
 	if keyed {
-		key = page.Key(keyVersion, kind, t.hashes[kind], data)
+		key = t.viewKey(kind, data)
 	}
 	return t.pageKeyed(p, kind, data, key)
+}
+
+// viewKey is the key of a page of the given kind made from data.
+func (t *loadedTheme) viewKey(kind string, data *pageData) string {
+	return page.Key(keyVersion, kind, t.hashes[kind], data)
 }
 
 // key is the key of a page of the given kind whose data stands for the page's inputs, not its
