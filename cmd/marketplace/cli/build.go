@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -18,11 +19,11 @@ import (
 
 func newBuild(g *globals) *cobra.Command {
 	var (
-		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap, cpuProfile string
-		offline, noVerify                                                                      bool
-		jobs                                                                                   int
-		upstreams                                                                              federate.UpstreamOptions
-		loadCache                                                                              loadCacheFlag
+		out, ref, themeDir, material, cacheDir, trustedRoot, signKeys, registryMap, cpuProfile, memProfile string
+		offline, noVerify                                                                                  bool
+		jobs                                                                                               int
+		upstreams                                                                                          federate.UpstreamOptions
+		loadCache                                                                                          loadCacheFlag
 	)
 	cmd := &cobra.Command{
 		Use:   "build",
@@ -59,6 +60,9 @@ with the local products; each upstream's images verify offline against its own s
 					return fmt.Errorf("--cpuprofile: %w", err)
 				}
 				defer stop()
+			}
+			if memProfile != "" {
+				defer writeAllocsProfile(memProfile, g.stderr)
 			}
 			if os.Getenv("GOMEMLIMIT") == "" {
 				debug.SetMemoryLimit(generator.MemoryLimitFor(g.path(out)))
@@ -131,6 +135,8 @@ with the local products; each upstream's images verify offline against its own s
 	loadCache.register(cmd)
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the build to `FILE` (go tool pprof)")
 	_ = f.MarkHidden("cpuprofile") // for measuring the generator, not for publishing
+	f.StringVar(&memProfile, "memprofile", "", "write a profile of the build's allocations to `FILE` when it ends (go tool pprof -sample_index=alloc_space)")
+	_ = f.MarkHidden("memprofile")
 	cmd.MarkFlagsMutuallyExclusive("offline", "no-verify")
 	return cmd
 }
@@ -146,4 +152,18 @@ func startCPUProfile(file string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeAllocsProfile writes the allocations made since the program started to file.
+func writeAllocsProfile(file string, log io.Writer) {
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(log, "--memprofile: %v\n", err)
+	}
 }
