@@ -203,7 +203,7 @@ func TestBuildChild(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, search.ManifestPath)); err != nil {
 		t0 := time.Now()
 		for _, p := range search.Pages(in) {
-			writePage(t, out, p.Path, p.Render)
+			writePage(t, out, p.Path, p.Bytes)
 		}
 		compact = time.Since(t0)
 	}

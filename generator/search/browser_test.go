@@ -100,11 +100,11 @@ func writeStaticSearch(t testing.TB, out string, c *catalog.Catalog) {
 	}
 	for _, p := range pages {
 		if p.Path == "search/index.html" || p.Path == "404.html" || strings.HasPrefix(p.Path, "static/") {
-			writePage(t, out, p.Path, p.Render)
+			writePage(t, out, p.Path, p.Bytes)
 		}
 	}
 	for _, p := range search.Pages(search.Input{Catalog: c}) {
-		writePage(t, out, p.Path, p.Render)
+		writePage(t, out, p.Path, p.Bytes)
 	}
 }
 

@@ -41,7 +41,7 @@ func writeIndexes(t *testing.T, out string, c *catalog.Catalog) {
 	t.Helper()
 	in := search.Input{Catalog: c}
 	for _, p := range search.Pages(in) {
-		data, err := p.Render()
+		data, err := p.Bytes()
 		if err != nil {
 			t.Fatal(err)
 		}

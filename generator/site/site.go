@@ -13,7 +13,7 @@
 //
 // Pages does the cheap part of the work up front: for each page it computes the data the page's
 // template will see, and keys the page by that data plus the theme files the template is parsed
-// from. Templating and Markdown run only in Render, so an incremental build re-renders only the
+// from. Templating and Markdown run only when a page is written, so an incremental build re-renders only the
 // pages whose inputs changed.
 package site
 
@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -245,8 +246,8 @@ func (g *generator) htmlPages() []page.Page {
 	var wg sync.WaitGroup
 	if g.in.Unkeyed {
 		for i, p := range g.products {
-			products[i] = page.Page{Path: productPath(p.ID), Render: func() ([]byte, error) {
-				return g.productPage(p).Render()
+			products[i] = page.Page{Path: productPath(p.ID), Stream: func(w io.Writer) error {
+				return g.productPage(p).Stream(w)
 			}}
 		}
 		out = append(out, products...)
@@ -258,8 +259,8 @@ func (g *generator) htmlPages() []page.Page {
 				// The key comes from the view's inputs; the view is made when the page is
 				// rendered, so a large catalog does not hold every product page's view at once.
 				p := g.products[i]
-				products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Render: func() ([]byte, error) {
-					return g.productPage(p).Render()
+				products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Stream: func(w io.Writer) error {
+					return g.productPage(p).Stream(w)
 				}}
 			}
 		})
@@ -321,8 +322,8 @@ func (g *generator) lazyPage(p, kind, title, description, section string, body f
 	if !g.in.Unkeyed {
 		key = g.theme.viewKey(kind, data())
 	}
-	return page.Page{Path: p, Key: key, Render: func() ([]byte, error) {
-		return g.theme.pageKeyed(p, kind, data(), key).Render()
+	return page.Page{Path: p, Key: key, Stream: func(w io.Writer) error {
+		return g.theme.pageKeyed(p, kind, data(), key).Stream(w)
 	}}
 }
 

@@ -97,7 +97,7 @@ func render(t *testing.T, pages []page.Page) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
 	for _, p := range pages {
-		data, err := p.Render()
+		data, err := p.Bytes()
 		if err != nil {
 			t.Fatalf("%s: %v", p.Path, err)
 		}

@@ -1,17 +1,15 @@
 package site
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"html/template"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -34,7 +32,6 @@ type loadedTheme struct {
 	hashes    map[string]string // kind → hash of its template files and of every static file
 	static    []page.Page       // static/ copied to the output
 	versions  map[string]string // static file (relative to static/) → its path from the root, with its hash
-	sizes     sync.Map          // kind → *atomic.Int64: the largest page of the kind rendered so far
 }
 
 func loadTheme(fsys fs.FS) (*loadedTheme, error) {
@@ -136,25 +133,19 @@ func (t *loadedTheme) key(p, kind string, inputs *pageData) string {
 	return page.Key(keyVersion, kind+"/inputs", t.hashes[kind], inputs)
 }
 
-// pageKeyed returns the page at p of the given kind with the key given.
+// pageKeyed returns the page at p of the given kind with the key given. The page streams: the
+// template writes into the file's buffered writer, so that no page is held whole in memory (the
+// pages' own buffers were a tenth of the allocation of a large build).
 func (t *loadedTheme) pageKeyed(p, kind string, data *pageData, key string) page.Page {
 	tmpl := t.templates[kind]
 	return page.Page{
 		Path: p,
 		Key:  key,
-		Render: func() ([]byte, error) {
-			// Start as large as the largest page of the kind so far: growing the buffer
-			// page after page was a tenth of the allocation of a large build.
-			v, _ := t.sizes.LoadOrStore(kind, new(atomic.Int64))
-			largest := v.(*atomic.Int64)
-			buf := bytes.NewBuffer(make([]byte, 0, largest.Load()))
-			if err := tmpl.ExecuteTemplate(buf, "base", data); err != nil {
-				return nil, fmt.Errorf("rendering %s: %w", p, err)
+		Stream: func(w io.Writer) error {
+			if err := tmpl.ExecuteTemplate(w, "base", data); err != nil {
+				return fmt.Errorf("rendering %s: %w", p, err)
 			}
-			if n := int64(buf.Len()); n > largest.Load() {
-				largest.Store(n) // a race may keep a smaller size: only a hint
-			}
-			return buf.Bytes(), nil
+			return nil
 		},
 	}
 }

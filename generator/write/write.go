@@ -697,6 +697,10 @@ func openPublished(name string) *os.File {
 	return f
 }
 
+// writers are the buffered writers streamed pages are written through: most of a site's pages
+// stream (its HTML), and a fresh 64 KiB buffer for each was a large part of a build's allocation.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<16) }}
+
 // writePage renders p into the new file dst, streaming pages that stream (updating from prev,
 // the published file, when there is one and the page can). prev is an *os.File, not an
 // io.Reader: a nil file in an interface is not a nil reader. An existing file at dst (which may be shared with
@@ -722,7 +726,9 @@ func writePage(dst string, p page.Page, prev *os.File, prevKeys map[string]strin
 		}
 		return err
 	}
-	w := bufio.NewWriterSize(f, 1<<16)
+	w := writers.Get().(*bufio.Writer)
+	w.Reset(f)
+	defer func() { w.Reset(nil); writers.Put(w) }()
 	if prev != nil && p.Update != nil {
 		err = p.Update(w, prev, prevKeys)
 	} else {
