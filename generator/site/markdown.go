@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bufio"
 	"bytes"
 	"html/template"
 	"strings"
@@ -23,14 +24,23 @@ import (
 //   - external links get rel="nofollow noopener", remote images load lazily without a referrer;
 //   - headings are shifted down so that they sit below the page's own h1/h2 outline.
 
-// markdownPool holds goldmark instances: the package does not promise that one may convert
-// concurrently, and pages render concurrently.
+// markdownPool holds goldmark instances, each with the buffer it renders into: the package does
+// not promise that one may convert concurrently, and pages render concurrently. Given any other
+// writer, goldmark's renderer wraps it in a new 4 KiB bufio.Writer at every call.
 var markdownPool = sync.Pool{New: func() any {
-	return goldmark.New(
+	m := &markdown{Markdown: goldmark.New(
 		goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify, extension.TaskList),
 		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 100), util.Prioritized(codeLanguages{}, 100))),
-	)
+	)}
+	m.w = bufio.NewWriter(&m.buf)
+	return m
 }}
+
+type markdown struct {
+	goldmark.Markdown
+	buf bytes.Buffer
+	w   *bufio.Writer // onto buf
+}
 
 // renderMarkdown renders src as GitHub-flavoured Markdown, with headings moved down by shift
 // levels (at most h6).
@@ -38,7 +48,7 @@ func renderMarkdown(src string, shift int) (template.HTML, error) {
 	if strings.TrimSpace(src) == "" {
 		return "", nil
 	}
-	md := markdownPool.Get().(goldmark.Markdown)
+	md := markdownPool.Get().(*markdown)
 	defer markdownPool.Put(md)
 	source := []byte(src)
 	doc := md.Parser().Parse(text.NewReader(source))
@@ -50,11 +60,15 @@ func renderMarkdown(src string, shift int) (template.HTML, error) {
 			return ast.WalkContinue, nil
 		})
 	}
-	var buf bytes.Buffer
-	if err := md.Renderer().Render(&buf, source, doc); err != nil {
+	md.buf.Reset()
+	md.w.Reset(&md.buf)
+	if err := md.Renderer().Render(md.w, source, doc); err != nil {
 		return "", err
 	}
-	return template.HTML(buf.String()), nil // #nosec: goldmark output without unsafe HTML, links filtered
+	if err := md.w.Flush(); err != nil {
+		return "", err
+	}
+	return template.HTML(md.buf.String()), nil // #nosec: goldmark output without unsafe HTML, links filtered
 }
 
 // safeLinks is a goldmark AST transformer that neutralises link and image destinations outside

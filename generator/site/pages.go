@@ -472,9 +472,11 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 }
 
 // markdownText escapes the characters that would end a Markdown link text early.
-func markdownText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`, "\n", " ").Replace(s)
-}
+func markdownText(s string) string { return markdownEscaper.Replace(s) }
+
+// markdownEscaper is made once: a Replacer builds its tables when first used, and one made per
+// call built them for every badge snippet.
+var markdownEscaper = strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`, "\n", " ")
 
 // ---- publishers
 
