@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 )
 
+// Version numbers what Write writes: a change to the files it writes for the same Options
+// changes it, so that Cached never hands out a catalog an older generator wrote.
+// 2: smoke tests reach the service through $(SMOKE_URL), not localhost (a warning per build).
+const Version = 2
+
 // complete marks a folder that Cached finished writing.
 const complete = ".synthetic-complete"
 
@@ -15,7 +20,7 @@ const complete = ".synthetic-complete"
 // temporary sibling and renamed into place, so a folder Cached returns is always whole.
 func Cached(dir string, opts Options) (string, error) {
 	opts = opts.withDefaults()
-	name := fmt.Sprintf("catalog-%d-products-%d-builds-%d-publishers-seed-%d", opts.Products, opts.BuildsPerProduct, opts.Publishers, opts.Seed)
+	name := fmt.Sprintf("catalog-%d-products-%d-builds-%d-publishers-seed-%d-v%d", opts.Products, opts.BuildsPerProduct, opts.Publishers, opts.Seed, Version)
 	final := filepath.Join(dir, name)
 	if _, err := os.Stat(filepath.Join(final, complete)); err == nil {
 		return final, nil
