@@ -241,6 +241,9 @@ func hiddenChar(s string, multiline, skipLineBreaks bool) string {
 	pos := 0
 	for _, r := range s {
 		pos++
+		if r >= 0x20 && r < 0x7f {
+			continue // printable ASCII, most of any catalog: no table or map to look up
+		}
 		switch {
 		case unicode.Is(unicode.Cc, r):
 			if multiline && (r == '\t' || r == '\n' || r == '\r') || skipLineBreaks && (r == '\n' || r == '\r') {
