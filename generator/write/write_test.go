@@ -349,3 +349,40 @@ func TestUpdateReadsOnlyPublishedFiles(t *testing.T) {
 		t.Errorf("doc.json = %q, want it streamed", got)
 	}
 }
+
+// A page that streams writes into its file as it renders: one that fails halfway leaves part
+// of a file in the tree being brought up to date. Neither that build nor the next may publish
+// it, even when the next build gives the page the same key.
+func TestFailedStreamIsNotReused(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := Write(context.Background(), out, pages("v1", 4), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	streamed := func(fail bool) page.Page {
+		return page.Page{Path: "s/index.html", Key: "same", Stream: func(w io.Writer) error {
+			if _, err := io.WriteString(w, "<p>first half"); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("template exploded halfway")
+			}
+			_, err := io.WriteString(w, ", second half</p>")
+			return err
+		}}
+	}
+	before := readAll(t, out)
+	if _, err := Write(context.Background(), out, append(pages("v2", 4), streamed(true)), Options{}); err == nil || !strings.Contains(err.Error(), "halfway") {
+		t.Fatalf("Write error = %v, want the stream's error", err)
+	}
+	if after := readAll(t, out); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("output changed by a failed build: %v", after)
+	}
+	for range 2 { // into the tree the failed build left, then into the other
+		if _, err := Write(context.Background(), out, append(pages("v2", 4), streamed(false)), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(t, out)["s/index.html"]; got != "<p>first half, second half</p>" {
+			t.Fatalf("s/index.html = %q after a build that streamed it whole", got)
+		}
+	}
+}
