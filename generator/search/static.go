@@ -102,7 +102,7 @@ var phraseFields = []string{FieldName, FieldSummary, FieldDescription}
 func Pages(in Input) []page.Page {
 	docs := documents(in)
 	c := buildCompact(docs)
-	files := map[string][]byte{} // name (relative to ShardDir) → content
+	files := newShardStore(spillAt) // name (relative to ShardDir) → content
 	// add names a shard prefix-<hash>.json and returns the hash.
 	add := func(prefix string, v any) string {
 		data, err := json.Marshal(v)
@@ -110,7 +110,7 @@ func Pages(in Input) []page.Page {
 			panic(fmt.Sprintf("search: encoding the compact index: %v", err))
 		}
 		h := shardHash(data)
-		files[prefix+"-"+h+".json"] = data
+		files.put(prefix+"-"+h+".json", data)
 		return h
 	}
 	m := Manifest{
@@ -207,22 +207,23 @@ func Pages(in Input) []page.Page {
 	}
 	m.DictFile = "w-" + add("w", c.dict) + ".json"
 
-	total := 0
-	for _, data := range files {
-		total += len(data)
-	}
 	var pages []page.Page
-	if total <= inlineBytes {
+	if files.total() <= inlineBytes {
 		m.Inline = map[string]json.RawMessage{}
-		for name, data := range files {
+		for _, name := range files.names() {
+			data, err := files.get(name)()
+			if err != nil {
+				panic(fmt.Sprintf("search: %v", err)) // in memory: inlineBytes is below spillAt
+			}
 			m.Inline[name] = data
 		}
 	} else {
-		for _, name := range slices.Sorted(maps.Keys(files)) {
-			data := files[name]
+		names := files.names()
+		slices.Sort(names)
+		for _, name := range names {
 			// The name is a hash of the content: it is the page's key too.
 			pages = append(pages, page.Page{Path: path.Join(ShardDir, name), Key: "search-shard:" + name,
-				Render: func() ([]byte, error) { return data, nil }})
+				Render: files.get(name)})
 		}
 	}
 	data, err := json.Marshal(m)
