@@ -12,7 +12,10 @@
 package headers
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 )
@@ -64,17 +67,28 @@ func IsSVG(p string) bool { return strings.EqualFold(path.Ext(p), ".svg") }
 // revalidating the rest is already their default. SVG images are named one by one, as not
 // every host matches patterns by file extension.
 func File(svgs []string) []byte {
-	var b strings.Builder
-	b.WriteString("# Response headers for static hosts that read _headers (Netlify, Cloudflare Pages).\n")
-	b.WriteString("# Written by marketplace build; marketplace serve sends the same.\n/*\n")
+	var b bytes.Buffer
+	Write(&b, svgs) // a bytes.Buffer does not fail
+	return b.Bytes()
+}
+
+// Write writes File(svgs) to w: a site of 100 000 products names 200 000 SVG images, 28 MB.
+func Write(w io.Writer, svgs []string) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("# Response headers for static hosts that read _headers (Netlify, Cloudflare Pages).\n")
+	bw.WriteString("# Written by marketplace build; marketplace serve sends the same.\n/*\n")
 	for _, h := range Security {
-		fmt.Fprintf(&b, "  %s: %s\n", h[0], h[1])
+		fmt.Fprintf(bw, "  %s: %s\n", h[0], h[1])
 	}
 	for _, d := range immutableDirs {
-		fmt.Fprintf(&b, "/%s*\n  Cache-Control: %s\n", d, Immutable)
+		fmt.Fprintf(bw, "/%s*\n  Cache-Control: %s\n", d, Immutable)
 	}
 	for _, p := range svgs {
-		fmt.Fprintf(&b, "/%s\n  Content-Security-Policy: %s\n", strings.TrimPrefix(p, "/"), SVGPolicy)
+		bw.WriteString("/")
+		bw.WriteString(strings.TrimPrefix(p, "/"))
+		bw.WriteString("\n  Content-Security-Policy: ")
+		bw.WriteString(SVGPolicy)
+		bw.WriteString("\n")
 	}
-	return []byte(b.String())
+	return bw.Flush()
 }
