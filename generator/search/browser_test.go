@@ -138,6 +138,7 @@ func tempDir(t testing.TB) string {
 type requestLog struct {
 	mu    sync.Mutex
 	urls  map[network.RequestID]string
+	sent  map[network.RequestID]float64 // when the page asked, in milliseconds since the epoch
 	reqs  []fetched
 	bytes int64
 }
@@ -146,10 +147,11 @@ type fetched struct {
 	url    string
 	status int64
 	bytes  int64
+	sent   float64 // milliseconds since the epoch
 }
 
 func listen(ctx context.Context) *requestLog {
-	l := &requestLog{urls: map[network.RequestID]string{}}
+	l := &requestLog{urls: map[network.RequestID]string{}, sent: map[network.RequestID]float64{}}
 	status := map[network.RequestID]int64{}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		l.mu.Lock()
@@ -157,10 +159,13 @@ func listen(ctx context.Context) *requestLog {
 		switch ev := ev.(type) {
 		case *network.EventRequestWillBeSent:
 			l.urls[ev.RequestID] = ev.Request.URL
+			if ev.WallTime != nil {
+				l.sent[ev.RequestID] = float64(ev.WallTime.Time().UnixNano()) / 1e6
+			}
 		case *network.EventResponseReceived:
 			status[ev.RequestID] = ev.Response.Status
 		case *network.EventLoadingFinished:
-			l.reqs = append(l.reqs, fetched{l.urls[ev.RequestID], status[ev.RequestID], int64(ev.EncodedDataLength)})
+			l.reqs = append(l.reqs, fetched{l.urls[ev.RequestID], status[ev.RequestID], int64(ev.EncodedDataLength), l.sent[ev.RequestID]})
 			l.bytes += int64(ev.EncodedDataLength)
 		}
 	})
@@ -171,6 +176,22 @@ func (l *requestLog) snapshot() ([]fetched, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.reqs), l.bytes
+}
+
+// sentBefore returns the requests the page sent before at (milliseconds since the epoch) that
+// have finished, and their bytes: what a page needed to show what it showed at that moment.
+func (l *requestLog) sentBefore(at float64) ([]fetched, int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []fetched
+	var total int64
+	for _, r := range l.reqs {
+		if r.sent < at {
+			out = append(out, r)
+			total += r.bytes
+		}
+	}
+	return out, total
 }
 
 // typeAndWait types query into the search box and returns the ID of the first product shown
