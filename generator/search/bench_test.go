@@ -435,11 +435,12 @@ func benchBrowserFirstAnswer(b *testing.B, benchProducts int) {
 				t0 := time.Now()
 				var first string
 				var at float64
+				var after []string
 				var err error
 				if sc.typed {
-					first, at, err = answerAt(tctx, sc.base+"/search/index.html", q, true)
+					first, at, after, err = answerAt(tctx, sc.base+"/search/index.html", q, true)
 				} else {
-					first, at, err = answerAt(tctx, sc.base+"/search/index.html?q="+url.QueryEscape(q), q, false)
+					first, at, after, err = answerAt(tctx, sc.base+"/search/index.html?q="+url.QueryEscape(q), q, false)
 				}
 				elapsed := time.Since(t0)
 				if err != nil || first == "" {
@@ -447,7 +448,7 @@ func benchBrowserFirstAnswer(b *testing.B, benchProducts int) {
 				}
 				// What the page asked for before the answer showed: the facets it loads once the
 				// answer is on screen would otherwise count or not by how soon the poll looks.
-				reqs, total := log.sentBefore(at)
+				reqs, total := log.sentBefore(at, after)
 				cancel()
 				worst[sc.name] = max(worst[sc.name], total)
 				var parts []string
@@ -484,15 +485,25 @@ func benchBrowserFirstAnswer(b *testing.B, benchProducts int) {
 // ID of the first product shown once the page shows the results for query, and when the page
 // first showed them (milliseconds since the epoch, as the page's clock says): an observer in the
 // page notes the moment, which a poll from outside can only see later.
-func answerAt(ctx context.Context, pageURL, query string, typed bool) (first string, at float64, err error) {
+func answerAt(ctx context.Context, pageURL, query string, typed bool) (first string, at float64, after []string, err error) {
 	shown := fmt.Sprintf(`(() => {
 		const st = document.getElementById('search-status');
 		const h = document.querySelector('#results .search-hit');
 		return st && st.textContent.includes(%q) && h ? h.dataset.id : null;
 	})()`, query)
+	// The page renders the answer and, in the same task, asks for the facets to count: an
+	// observer (which runs after that task) notes the time, and fetch notes what the page
+	// asked for once the answer was on screen.
 	observe := `window.__answerAt = 0;
+		window.__afterAnswer = [];
+		const shown = () => ` + shown + `;
+		const fetch0 = window.fetch;
+		window.fetch = function (input) {
+			if (shown()) window.__afterAnswer.push(new URL(typeof input === 'string' ? input : input.url, location.href).href);
+			return fetch0.apply(this, arguments);
+		};
 		new MutationObserver(() => {
-			if (!window.__answerAt && ` + shown + `) window.__answerAt = performance.timeOrigin + performance.now();
+			if (!window.__answerAt && shown()) window.__answerAt = performance.timeOrigin + performance.now();
 		}).observe(document, {subtree: true, childList: true, characterData: true});`
 	actions := []chromedp.Action{
 		chromedp.ActionFunc(func(ctx context.Context) error {
@@ -506,12 +517,13 @@ func answerAt(ctx context.Context, pageURL, query string, typed bool) (first str
 	}
 	actions = append(actions,
 		chromedp.Poll(shown, &first, chromedp.WithPollingTimeout(30*time.Second)),
-		chromedp.Evaluate(`window.__answerAt`, &at))
+		chromedp.Evaluate(`window.__answerAt`, &at),
+		chromedp.Evaluate(`window.__afterAnswer`, &after))
 	err = chromedp.Run(ctx, actions...)
 	if err == nil && at == 0 {
 		err = fmt.Errorf("the page showed the answer to %q, but its observer did not see it", query)
 	}
-	return first, at, err
+	return first, at, after, err
 }
 
 // gzipped compresses responses for clients that accept it, as static hosts do.

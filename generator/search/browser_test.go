@@ -179,14 +179,15 @@ func (l *requestLog) snapshot() ([]fetched, int64) {
 }
 
 // sentBefore returns the requests the page sent before at (milliseconds since the epoch) that
-// have finished, and their bytes: what a page needed to show what it showed at that moment.
-func (l *requestLog) sentBefore(at float64) ([]fetched, int64) {
+// have finished, but those to the URLs in after, and their bytes: what a page needed to show
+// what it showed at that moment.
+func (l *requestLog) sentBefore(at float64, after []string) ([]fetched, int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []fetched
 	var total int64
 	for _, r := range l.reqs {
-		if r.sent < at {
+		if r.sent < at && !slices.Contains(after, r.url) {
 			out = append(out, r)
 			total += r.bytes
 		}
