@@ -79,10 +79,10 @@ type Options struct {
 // a build of a whole site under, unless GOMEMLIMIT is set: the garbage collector works harder
 // as the heap nears it instead of letting it double. Measured on the synthetic 10 000-product
 // catalog with search (2 cores, output on tmpfs): with no limit to speak of (800 MiB, GOGC=400)
-// 16.1 s user CPU and 829 MiB peak; 352 MiB 19.8–20.9 s and 389–397 MiB; 384 MiB 19.2–20.5 s
-// (21.2 once, on a loaded machine) and 414–424 MiB. The peak is the limit plus about 40 MiB
-// (the binary and the runtime's own), so 384 MiB keeps under the 455 MiB target with a margin
-// while the collector runs less often than under 352 MiB.
+// 16.1 s user CPU and 829 MiB peak; in six runs paired with 384 MiB on a busy machine, 352 MiB
+// took 20.7–22.9 s and 389–397 MiB, 384 MiB 1.1–1.4 s less in four pairs and 0.3–0.5 s more in
+// two, at 414–424 MiB. The peak is the limit plus about 40 MiB (the binary and the runtime's
+// own), so 384 MiB keeps under the 455 MiB target with a margin.
 const MemoryLimit = 384 << 20
 
 // MemoryLimitFor returns the soft memory limit for a build into out: MemoryLimit when out holds
