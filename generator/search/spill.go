@@ -18,11 +18,12 @@ var spillAt = spillBytes
 // unlinked at once, so that nothing is left behind whatever happens to the process, and the
 // space returns to the system when the last page that reads it is gone.
 type shardStore struct {
-	mem   map[string][]byte
-	size  int
-	file  *os.File // once spilled
-	at    map[string]extent
-	limit int
+	mem    map[string][]byte
+	size   int
+	file   *os.File // once spilled
+	at     map[string]extent
+	limit  int
+	cannot bool // spilling was tried and could not be done: everything stays in memory
 }
 
 type extent struct{ off, n int64 }
@@ -41,7 +42,7 @@ func (s *shardStore) put(name string, data []byte) {
 		return
 	}
 	s.size += len(data)
-	if s.file == nil && s.size > s.limit {
+	if s.file == nil && !s.cannot && s.size > s.limit {
 		s.spill()
 	}
 	if s.file == nil {
@@ -58,6 +59,7 @@ func (s *shardStore) put(name string, data []byte) {
 // (no writable temporary folder, or a system that does not unlink open files), everything
 // stays in memory.
 func (s *shardStore) spill() {
+	s.cannot = true // until it is done
 	f, err := os.CreateTemp("", "marketplace-search-*")
 	if err != nil {
 		return
@@ -67,6 +69,7 @@ func (s *shardStore) spill() {
 		os.Remove(f.Name())
 		return
 	}
+	s.cannot = false
 	s.file = f
 	for name, data := range s.mem {
 		if err := s.append(name, data); err != nil {

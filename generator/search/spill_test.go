@@ -35,6 +35,9 @@ func TestShardStore(t *testing.T) {
 			if (s.file != nil) != tc.spilled {
 				t.Fatalf("spilled = %v, want %v", s.file != nil, tc.spilled)
 			}
+			if s.cannot == tc.spilled {
+				t.Errorf("cannot = %v after %d puts, want %v: a store that could not spill stops trying", s.cannot, len(want), !tc.spilled)
+			}
 			if tc.spilled && len(s.mem) != 0 {
 				t.Errorf("%d files still in memory after spilling", len(s.mem))
 			}
