@@ -13,10 +13,12 @@ package write
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -68,30 +70,8 @@ type manifest struct {
 	Extra   []string          `json:"extra,omitempty"` // files the hooks wrote, sorted
 }
 
-// encodePages returns keys as version 3's "pages": a line per page, sorted by path. An unknown
-// key ("") is written as "-".
-func encodePages(keys map[string]string) string {
-	paths := slices.Sorted(maps.Keys(keys))
-	n := 0
-	for _, p := range paths {
-		n += len(keys[p]) + len(p) + 3
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, p := range paths {
-		k := keys[p]
-		if k == "" {
-			k = "-"
-		}
-		b.WriteString(k)
-		b.WriteByte('\t')
-		b.WriteString(p)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
-// decodePages reads version 3's "pages" (see encodePages).
+// decodePages reads version 3's "pages": a line per page, "KEY\tPATH", sorted by path; an
+// unknown key ("") is written as "-".
 func decodePages(s string) (map[string]string, bool) {
 	keys := make(map[string]string, strings.Count(s, "\n"))
 	for line := range strings.Lines(s) {
@@ -573,20 +553,72 @@ func writeJournal(tree string, dirty []string) error {
 }
 
 // writeManifest replaces the tree's manifest in one rename, then drops the journal: every
-// page it listed is now what the manifest says.
+// page the journal named now has its key recorded. The manifest streams into its file: a
+// 100 000-product site's is 75 MB, and encoding it whole (its lines, then their JSON, then a
+// copy with the last newline) made the largest transient heap at the end of a build.
 func writeManifest(tree string, m manifest) error {
-	m.Pages, m.Keys = encodePages(m.Keys), nil
-	data, err := json.Marshal(m)
+	name := filepath.Join(tree, ManifestFile)
+	tmp := name + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := replaceFile(filepath.Join(tree, ManifestFile), data); err != nil {
+	err = encodeManifest(f, m)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Remove(filepath.Join(tree, journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil
+}
+
+// encodeManifest writes m as version 3 JSON: its keys as "pages" (see decodePages), one line
+// at a time.
+func encodeManifest(w io.Writer, m manifest) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	fmt.Fprintf(bw, `{"version":%d,"pages":"`, manifestVersion)
+	for _, p := range slices.Sorted(maps.Keys(m.Keys)) {
+		writeJSONText(bw, cmp.Or(m.Keys[p], "-"))
+		bw.WriteString(`\t`)
+		writeJSONText(bw, p)
+		bw.WriteString(`\n`)
+	}
+	bw.WriteByte('"')
+	if len(m.Extra) > 0 {
+		extra, err := json.Marshal(m.Extra)
+		if err != nil {
+			return err
+		}
+		bw.WriteString(`,"extra":`)
+		bw.Write(extra)
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
+}
+
+// writeJSONText writes s as the inside of a JSON string, as encoding/json escapes it.
+func writeJSONText(w *bufio.Writer, s string) {
+	plain := true
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		w.WriteString(s)
+		return
+	}
+	quoted, _ := json.Marshal(s) // a string always encodes
+	w.Write(quoted[1 : len(quoted)-1])
 }
 
 // replaceFile writes data to name through a temporary file and a rename.

@@ -1,12 +1,16 @@
 package write
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -383,6 +387,49 @@ func TestFailedStreamIsNotReused(t *testing.T) {
 		}
 		if got := readAll(t, out)["s/index.html"]; got != "<p>first half, second half</p>" {
 			t.Fatalf("s/index.html = %q after a build that streamed it whole", got)
+		}
+	}
+}
+
+// encodePages returns keys as version 3's "pages", whole: a line per page, sorted by path. An unknown
+// key ("") is written as "-".
+func encodePages(keys map[string]string) string {
+	paths := slices.Sorted(maps.Keys(keys))
+	n := 0
+	for _, p := range paths {
+		n += len(keys[p]) + len(p) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range paths {
+		k := keys[p]
+		if k == "" {
+			k = "-"
+		}
+		b.WriteString(k)
+		b.WriteByte('\t')
+		b.WriteString(p)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// TestManifestStreams: the manifest streamed into its file is the JSON encoding/json makes of it,
+// whatever the paths hold.
+func TestManifestStreams(t *testing.T) {
+	keys := map[string]string{"a/index.html": "k1", "e.svg": "", `q"uote\\back/x.json`: "k2",
+		"<script>&amp;/\u2028é\t.html": "k3", "b c/d.json": "asset k2"}
+	for _, extra := range [][]string{nil, {"search.bleve/store", "x/<seg>"}} {
+		var got bytes.Buffer
+		if err := encodeManifest(&got, manifest{Keys: keys, Extra: extra}); err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(manifest{Version: manifestVersion, Pages: encodePages(keys), Extra: extra})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != string(want)+"\n" {
+			t.Errorf("streamed\n%s\nencoding/json\n%s", got.String(), want)
 		}
 	}
 }
