@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/hspc/marketplace/catalog"
 )
 
 // The store gives back exactly what it was given, from memory or from its file, and leaves
@@ -73,22 +75,11 @@ func TestShardStore(t *testing.T) {
 // memory.
 func TestSpilledPagesAreTheSame(t *testing.T) {
 	c := syntheticCatalog(t, 300)
-	read := func() map[string]string {
-		out := map[string]string{}
-		for _, p := range Pages(Input{Catalog: c}) {
-			data, err := p.Bytes()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[p.Path+" "+p.Key] = string(data)
-		}
-		return out
-	}
-	inMemory := read()
+	inMemory := pagesByKey(t, c)
 	defer func(at int) { spillAt = at }(spillAt)
 	spillAt = 0
 	t.Setenv("TMPDIR", t.TempDir())
-	spilled := read()
+	spilled := pagesByKey(t, c)
 	if len(inMemory) < 10 {
 		t.Fatalf("only %d pages: the index went inline, and nothing was spilled", len(inMemory))
 	}
@@ -100,4 +91,35 @@ func TestSpilledPagesAreTheSame(t *testing.T) {
 			t.Errorf("%s differs when spilled", k)
 		}
 	}
+}
+
+// TestChunkedAnalysisIsTheSame: analyzing and inverting the products a chunk at a time (two
+// chunks ahead, the last one short) makes the same index as doing it whole.
+func TestChunkedAnalysisIsTheSame(t *testing.T) {
+	c := syntheticCatalog(t, 300)
+	whole := pagesByKey(t, c)
+	defer func(n int) { analyzeChunk = n }(analyzeChunk)
+	analyzeChunk = 7
+	chunked := pagesByKey(t, c)
+	if len(whole) < 10 || len(chunked) != len(whole) {
+		t.Fatalf("%d pages chunked, %d whole", len(chunked), len(whole))
+	}
+	for k, v := range whole {
+		if chunked[k] != v {
+			t.Errorf("%s differs when analyzed in chunks", k)
+		}
+	}
+}
+
+// pagesByKey returns the static search of c: content by path and key.
+func pagesByKey(t *testing.T, c *catalog.Catalog) map[string]string {
+	out := map[string]string{}
+	for _, p := range Pages(Input{Catalog: c}) {
+		data, err := p.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[p.Path+" "+p.Key] = string(data)
+	}
+	return out
 }
