@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alessio/shellescape"
+
 	"github.com/hspc/marketplace/catalog"
 )
 
@@ -66,6 +68,11 @@ type composeMemory struct {
 // ${NAME:?required} and ${NAME:-} interpolations, so secrets come from the shell or a .env file
 // rather than from this file, and `docker compose up` stops with the name of a missing value.
 func Compose(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+	return compose("", p, b, env)
+}
+
+// compose is Compose for a manifest saved as file (see RenderFile).
+func compose(file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	s, err := newSource(p, b, env)
 	if err != nil {
 		return nil, err
@@ -99,7 +106,7 @@ func Compose(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byt
 	}
 	notes := [][]string{
 		append([]string{
-			"Run with: docker compose -f compose.yaml up -d",
+			"Run with: docker compose -f " + shellescape.Quote(fileOr(file, "compose", p, b)) + " up -d",
 			"Values shown as ${NAME:?required} or ${NAME:-} come from the shell or from a .env file beside",
 			"this file, so secrets need not be written here; Compose stops and names any required one missing.",
 		}, set.notes()...),

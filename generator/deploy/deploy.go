@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -41,15 +42,30 @@ const FormatVersion = "deploy/2"
 // Formats lists the manifest formats, in the order the command line names them.
 var Formats = []string{"kubernetes", "compose"}
 
-// Render returns the manifest of build b of product p in format ("kubernetes" or "compose").
+// Render returns the manifest of build b of product p in format ("kubernetes" or "compose"),
+// its header naming the file as the site publishes it (see ManifestPath).
 func Render(format string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+	return RenderFile(format, "", p, b, env)
+}
+
+// RenderFile is Render for a manifest saved as file (a base name): its header's commands name
+// it. "" means the name the site publishes it under.
+func RenderFile(format, file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	switch format {
 	case "kubernetes":
-		return Kubernetes(p, b, env)
+		return kubernetes(file, p, b, env)
 	case "compose":
-		return Compose(p, b, env)
+		return compose(file, p, b, env)
 	}
 	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
+}
+
+// fileOr returns file, or the base name of the site's file of b of p in format when file is "".
+func fileOr(file, format string, p *catalog.Product, b *catalog.Build) string {
+	if file != "" {
+		return file
+	}
+	return path.Base(ManifestPath(p.ID, b.Version, format))
 }
 
 // Pages returns deploy/<publisher>/<product>/<version>/kubernetes.yaml and compose.yaml for the

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alessio/shellescape"
+
 	"github.com/hspc/marketplace/catalog"
 )
 
@@ -258,6 +260,11 @@ const (
 // suspended Job. env gives parameter values; it is checked with CheckEnv. Parameters without a
 // value get their default, or "" with a note in the header when required.
 func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+	return kubernetes("", p, b, env)
+}
+
+// kubernetes is Kubernetes for a manifest saved as file (see RenderFile).
+func kubernetes(file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	s, err := newSource(p, b, env)
 	if err != nil {
 		return nil, err
@@ -302,7 +309,7 @@ func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]
 		return " (ConfigMap " + configName + ")"
 	}
 	notes := [][]string{
-		append([]string{"Apply with: kubectl apply -f kubernetes.yaml   (add -n NAMESPACE to choose the namespace)"}, kubernetesNotes()...),
+		append([]string{"Apply with: kubectl apply -f " + shellescape.Quote(fileOr(file, "kubernetes", p, b)) + "   (add -n NAMESPACE to choose the namespace)"}, kubernetesNotes()...),
 		work.volumeNotes,
 		work.scaleNotes,
 		work.smokeNotes,

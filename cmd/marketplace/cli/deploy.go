@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -100,7 +101,11 @@ when --env is given, as it then may hold secrets).`,
 			if slices.Contains(unmapped, b.Image) {
 				fmt.Fprintf(g.stderr, "note: %s is not in %s: the manifest pulls it from its publisher's registry (run marketplace mirror images)\n", b.Image, registryMap)
 			}
-			out, err := deploy.Render(format, p, b, env)
+			file := "" // the header names the file: -o's, or the site's name for standard output
+			if output != "" && output != "-" {
+				file = filepath.Base(output)
+			}
+			out, err := deploy.RenderFile(format, file, p, b, env)
 			if err != nil {
 				var ee *deploy.EnvError
 				if errors.As(err, &ee) {

@@ -201,3 +201,26 @@ func TestEnvExportWithRegistryMap(t *testing.T) {
 		t.Errorf("a map without the database's image: exit %d\n%s", code, stderr)
 	}
 }
+
+// TestDeployHeaderNamesTheFile: the command in a manifest's header applies the file it is in:
+// the one -o names (quoted for the shell when it must be), else the name the site publishes.
+func TestDeployHeaderNamesTheFile(t *testing.T) {
+	code, manifest, stderr := run(t, "-C", "../../..", "deploy", "hspc/fhir-api@3.8.0", "--format", "kubernetes")
+	if code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(manifest, "# Apply with: kubectl apply -f fhir-api@3.8.0.kubernetes.yaml ") {
+		t.Errorf("standard output: the header does not apply the site's file name:\n%s", manifest[:min(len(manifest), 1500)])
+	}
+	out := filepath.Join(t.TempDir(), "fhir api.compose.yaml")
+	if code, _, stderr := run(t, "-C", "../../..", "deploy", "hspc/fhir-api@3.8.0", "--format", "compose", "-o", out); code != ExitOK {
+		t.Fatalf("deploy -o: exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "# Run with: docker compose -f 'fhir api.compose.yaml' up -d\n") {
+		t.Errorf("-o %q: the header does not run that file:\n%s", out, data[:min(len(data), 1500)])
+	}
+}
