@@ -32,8 +32,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator/page"
@@ -200,10 +203,22 @@ func (d *document) hash() string {
 func documents(in Input) []*document {
 	c := in.Catalog
 	ids := c.SortedProductIDs()
-	docs := make([]*document, 0, len(ids))
-	for _, id := range ids {
-		docs = append(docs, newDocument(c, c.Products[id], in.Images))
+	docs := make([]*document, len(ids))
+	// On every core: the documents are made twice a build (the static search and the index),
+	// each time before anything else of the search can start.
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(ids)+chunk-1)/chunk) {
+		wg.Go(func() {
+			for start := int(next.Add(chunk)) - chunk; start < len(ids); start = int(next.Add(chunk)) - chunk {
+				for i := start; i < min(start+chunk, len(ids)); i++ {
+					docs[i] = newDocument(c, c.Products[ids[i]], in.Images)
+				}
+			}
+		})
 	}
+	wg.Wait()
 	return docs
 }
 

@@ -405,6 +405,8 @@ func buildCompact(docs []*document) compact {
 
 	var c compact
 	c.common = make([]commonPostings, len(docs))
+	var heads sync.WaitGroup
+	making := make(chan struct{}, runtime.GOMAXPROCS(0)) // heads being made
 	var cur termShard
 	size := 0
 	for _, id := range used {
@@ -412,8 +414,14 @@ func buildCompact(docs []*document) compact {
 		enc := encodePostings(p)
 		var head *headFile
 		if len(enc) > max(impactBytes, 2*((len(docs)+5)/6+headPostings*8)) {
-			// The shard will hold "@" and the head's hash instead.
-			head = makeHead(p, len(docs))
+			// The shard will hold "@" and the head's hash instead. Heads are made beside this
+			// loop (what follows needs only to know there is one), on the other cores.
+			head = new(headFile)
+			making <- struct{}{}
+			heads.Go(func() {
+				*head = *makeHead(p, len(docs))
+				<-making
+			})
 			addCommon(c.common, len(c.heads), p)
 		}
 		postings[id] = nil // encoded: its postings can go before the others are
@@ -454,6 +462,7 @@ func buildCompact(docs []*document) compact {
 	if c.dict.Freq == nil {
 		c.dict.Freq = []int{}
 	}
+	heads.Wait()
 	return c
 }
 
