@@ -549,7 +549,10 @@ func writeJournal(tree string, dirty []string) error {
 	if err != nil {
 		return err
 	}
-	return replaceFile(filepath.Join(tree, journalFile), data)
+	return replaceFile(filepath.Join(tree, journalFile), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 }
 
 // writeManifest replaces the tree's manifest in one rename, then drops the journal: every
@@ -557,21 +560,7 @@ func writeJournal(tree string, dirty []string) error {
 // 100 000-product site's is 75 MB, and encoding it whole (its lines, then their JSON, then a
 // copy with the last newline) made the largest transient heap at the end of a build.
 func writeManifest(tree string, m manifest) error {
-	name := filepath.Join(tree, ManifestFile)
-	tmp := name + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	err = encodeManifest(f, m)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, name)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := replaceFile(filepath.Join(tree, ManifestFile), func(w io.Writer) error { return encodeManifest(w, m) }); err != nil {
 		return err
 	}
 	if err := os.Remove(filepath.Join(tree, journalFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -621,13 +610,25 @@ func writeJSONText(w *bufio.Writer, s string) {
 	w.Write(quoted[1 : len(quoted)-1])
 }
 
-// replaceFile writes data to name through a temporary file and a rename.
-func replaceFile(name string, data []byte) error {
+// replaceFile writes name through a temporary file beside it and one rename, so that a reader
+// never sees half of it; on failure the temporary file is removed and name is as it was.
+func replaceFile(name string, write func(io.Writer) error) error {
 	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, name)
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // writePages writes todo into tree: each page is hard-linked from the published output when it
