@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -292,38 +293,25 @@ var (
 	stopping              atomic.Bool // interrupted
 	buildCtx, cancelBuild = context.WithCancel(context.Background())
 	exitMu                sync.Mutex
-	atExits               = map[int]func(){}
-	nextExit              int
+	undos                 []func() // each runs once
 )
 
-// atExit registers undo to run when the run ends; calling the returned function runs it now,
-// and only once.
+// atExit registers undo to run when the run ends; calling the returned function runs it now.
+// Either way it runs once.
 func atExit(undo func()) (now func()) {
+	now = sync.OnceFunc(undo)
 	exitMu.Lock()
 	defer exitMu.Unlock()
-	n := nextExit
-	nextExit++
-	atExits[n] = undo
-	return func() {
-		exitMu.Lock()
-		f, ok := atExits[n]
-		delete(atExits, n)
-		exitMu.Unlock()
-		if ok {
-			f()
-		}
-	}
+	undos = append(undos, now)
+	return now
 }
 
 // cleanUp runs what atExit registered, newest first.
 func cleanUp() {
 	exitMu.Lock()
 	defer exitMu.Unlock()
-	for n := nextExit - 1; n >= 0; n-- {
-		if f, ok := atExits[n]; ok {
-			delete(atExits, n)
-			f()
-		}
+	for _, undo := range slices.Backward(undos) {
+		undo()
 	}
 }
 
