@@ -557,8 +557,9 @@ func writeJournal(tree string, dirty []string) error {
 
 // writeManifest replaces the tree's manifest in one rename, then drops the journal: every
 // page the journal named now has its key recorded. The manifest streams into its file: a
-// 100 000-product site's is 75 MB, and encoding it whole (its lines, then their JSON, then a
-// copy with the last newline) made the largest transient heap at the end of a build.
+// 10 000-product site's is 8.5 MB (a 100 000-product one about ten times that), and encoding
+// it whole (its lines, then their JSON, then a copy with the last newline) made the largest
+// transient heap at the end of a 100 000-product build.
 func writeManifest(tree string, m manifest) error {
 	if err := replaceFile(filepath.Join(tree, ManifestFile), func(w io.Writer) error { return encodeManifest(w, m) }); err != nil {
 		return err
