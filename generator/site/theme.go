@@ -50,6 +50,9 @@ func loadTheme(fsys fs.FS) (*loadedTheme, error) {
 		if err != nil {
 			return err
 		}
+		if data, err = minifyStatic(p, data); err != nil {
+			return err
+		}
 		// The file is published under a name with its content hash (style.<hash>.css), so
 		// that browsers and CDNs may keep it for a year (package generator/headers).
 		sum := sha256.Sum256(data)
