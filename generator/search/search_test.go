@@ -898,3 +898,32 @@ func TestSmallCatalogIsInline(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedPostings checks that postings packed during the inversion unpack to what was added,
+// with large gaps, frequencies and documents, and fields left empty.
+func TestPackedPostings(t *testing.T) {
+	var lengths [4][]int32
+	for fi := range lengths {
+		lengths[fi] = make([]int32, 1<<21)
+		for d := range lengths[fi] {
+			lengths[fi][d] = int32(d%977 + fi)
+		}
+	}
+	want := new([4][]posting)
+	var pp packedPostings
+	for _, x := range []struct{ fi, doc, tf int32 }{
+		{0, 0, 1}, {2, 0, 300}, {0, 1, 2}, {2, 127, 1}, {0, 128, 128}, {0, 1<<21 - 1, 1 << 30},
+	} {
+		pp.add(int(x.fi), x.doc, x.tf)
+		want[x.fi] = append(want[x.fi], posting{x.doc, x.tf, lengths[x.fi][x.doc]})
+	}
+	got := pp.unpack(&lengths)
+	for fi := range got {
+		if !slices.Equal(got[fi], want[fi]) {
+			t.Errorf("field %d: unpacked %v, want %v", fi, got[fi], want[fi])
+		}
+	}
+	if encodePostings(got) != encodePostings(want) {
+		t.Errorf("the unpacked postings encode differently")
+	}
+}
