@@ -88,7 +88,7 @@ func loadTheme(fsys fs.FS) (*loadedTheme, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the theme: %w", err)
 		}
-		tmpl := template.New(kind).Funcs(funcs)
+		tmpl := template.New(kind).Funcs(funcs).Funcs(template.FuncMap{"cached": unboundCached})
 		h := sha256.New()
 		for _, f := range append(sharedTemplates[:len(sharedTemplates):len(sharedTemplates)], name) {
 			data := own
@@ -101,6 +101,7 @@ func loadTheme(fsys fs.FS) (*loadedTheme, error) {
 			fmt.Fprintf(h, "%s %d\n", f, len(data))
 			h.Write(data)
 		}
+		tmpl.Funcs(template.FuncMap{"cached": bindCached(tmpl)})
 		if tmpl.Lookup("base") == nil {
 			return nil, fmt.Errorf("parsing the theme: %s defines no \"base\" template", sharedTemplates[0])
 		}
