@@ -3,6 +3,7 @@ package site
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"maps"
 	"net/url"
 	"path"
@@ -298,7 +299,20 @@ type binding struct {
 	Property string
 }
 
+// productPage returns a product's page keyed by its view (productKey's fallback, and the tests).
 func (g *generator) productPage(p *catalog.Product) page.Page {
+	return g.newPage(productPath(p.ID), "product", p.Name, p.Summary, "products", g.productView(p))
+}
+
+// streamProductPage renders a product's page into w. Its key came from productKey when it was
+// planned: encoding and hashing the view again here was 0.5 s of CPU in a 10 000-product build.
+func (g *generator) streamProductPage(p *catalog.Product, w io.Writer) error {
+	file := productPath(p.ID)
+	return g.theme.pageKeyed(file, "product", g.pageData(file, p.Name, p.Summary, "products", g.productView(p)), "").Stream(w)
+}
+
+// productView is what a product's page shows.
+func (g *generator) productView(p *catalog.Product) productView {
 	v := productView{
 		Card:        g.cards[p.ID],
 		Origin:      originOf(p.Origin),
@@ -345,7 +359,7 @@ func (g *generator) productPage(p *catalog.Product) page.Page {
 		root, v.Absolute = g.base, true
 	}
 	v.BadgeMD = "[![" + alt + "](" + root + v.Badge + ")](" + root + "products/" + p.ID + "/)"
-	return g.newPage(productPath(p.ID), "product", p.Name, p.Summary, "products", v)
+	return v
 }
 
 // productKey is the key of a product's page (the key of productPage's view, in effect) computed

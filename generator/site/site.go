@@ -247,7 +247,7 @@ func (g *generator) htmlPages() []page.Page {
 	if g.in.Unkeyed {
 		for i, p := range g.products {
 			products[i] = page.Page{Path: productPath(p.ID), Stream: func(w io.Writer) error {
-				return g.productPage(p).Stream(w)
+				return g.streamProductPage(p, w)
 			}}
 		}
 		out = append(out, products...)
@@ -260,7 +260,7 @@ func (g *generator) htmlPages() []page.Page {
 				// rendered, so a large catalog does not hold every product page's view at once.
 				p := g.products[i]
 				products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Stream: func(w io.Writer) error {
-					return g.productPage(p).Stream(w)
+					return g.streamProductPage(p, w)
 				}}
 			}
 		})
@@ -298,7 +298,13 @@ func (g *generator) categoryListings() []page.Page {
 
 // newPage wraps a page's own view in the data every template receives.
 func (g *generator) newPage(p, kind, title, description, section string, body any) page.Page {
-	return g.theme.page(p, kind, &pageData{
+	// See Input.Unkeyed: keys cost JSON encoding and hashing of every view.
+	return g.theme.page(p, kind, g.pageData(p, title, description, section, body), !g.in.Unkeyed)
+}
+
+// pageData is the data every template receives for the page at p, with its own view in body.
+func (g *generator) pageData(p, title, description, section string, body any) *pageData {
+	return &pageData{
 		Root:        rootOf(p),
 		Site:        g.site(),
 		Static:      g.theme.versions,
@@ -306,7 +312,7 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 		Description: description,
 		Section:     section,
 		Body:        body,
-	}, !g.in.Unkeyed) // see Input.Unkeyed: keys cost JSON encoding and hashing of every view
+	}
 }
 
 // lazyPage returns a listing page whose data mk makes. The key comes from the data when the page
@@ -314,10 +320,7 @@ func (g *generator) newPage(p, kind, title, description, section string, body an
 // catalog would otherwise hold every card they show from planning to writing (a tenth of the
 // heap of a 100 000-product build).
 func (g *generator) lazyPage(p, kind, title, description, section string, body func() any) page.Page {
-	data := func() *pageData {
-		return &pageData{Root: rootOf(p), Site: g.site(), Static: g.theme.versions, Title: title,
-			Description: description, Section: section, Body: body()}
-	}
+	data := func() *pageData { return g.pageData(p, title, description, section, body()) }
 	key := ""
 	if !g.in.Unkeyed {
 		key = g.theme.viewKey(kind, data())
