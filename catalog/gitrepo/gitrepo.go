@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-git/v5"
@@ -77,7 +79,13 @@ func Open(dir string) (*Repo, error) {
 		r.git = repo
 		return r, nil
 	}
-	r.storage = filesystem.NewStorageWithOptions(st.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	// Its references are written by rename (atomicFS), so that a killed process cannot leave
+	// one empty.
+	afs := atomicFS{st.Filesystem()}
+	if err := afs.removeTemporaries(time.Now()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	}
+	r.storage = filesystem.NewStorageWithOptions(afs, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
 	if r.git, err = git.Open(r.storage, worktree); err != nil {
 		r.storage.Close()
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
