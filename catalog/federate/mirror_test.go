@@ -245,6 +245,23 @@ func TestMirrorKilledSync(t *testing.T) {
 			t.Fatalf("kill after %s: git clone HEAD %s, want %s", delay, got, next)
 		}
 	}
+	// A mirror that an earlier version, killed, left with empty references (it truncated a
+	// reference's file before writing it) syncs again.
+	before, _ := ReadState(dir)
+	next := src.commit("after the empty references", map[string]string{"products/acme/fhir.toml": fhir + "\n# empty\n"})
+	for _, ref := range []string{StagingRef, "refs/heads/" + before.Branch} {
+		p := filepath.Join(dir, filepath.FromSlash(ref))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := Sync(ctx, dir, Options{}); err != nil || res.State.Commit != next {
+		t.Fatalf("sync of a mirror with empty references: %+v, %v", res, err)
+	}
+	if got := git(t, dir, "rev-parse", "refs/heads/"+before.Branch); got != next {
+		t.Fatalf("git reads the branch as %s after the sync, want %s", got, next)
+	}
 }
 
 // TestMirrorChecksChangedProducts: a sync whose commit only changes product files checks just

@@ -45,6 +45,12 @@ func (r *Repo) Fetch(ctx context.Context, source, ref, staging string) (*Fetched
 	if err := r.removeOrphanIndexes(); err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", source, err)
 	}
+	// The staging reference is overwritten anyway. Removing it first also mends a repository
+	// in which a killed fetch of an earlier version left it empty, which go-git would refuse
+	// to fetch into.
+	if err := r.git.Storer.RemoveReference(plumbing.ReferenceName(staging)); err != nil {
+		return nil, fmt.Errorf("fetching %s: removing %s: %w", source, staging, err)
+	}
 	var f *Fetched
 	if IsBundle(source) {
 		h, err := unbundle(r.git.Storer, source)
