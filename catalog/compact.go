@@ -17,10 +17,23 @@ import (
 type interner struct {
 	m    map[string]string
 	maps map[string]map[string]string // by their sorted keys and values
+	ints map[int]*int
 }
 
 func newInterner() *interner {
-	return &interner{m: map[string]string{}, maps: map[string]map[string]string{}}
+	return &interner{m: map[string]string{}, maps: map[string]map[string]string{}, ints: map[int]*int{}}
+}
+
+// internInt returns a pointer to n that in keeps: the model's optional numbers are read-only
+// once loaded, and at 100 000 products 2.4 million of them were 19 MB, one allocation each.
+func (in *interner) internInt(n int) *int {
+	if p, ok := in.ints[n]; ok {
+		return p
+	}
+	p := new(int)
+	*p = n
+	in.ints[n] = p
+	return p
 }
 
 // internMap returns the map equal to m that in keeps (m itself the first time). Nil stays nil.
@@ -84,6 +97,19 @@ func shareBuilds(p *Product) {
 			shareSlice(&b.Dependencies, o.Dependencies)
 			if b.SmokeTest != nil && o.SmokeTest != nil && b.SmokeTest != o.SmokeTest && reflect.DeepEqual(*b.SmokeTest, *o.SmokeTest) {
 				b.SmokeTest = o.SmokeTest
+			}
+		}
+		// Tasks that differ (a new memory figure) mostly keep their command and ports.
+		for k := range b.Tasks {
+			t := &b.Tasks[k]
+			for j := i - 1; j >= 0; j-- {
+				for _, o := range bs[j].Tasks {
+					if o.Name == t.Name {
+						shareSlice(&t.Command, o.Command)
+						shareSlice(&t.Ports, o.Ports)
+						shareSlice(&t.Volumes, o.Volumes)
+					}
+				}
 			}
 		}
 	}

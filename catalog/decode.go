@@ -107,12 +107,21 @@ func (d *decoder) errorf(format string, args ...any) {
 }
 
 var (
-	timeType = reflect.TypeFor[time.Time]()
-	indexRE  = regexp.MustCompile(`\[\d+\]`)
+	timeType       = reflect.TypeFor[time.Time]()
+	intPointerType = reflect.TypeFor[*int]()
+	indexRE        = regexp.MustCompile(`\[\d+\]`)
 )
 
 // value stores data (a value of go-toml's generic decoding) into rv.
 func (d *decoder) value(data any, rv reflect.Value) {
+	if rv.Kind() == reflect.Pointer && rv.Type() == intPointerType && d.strings != nil {
+		// The model's optional numbers (min, max, memory…) repeat: one pointer per value.
+		var n int
+		if d.value1(data, reflect.ValueOf(&n).Elem()) {
+			rv.Set(reflect.ValueOf(d.strings.internInt(n)))
+		}
+		return
+	}
 	if rv.Kind() == reflect.Pointer {
 		elem := reflect.New(rv.Type().Elem())
 		if d.value1(data, elem.Elem()) {
