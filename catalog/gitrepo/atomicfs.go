@@ -24,6 +24,8 @@ import (
 // leaves either the old file or the new one, and at worst a stray marketplace-tmp-* file that
 // neither git nor go-git reads and that a later Open removes.
 //
+// Open wraps the git directory of a repository in it, except a linked work tree's (see Open).
+//
 // go-git chooses between its two ways of writing a reference by the ReadAndWrite capability:
 // with it, open in place, lock, compare and truncate; without it, compare, then Create. The
 // wrapper reports no such capability, so references go through Create.

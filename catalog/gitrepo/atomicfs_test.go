@@ -180,3 +180,29 @@ func TestReferencesSurviveKill(t *testing.T) {
 		gitCLI(t, dir, "fsck", "--no-progress")
 	}
 }
+
+// TestReferencesInLinkedWorkTree: a branch set through a linked work tree (git worktree add)
+// lands in the repository's common git directory, where git finds it from either work tree.
+func TestReferencesInLinkedWorkTree(t *testing.T) {
+	dir := gitWorkTree(t, map[string]string{"a.txt": "a"})
+	first := gitCLI(t, dir, "rev-parse", "HEAD")
+	linked := filepath.Join(t.TempDir(), "linked")
+	gitCLI(t, dir, "worktree", "add", "-q", "-b", "side", linked)
+	r, err := Open(linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.SetBranch("other", first); err != nil {
+		t.Fatal(err)
+	}
+	if got := gitCLI(t, dir, "rev-parse", "refs/heads/other"); got != first {
+		t.Fatalf("git in the main work tree reads other as %s, want %s", got, first)
+	}
+	if got := gitCLI(t, linked, "symbolic-ref", "HEAD"); got != "refs/heads/other" {
+		t.Fatalf("the linked work tree's HEAD is %s", got)
+	}
+	if got := gitCLI(t, dir, "symbolic-ref", "HEAD"); got != "refs/heads/main" {
+		t.Fatalf("the main work tree's HEAD moved to %s", got)
+	}
+}

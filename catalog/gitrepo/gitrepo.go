@@ -80,12 +80,18 @@ func Open(dir string) (*Repo, error) {
 		return r, nil
 	}
 	// Its references are written by rename (atomicFS), so that a killed process cannot leave
-	// one empty.
-	afs := atomicFS{st.Filesystem()}
-	if err := afs.removeTemporaries(time.Now()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("opening %s: %w", dir, err)
+	// one empty. Not in a linked work tree (git worktree add): its references live in another
+	// git directory (commondir) than its HEAD and index, and go-git's file system picks the
+	// directory by a path's first element, which a temporary file's name would get wrong.
+	fsys := st.Filesystem()
+	if _, err := fsys.Stat("commondir"); errors.Is(err, os.ErrNotExist) {
+		afs := atomicFS{fsys}
+		if err := afs.removeTemporaries(time.Now()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("opening %s: %w", dir, err)
+		}
+		fsys = afs
 	}
-	r.storage = filesystem.NewStorageWithOptions(afs, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	r.storage = filesystem.NewStorageWithOptions(fsys, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
 	if r.git, err = git.Open(r.storage, worktree); err != nil {
 		r.storage.Close()
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
