@@ -79,20 +79,14 @@ func (fs atomicFS) Chmod(name string, mode os.FileMode) error {
 }
 
 // removeTemporaries removes the temporary files a killed process left in the git directory: those
-// older than a minute, as a file that is being written lives for microseconds.
-func (fs atomicFS) removeTemporaries(now time.Time) error {
-	entries, err := fs.Filesystem.ReadDir("")
-	if err != nil {
-		return err
-	}
+// older than a minute, as a file that is being written lives for microseconds. Best effort.
+func (fs atomicFS) removeTemporaries(now time.Time) {
+	entries, _ := fs.Filesystem.ReadDir("")
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), tmpPrefix) && e.Mode().IsRegular() && now.Sub(e.ModTime()) > time.Minute {
-			if err := fs.Filesystem.Remove(e.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+			fs.Filesystem.Remove(e.Name())
 		}
 	}
-	return nil
 }
 
 // renamedFile is a temporary file that replaces target when it is closed, unless a write to it

@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -205,4 +206,32 @@ func TestReferencesInLinkedWorkTree(t *testing.T) {
 	if got := gitCLI(t, dir, "symbolic-ref", "HEAD"); got != "refs/heads/main" {
 		t.Fatalf("the main work tree's HEAD moved to %s", got)
 	}
+}
+
+// TestPushIntoLocalRepositoryWritesByRename: a push into a local bare repository (a GitOps
+// target on a shared disk) goes through the same wrapped git directory: the leftovers of a
+// killed writer are cleared, and git reads the pushed branch.
+func TestPushIntoLocalRepositoryWritesByRename(t *testing.T) {
+	bare := filepath.Join(t.TempDir(), "gitops.git")
+	gitCLI(t, t.TempDir(), "init", "-q", "--bare", "-b", "main", bare)
+	stale := filepath.Join(bare, tmpPrefix+"left")
+	if err := os.WriteFile(stale, []byte("0123"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(stale, old, old)
+	hash, changed, err := PublishFolder(context.Background(), bare, Commit{
+		Branch: "main", Folder: "prod", Files: map[string][]byte{"app.yaml": []byte("kind: List\n")},
+		Message: "publish", Author: "Agent <agent@example.org>", When: t0,
+	})
+	if err != nil || !changed {
+		t.Fatalf("PublishFolder: %v, %v", changed, err)
+	}
+	if got := gitCLI(t, bare, "rev-parse", "refs/heads/main"); got != hash {
+		t.Fatalf("git reads main as %s, want %s", got, hash)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("the stale temporary file is still there: %v", err)
+	}
+	gitCLI(t, bare, "fsck", "--no-progress")
 }

@@ -79,24 +79,28 @@ func Open(dir string) (*Repo, error) {
 		r.git = repo
 		return r, nil
 	}
-	// Its references are written by rename (atomicFS), so that a killed process cannot leave
-	// one empty. Not in a linked work tree (git worktree add): its references live in another
-	// git directory (commondir) than its HEAD and index, and go-git's file system picks the
-	// directory by a path's first element, which a temporary file's name would get wrong.
-	fsys := st.Filesystem()
-	if _, err := fsys.Stat("commondir"); errors.Is(err, os.ErrNotExist) {
-		afs := atomicFS{fsys}
-		if err := afs.removeTemporaries(time.Now()); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("opening %s: %w", dir, err)
-		}
-		fsys = afs
-	}
-	r.storage = filesystem.NewStorageWithOptions(fsys, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	// Its references are written by rename, so that a killed process cannot leave one empty.
+	r.storage = filesystem.NewStorageWithOptions(atomicGitDir(st.Filesystem()), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
 	if r.git, err = git.Open(r.storage, worktree); err != nil {
 		r.storage.Close()
 		return nil, fmt.Errorf("opening %s: %w", dir, err)
 	}
 	return r, nil
+}
+
+// atomicGitDir returns the git directory fsys wrapped so that references are written by rename
+// (atomicFS), once the temporary files a killed process left in it are removed (when they can
+// be: a repository read from a read-only folder is read all the same). A linked work
+// tree's (git worktree add) is returned as it is: its references live in another git directory
+// (commondir) than its HEAD and index, and go-git's file system picks the directory by a path's
+// first element, which a temporary file's name would get wrong.
+func atomicGitDir(fsys billy.Filesystem) billy.Filesystem {
+	if _, err := fsys.Stat("commondir"); !errors.Is(err, os.ErrNotExist) {
+		return fsys
+	}
+	afs := atomicFS{fsys}
+	afs.removeTemporaries(time.Now())
+	return afs
 }
 
 // Close releases the pack files the repository keeps open. The Repo and the file systems from

@@ -11,10 +11,12 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // useBuiltinFileTransport makes go-git serve file:// URLs and local paths in process. Its default
@@ -36,6 +38,11 @@ func (localLoader) Load(ep *transport.Endpoint) (storer.Storer, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	// A push into a local repository (a GitOps target on a shared disk) writes its
+	// references as Open's do: by rename.
+	if st, ok := repo.Storer.(*filesystem.Storage); ok {
+		return filesystem.NewStorage(atomicGitDir(st.Filesystem()), cache.NewObjectLRUDefault()), nil
 	}
 	return repo.Storer, nil
 }
