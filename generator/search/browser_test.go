@@ -664,7 +664,7 @@ func TestOneProductChangeRenamesFewShards(t *testing.T) {
 	}
 
 	// The new index still searches like bleve, the changed product included.
-	out := filepath.Join(tempDir(t), "synthetic-2000-changed")
+	out := filepath.Join(t.TempDir(), "synthetic-2000-changed") // its own: the test may run more than once (-count)
 	writeSearchSite(t, out, c2)
 	idx, err := search.Open(out)
 	if err != nil {
