@@ -97,7 +97,7 @@ func checkSVG(data []byte) *svgProblem {
 			if p := checkElement(t, line); p != nil {
 				return p
 			}
-			if strings.EqualFold(t.Name.Local, "style") {
+			if localPart(t.Name.Local) == "style" {
 				if styleDepth == 0 {
 					style.Reset()
 					styleLine = line
@@ -106,7 +106,7 @@ func checkSVG(data []byte) *svgProblem {
 			}
 		case xml.EndElement:
 			depth--
-			if strings.EqualFold(t.Name.Local, "style") && styleDepth > 0 {
+			if localPart(t.Name.Local) == "style" && styleDepth > 0 {
 				styleDepth--
 				if styleDepth == 0 {
 					if what := activeCSS(style.String()); what != "" {
@@ -127,7 +127,7 @@ func checkSVG(data []byte) *svgProblem {
 }
 
 func checkElement(e xml.StartElement, line int) *svgProblem {
-	local := strings.ToLower(e.Name.Local)
+	local := localPart(e.Name.Local)
 	switch {
 	case activeElements[local]:
 		return &svgProblem{line, fmt.Sprintf("has a <%s> element", e.Name.Local)}
@@ -135,7 +135,7 @@ func checkElement(e xml.StartElement, line int) *svgProblem {
 		return &svgProblem{line, fmt.Sprintf("has a <%s> element in the %s namespace", e.Name.Local, e.Name.Space)}
 	}
 	for _, a := range e.Attr {
-		alocal := strings.ToLower(a.Name.Local)
+		alocal := localPart(a.Name.Local)
 		switch {
 		case a.Name.Space == "xmlns" || (a.Name.Space == "" && alocal == "xmlns"):
 			// A namespace declaration: no other rule of the switch applies, the url() check does.
@@ -166,6 +166,18 @@ func checkElement(e xml.StartElement, line int) *svgProblem {
 		}
 	}
 	return nil
+}
+
+// localPart is a name as the checks compare it: folded to lower case, and from its last colon
+// on. encoding/xml leaves a name it cannot split into prefix and local part whole (":href",
+// "a:b:onload"), while an HTML parser reading inline SVG takes the part after the last colon
+// for a prefixed name it knows, and no browser builds an XML document from such a name: the
+// checks treat it as the attribute or element it ends with.
+func localPart(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ToLower(name)
 }
 
 // isFragment reports whether a link value is a same-document fragment, read the way a URL

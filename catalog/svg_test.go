@@ -38,6 +38,13 @@ func TestActiveSVG(t *testing.T) {
 		{name: "event handler in a namespace", body: `<rect x:onmouseover="alert(1)" xmlns:x="http://www.w3.org/2000/svg"/>`, want: "event-handler attribute onmouseover"},
 		{name: "event handler with spaces around =", body: `<rect onfocus = "alert(1)" />`, want: "event-handler attribute onfocus"},
 		{name: "javascript link", body: `<a href="javascript:alert(1)"><rect/></a>`, want: `links to "javascript:alert(1)" from <a>`},
+		// Names encoding/xml cannot split into prefix and local part (found by FuzzActiveSVG).
+		{name: "href with an empty prefix", doc: `<A :href=""/>`, want: `links to "" from <A>`},
+		{name: "link with an empty prefix", body: `<a :href="https://evil.example/"><rect/></a>`, want: `links to "https://evil.example/"`},
+		{name: "event handler with an empty prefix", body: `<rect :onload="alert(1)"/>`, want: "event-handler attribute :onload"},
+		{name: "script with an empty prefix", body: `<:script>alert(1)</:script>`, want: "has a <:script> element"},
+		{name: "style with an empty prefix", body: `<:style>rect{fill:url(https://evil.example/)}</:style>`, want: "has a style element with"},
+		{name: "names with two prefixes", body: `<rect a:b:onload="alert(1)"/>`, want: "is not well-formed XML"},
 		{name: "javascript link with entities", body: `<a href="&#106;&#x61;vascript:alert(1)"><rect/></a>`, want: `links to "javascript:alert(1)"`},
 		{name: "javascript link with tab and newline", body: "<a xlink:href=\"jav&#9;a\nscript:alert(1)\"><rect/></a>", want: "from <a>"},
 		{name: "javascript link with leading space", body: `<a href="  javascript:alert(1)"><rect/></a>`, want: "from <a>"},
