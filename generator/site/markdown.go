@@ -22,7 +22,8 @@ import (
 //     in-page #fragment, keeping the link's text (so javascript:, data:, vbscript:, file: and
 //     relative paths that would not resolve in the output all disappear);
 //   - external links get rel="nofollow noopener", remote images load lazily without a referrer;
-//   - headings are shifted down so that they sit below the page's own h1/h2 outline.
+//   - headings are shifted down so that they sit below the page's own h1/h2 outline;
+//   - nothing nests deeper than maxMarkdownDepth (see boundDepth).
 
 // markdownPool holds goldmark instances, each with the buffer it renders into: the package does
 // not promise that one may convert concurrently, and pages render concurrently. Given any other
@@ -30,7 +31,7 @@ import (
 var markdownPool = sync.Pool{New: func() any {
 	m := &markdown{Markdown: goldmark.New(
 		goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify, extension.TaskList),
-		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 100), util.Prioritized(codeLanguages{}, 100))),
+		goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(safeLinks{}, 100), util.Prioritized(codeLanguages{}, 100), util.Prioritized(boundDepth{}, 50))),
 	)}
 	m.w = bufio.NewWriter(&m.buf)
 	return m
