@@ -122,7 +122,7 @@ func (f *renamedFile) Close() error {
 		err = cerr
 	}
 	if err == nil {
-		err = settle(f.fs, tmp)
+		err = settle(f.fs, tmp, modeFor(f.fs, f.target))
 	}
 	if err == nil {
 		err = f.fs.Rename(tmp, f.target)
@@ -134,10 +134,23 @@ func (f *renamedFile) Close() error {
 	return nil
 }
 
-// settle gives a file of fs, when fs is a folder of the operating system's, the permissions git
-// gives references (0644 under the usual umask; a temporary file has 0600) and flushes it to
-// disk: billy neither exposes Sync nor passes Chmod through go-git's repository file system.
-func settle(fs billy.Filesystem, name string) error {
+// modeFor returns the permissions a file replacing target gets: those of target, or for a new
+// file those of the git directory's HEAD, which git made under the repository's umask and
+// core.sharedRepository (a group-writable repository stays group-writable); 0644 failing both.
+// A temporary file is made 0600.
+func modeFor(fs billy.Filesystem, target string) os.FileMode {
+	for _, name := range []string{target, "HEAD"} {
+		if fi, err := fs.Stat(name); err == nil && fi.Mode().IsRegular() {
+			return fi.Mode().Perm()
+		}
+	}
+	return 0o644
+}
+
+// settle gives a file of fs, when fs is a folder of the operating system's, the permissions
+// mode and flushes it to disk: billy neither exposes Sync nor passes Chmod through go-git's
+// repository file system.
+func settle(fs billy.Filesystem, name string, mode os.FileMode) error {
 	root := fs.Root()
 	if root == "" || !filepath.IsAbs(root) {
 		return nil
@@ -150,7 +163,7 @@ func settle(fs billy.Filesystem, name string) error {
 		return err
 	}
 	defer f.Close()
-	if err := f.Chmod(0o644); err != nil {
+	if err := f.Chmod(mode); err != nil {
 		return err
 	}
 	return f.Sync()

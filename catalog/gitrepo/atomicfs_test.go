@@ -235,3 +235,34 @@ func TestPushIntoLocalRepositoryWritesByRename(t *testing.T) {
 	}
 	gitCLI(t, bare, "fsck", "--no-progress")
 }
+
+// TestReplacedReferencesKeepPermissions: a replaced reference keeps its file's permissions, and
+// a new one takes HEAD's, so that a group-writable repository (core.sharedRepository) stays
+// writable by its group.
+func TestReplacedReferencesKeepPermissions(t *testing.T) {
+	dir := gitWorkTree(t, map[string]string{"a.txt": "a"})
+	first := gitCLI(t, dir, "rev-parse", "HEAD")
+	gitDir := filepath.Join(dir, ".git")
+	for _, name := range []string{"HEAD", "refs/heads/main"} {
+		if err := os.Chmod(filepath.Join(gitDir, filepath.FromSlash(name)), 0o664); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.SetBranch("main", first); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetBranch("new", first); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"HEAD", "refs/heads/main", "refs/heads/new"} {
+		fi, err := os.Stat(filepath.Join(gitDir, filepath.FromSlash(name)))
+		if err != nil || fi.Mode().Perm() != 0o664 {
+			t.Errorf("%s: %v, %v, want mode 0664", name, fi.Mode(), err)
+		}
+	}
+}
