@@ -114,7 +114,7 @@ var (
 
 // value stores data (a value of go-toml's generic decoding) into rv.
 func (d *decoder) value(data any, rv reflect.Value) {
-	if rv.Kind() == reflect.Pointer && rv.Type() == intPointerType && d.strings != nil {
+	if rv.Type() == intPointerType && d.strings != nil {
 		// The model's optional numbers (min, max, memory…) repeat: one pointer per value.
 		var n int
 		if d.value1(data, reflect.ValueOf(&n).Elem()) {

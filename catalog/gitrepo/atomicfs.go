@@ -28,7 +28,9 @@ import (
 //
 // go-git chooses between its two ways of writing a reference by the ReadAndWrite capability:
 // with it, open in place, lock, compare and truncate; without it, compare, then Create. The
-// wrapper reports no such capability, so references go through Create.
+// wrapper reports no such capability, so references go through Create, as config, index and
+// shallow always do; OpenFile is go-git's for files it appends to or only reads.
+// (TestReferencesSurviveKill fails if a go-git upgrade writes references another way.)
 type atomicFS struct {
 	billy.Filesystem
 }
@@ -45,7 +47,7 @@ func (fs atomicFS) Capabilities() billy.Capability {
 func replacedWhole(name string) bool {
 	name = path.Clean(strings.ReplaceAll(name, "\\", "/"))
 	switch name {
-	case "HEAD", "config", "index", "shallow", "ORIG_HEAD", "FETCH_HEAD":
+	case "HEAD", "config", "index", "shallow":
 		return true
 	}
 	return strings.HasPrefix(name, "refs/")
@@ -60,14 +62,6 @@ func (fs atomicFS) Create(name string) (billy.File, error) {
 		return nil, err
 	}
 	return &renamedFile{File: tmp, fs: fs.Filesystem, target: name}, nil
-}
-
-func (fs atomicFS) OpenFile(name string, flag int, perm os.FileMode) (billy.File, error) {
-	const replace = os.O_CREATE | os.O_TRUNC | os.O_WRONLY
-	if flag&replace == replace && flag&(os.O_APPEND|os.O_EXCL) == 0 && replacedWhole(name) {
-		return fs.Create(name)
-	}
-	return fs.Filesystem.OpenFile(name, flag, perm)
 }
 
 // Chmod passes through, for go-git marking its packs and loose objects read-only.
