@@ -21,11 +21,7 @@ func TestReferencesReplacedWhole(t *testing.T) {
 	dir := gitWorkTree(t, map[string]string{"a.txt": "a"})
 	first := gitCLI(t, dir, "rev-parse", "HEAD")
 	second := gitCommit(t, dir, "second", map[string]string{"a.txt": "b"})
-	r, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openGit(t, dir)
 	if err := r.SetBranch("main", first); err != nil {
 		t.Fatal(err)
 	}
@@ -189,11 +185,7 @@ func TestReferencesInLinkedWorkTree(t *testing.T) {
 	first := gitCLI(t, dir, "rev-parse", "HEAD")
 	linked := filepath.Join(t.TempDir(), "linked")
 	gitCLI(t, dir, "worktree", "add", "-q", "-b", "side", linked)
-	r, err := Open(linked)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openGit(t, linked)
 	if err := r.SetBranch("other", first); err != nil {
 		t.Fatal(err)
 	}
@@ -248,11 +240,7 @@ func TestReplacedReferencesKeepPermissions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := openGit(t, dir)
 	if err := r.SetBranch("main", first); err != nil {
 		t.Fatal(err)
 	}
@@ -265,4 +253,15 @@ func TestReplacedReferencesKeepPermissions(t *testing.T) {
 			t.Errorf("%s: %v, %v, want mode 0664", name, fi.Mode(), err)
 		}
 	}
+}
+
+// openGit opens the repository at dir for the rest of the test.
+func openGit(t *testing.T, dir string) *Repo {
+	t.Helper()
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }
