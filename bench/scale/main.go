@@ -41,6 +41,7 @@ func main() {
 	products := flag.Int("products", 10000, "products in the synthetic catalog")
 	dir := flag.String("dir", "", "catalog folder (default: kept in $MARKETPLACE_BENCH_CATALOGS, or a temporary one)")
 	outParent := flag.String("outdir", "", "folder to build into (default: the system temp folder)")
+	keepOutput := flag.Bool("keep-output", false, "leave the output in place when the run ends, for the caller to remove later (see bench/all)")
 	noSearch := flag.Bool("no-search", false, "leave out the search stage")
 	incremental := flag.Bool("incremental", false, "then change one product and time the rebuild")
 	maxRSS := flag.Uint64("max-rss-mib", 0, "target peak RSS of the full build, MiB; 0: none")
@@ -75,7 +76,15 @@ func main() {
 		}
 		fmt.Printf("catalog        %d products in %s (ready in %s)\n", *products, root, time.Since(start).Round(time.Millisecond))
 	}
-	out := filepath.Join(tempDir(*outParent, "marketplace-scale-out-"), "public")
+	var out string
+	if *keepOutput {
+		parent, err := os.MkdirTemp(*outParent, "marketplace-scale-out-")
+		check(err)
+		out = filepath.Join(parent, "public")
+		fmt.Printf("output kept    %s\n", parent)
+	} else {
+		out = filepath.Join(tempDir(*outParent, "marketplace-scale-out-"), "public")
+	}
 	cacheDir := tempDir("", "marketplace-scale-cache-")
 	cacheFile := filepath.Join(cacheDir, "load.cache")
 	opts := generator.Options{Root: root, Out: out, Verify: generator.VerifySkip, NoSearch: *noSearch}
