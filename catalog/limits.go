@@ -120,95 +120,173 @@ func limitKind(file string) string {
 // bounds checks every string and list of a decoded file (a pointer to Index, Publisher or
 // Product) against its limits, in one pass over the value: linear in the file's size.
 func (v *validator) bounds(file string, model any) {
-	w := boundsWalker{v: v, file: file, limits: limitsByPath[limitKind(file)]}
-	w.walk(reflect.ValueOf(model).Elem(), nil, "")
+	kind := limitKind(file)
+	rv := reflect.ValueOf(model).Elem()
+	w := boundsWalker{v: v, file: file}
+	w.walk(rv, boundsPlanFor(kind, rv.Type()))
+}
+
+// A boundsPlan is what bounds checks at one place of a model type: its limits, and the plans of
+// what it holds. It is made once per file kind and type, so that the walk of each file looks
+// up no limit, joins no path and allocates nothing (it was a tenth of loading a catalog).
+type boundsPlan struct {
+	kind   reflect.Kind
+	path   string // the key path without indices, as in Limit.Path
+	items  int    // a list's or map's most entries
+	text   Limit  // a string's limit (Chars set)
+	elem   *boundsPlan
+	fields []fieldPlan
+	keys   *boundsPlan // a map's keys; elem is its values
+}
+
+type fieldPlan struct {
+	index int
+	name  string
+	plan  *boundsPlan
+}
+
+// boundsPlans holds the plans made so far, by file kind and type.
+var boundsPlans sync.Map // boundsPlanKey → *boundsPlan
+
+type boundsPlanKey struct {
+	kind string
+	t    reflect.Type
+}
+
+func boundsPlanFor(kind string, t reflect.Type) *boundsPlan {
+	k := boundsPlanKey{kind, t}
+	if p, ok := boundsPlans.Load(k); ok {
+		return p.(*boundsPlan)
+	}
+	p, _ := boundsPlans.LoadOrStore(k, planBounds(limitsByPath[kind], t, "", 0))
+	return p.(*boundsPlan)
+}
+
+// planBounds makes the plan of type t at path. The model types are not recursive; depth
+// guards against one that would become so.
+func planBounds(limits map[string]Limit, t reflect.Type, path string, depth int) *boundsPlan {
+	if depth > 32 {
+		panic(fmt.Sprintf("catalog: the model type %s nests too deep at %q", t, path))
+	}
+	p := &boundsPlan{kind: t.Kind(), path: path}
+	switch t.Kind() {
+	case reflect.Pointer:
+		p.elem = planBounds(limits, t.Elem(), path, depth+1)
+	case reflect.Struct:
+		if t == timeType {
+			p.kind = reflect.Invalid // nothing to check
+			break
+		}
+		fields := structFields(t)
+		for _, name := range fields.names {
+			i := fields.index[name]
+			child := name
+			if path != "" {
+				child = path + "." + name
+			}
+			p.fields = append(p.fields, fieldPlan{index: i, name: name, plan: planBounds(limits, t.Field(i).Type, child, depth+1)})
+		}
+	case reflect.Slice:
+		p.items = cmp.Or(limits[path].Items, DefaultMaxItems)
+		itemPath := path
+		if t.Elem().Kind() == reflect.String {
+			itemPath = path + "[]"
+		}
+		p.elem = planBounds(limits, t.Elem(), itemPath, depth+1)
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String || t.Elem().Kind() != reflect.String {
+			panic(fmt.Sprintf("catalog: bounds checks maps of strings to strings, not %s at %q", t, path))
+		}
+		p.items = cmp.Or(limits[path].Items, DefaultMaxItems)
+		p.keys = planBounds(limits, t.Key(), path+"{}", depth+1)
+		p.elem = planBounds(limits, t.Elem(), path+"[]", depth+1)
+	case reflect.String:
+		p.text = limits[path]
+		p.text.Chars = cmp.Or(p.text.Chars, DefaultMaxText)
+	}
+	return p
 }
 
 type boundsWalker struct {
-	v      *validator
-	file   string
-	limits map[string]Limit
+	v    *validator
+	file string
+	// key is the key of the value being walked, as parts (a field name or map key, or a list
+	// index when name is ""): its text is made only when there is a problem to report.
+	key []keyPart
 }
 
-// walkKey is the key of the value being walked, as a chain to its parent: its text (for a
-// message) is made only when there is a problem to report. Most files have none, and making
-// every key's text was most of the cost of the walk.
-type walkKey struct {
-	parent *walkKey
-	name   string // a field name or map key; "" for a list entry
-	index  int    // the entry's index, when name is ""
+type keyPart struct {
+	name  string
+	index int
 }
 
-func (k *walkKey) String() string {
-	if k == nil {
-		return ""
+// keyText returns the key being walked, for a message.
+func (w *boundsWalker) keyText() string {
+	k := ""
+	for _, part := range w.key {
+		if part.name == "" {
+			k += "[" + strconv.Itoa(part.index) + "]"
+		} else {
+			k = joinKey(k, part.name)
+		}
 	}
-	if k.name == "" {
-		return k.parent.String() + "[" + strconv.Itoa(k.index) + "]"
-	}
-	return joinKey(k.parent.String(), k.name)
+	return k
 }
 
-// walk visits rv at key (indexed, for messages) and path (unindexed, for limits).
-func (w *boundsWalker) walk(rv reflect.Value, key *walkKey, path string) {
-	switch rv.Kind() {
+// walk visits rv, of the type p was planned for.
+func (w *boundsWalker) walk(rv reflect.Value, p *boundsPlan) {
+	switch p.kind {
 	case reflect.Pointer:
 		if !rv.IsNil() {
-			w.walk(rv.Elem(), key, path)
+			w.walk(rv.Elem(), p.elem)
 		}
 	case reflect.Struct:
-		if rv.Type() == timeType {
-			return
-		}
-		fields := structFields(rv.Type())
-		for _, name := range fields.names {
-			w.walk(rv.Field(fields.index[name]), &walkKey{parent: key, name: name}, joinPath(path, name))
+		for _, f := range p.fields {
+			w.key = append(w.key, keyPart{name: f.name})
+			w.walk(rv.Field(f.index), f.plan)
+			w.key = w.key[:len(w.key)-1]
 		}
 	case reflect.Slice:
-		limit := cmp.Or(w.limits[path].Items, DefaultMaxItems)
-		if rv.Len() > limit {
-			w.v.r.errorf(w.file, key.String(), 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
+		if rv.Len() > p.items {
+			w.v.r.errorf(w.file, w.keyText(), 0, "%s has %d entries, want at most %d", lastKey(p.path), rv.Len(), p.items)
 			return // one problem for the list, not one per entry
 		}
-		itemPath := path
-		if rv.Type().Elem().Kind() == reflect.String {
-			itemPath = suffixPath(path, "[]")
-		}
 		for i := range rv.Len() {
-			w.walk(rv.Index(i), &walkKey{parent: key, index: i}, itemPath)
+			w.key = append(w.key, keyPart{index: i})
+			w.walk(rv.Index(i), p.elem)
+			w.key = w.key[:len(w.key)-1]
 		}
 	case reflect.Map:
-		limit := cmp.Or(w.limits[path].Items, DefaultMaxItems)
-		if rv.Len() > limit {
-			w.v.r.errorf(w.file, key.String(), 0, "%s has %d entries, want at most %d", lastKey(path), rv.Len(), limit)
+		if rv.Len() > p.items {
+			w.v.r.errorf(w.file, w.keyText(), 0, "%s has %d entries, want at most %d", lastKey(p.path), rv.Len(), p.items)
 			return
 		}
-		keys, values := suffixPath(path, "{}"), suffixPath(path, "[]")
-		for _, k := range sortedKeys(rv.Interface().(map[string]string)) {
-			mk := &walkKey{parent: key, name: k}
-			w.text(mk, keys, k)
-			w.text(mk, values, rv.MapIndex(reflect.ValueOf(k)).String())
+		m := rv.Interface().(map[string]string)
+		for _, k := range sortedKeys(m) {
+			w.key = append(w.key, keyPart{name: k})
+			w.text(p.keys, k)
+			w.text(p.elem, m[k])
+			w.key = w.key[:len(w.key)-1]
 		}
 	case reflect.String:
-		w.text(key, path, rv.String())
+		w.text(p, rv.String())
 	}
 }
 
 // text checks one string's length and, for display text, its characters.
-func (w *boundsWalker) text(key *walkKey, path, s string) {
-	l := w.limits[path]
-	limit := cmp.Or(l.Chars, DefaultMaxText)
+func (w *boundsWalker) text(p *boundsPlan, s string) {
+	l := p.text
 	// Bytes bound characters from above, so most strings are never counted.
-	if len(s) > limit && path != "summary" { // validator.product reports the summary's length
-		if n := utf8.RuneCountInString(s); n > limit {
-			w.v.r.errorf(w.file, key.String(), 0, "%s is %d characters, want at most %d", lastKey(path), n, limit)
+	if len(s) > l.Chars && p.path != "summary" { // validator.product reports the summary's length
+		if n := utf8.RuneCountInString(s); n > l.Chars {
+			w.v.r.errorf(w.file, w.keyText(), 0, "%s is %d characters, want at most %d", lastKey(p.path), n, l.Chars)
 			return
 		}
 	}
 	if l.Display {
 		// A line break in the summary has its own message ("summary must be one line").
-		if msg := hiddenChar(s, l.Multiline, path == "summary"); msg != "" {
-			w.v.r.errorf(w.file, key.String(), 0, "%s %s: display text may not hold control, bidi-control or zero-width characters", lastKey(path), msg)
+		if msg := hiddenChar(s, l.Multiline, p.path == "summary"); msg != "" {
+			w.v.r.errorf(w.file, w.keyText(), 0, "%s %s: display text may not hold control, bidi-control or zero-width characters", lastKey(p.path), msg)
 		}
 	}
 }
@@ -261,32 +339,6 @@ func hiddenChar(s string, multiline, skipLineBreaks bool) string {
 		}
 	}
 	return ""
-}
-
-func joinPath(parent, name string) string {
-	if parent == "" {
-		return name
-	}
-	k := [2]string{parent, name}
-	if p, ok := joinedPaths.Load(k); ok {
-		return p.(string)
-	}
-	p, _ := joinedPaths.LoadOrStore(k, parent+"."+name)
-	return p.(string)
-}
-
-// joinedPaths and suffixedPaths hold the limit paths made so far (a few hundred): the walk
-// makes the same ones for every file.
-var joinedPaths, suffixedPaths sync.Map // [2]string → string
-
-// suffixPath returns path+suffix.
-func suffixPath(path, suffix string) string {
-	k := [2]string{path, suffix}
-	if p, ok := suffixedPaths.Load(k); ok {
-		return p.(string)
-	}
-	p, _ := suffixedPaths.LoadOrStore(k, path+suffix)
-	return p.(string)
 }
 
 func lastKey(path string) string {
