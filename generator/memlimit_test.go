@@ -1,10 +1,15 @@
 package generator
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"testing"
+
+	"github.com/hspc/marketplace/generator/page"
+	"github.com/hspc/marketplace/generator/write"
 )
 
 // TestRaiseMemoryLimit checks that a soft memory limit below twice the live heap is raised to it,
@@ -33,4 +38,39 @@ func TestRaiseMemoryLimit(t *testing.T) {
 		t.Errorf("a 16 MiB limit with 64 MiB live was raised to %d MiB (limit now %d MiB), want at least 128 MiB", got>>20, debug.SetMemoryLimit(-1)>>20)
 	}
 	runtime.KeepAlive(held)
+}
+
+// TestSetMemoryPolicy checks the limit and the collector's target a build runs under: both for
+// a full build, no limit and Go's default target for a rebuild, and nothing changed that
+// GOMEMLIMIT or GOGC set.
+func TestSetMemoryPolicy(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	percent := func() int { p := debug.SetGCPercent(-1); debug.SetGCPercent(p); return p }
+	t.Setenv("GOMEMLIMIT", "")
+	t.Setenv("GOGC", "")
+
+	fresh := filepath.Join(t.TempDir(), "public")
+	SetMemoryPolicy(fresh)
+	if l, p := debug.SetMemoryLimit(-1), percent(); l != MemoryLimit || p != GCPercent {
+		t.Errorf("full build: limit %d, GC percent %d; want %d, %d", l, p, MemoryLimit, GCPercent)
+	}
+
+	out := filepath.Join(t.TempDir(), "public")
+	if _, err := write.Write(context.Background(), out, []page.Page{page.Static("index.html", []byte("hi"))}, write.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	SetMemoryPolicy(out)
+	if l, p := debug.SetMemoryLimit(-1), percent(); l != math.MaxInt64 || p != 100 {
+		t.Errorf("rebuild: limit %d, GC percent %d; want none, 100", l, p)
+	}
+
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	t.Setenv("GOGC", "150")
+	debug.SetMemoryLimit(1 << 30)
+	debug.SetGCPercent(150)
+	SetMemoryPolicy(fresh)
+	if l, p := debug.SetMemoryLimit(-1), percent(); l != 1<<30 || p != 150 {
+		t.Errorf("with GOMEMLIMIT and GOGC set: limit %d, GC percent %d; want theirs", l, p)
+	}
 }

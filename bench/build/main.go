@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -161,9 +160,6 @@ func check(err error) {
 	}
 }
 
-// limitMemory sets the soft memory limit marketplace build would run a build into out under.
-func limitMemory(out string) {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(generator.MemoryLimitFor(out))
-	}
-}
+// limitMemory sets the soft memory limit and the collector's target marketplace build would
+// run a build into out under.
+func limitMemory(out string) { generator.SetMemoryPolicy(out) }

@@ -21,7 +21,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -96,10 +95,11 @@ func main() {
 	}
 	var res *generator.Result
 	var err error
-	// The soft memory limit the command line sets (cli/build.go), unless GOMEMLIMIT says otherwise.
+	// The soft memory limit and the collector's target the command line sets (cli/build.go),
+	// unless GOMEMLIMIT and GOGC say otherwise.
 	setLimit := func() {
-		if os.Getenv("GOMEMLIMIT") == "" && !*noLimit {
-			debug.SetMemoryLimit(generator.MemoryLimitFor(out))
+		if !*noLimit {
+			generator.SetMemoryPolicy(out)
 		}
 	}
 	setLimit()

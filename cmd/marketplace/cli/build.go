@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -64,9 +63,7 @@ with the local products; each upstream's images verify offline against its own s
 			if memProfile != "" {
 				defer writeAllocsProfile(memProfile, g.stderr)
 			}
-			if os.Getenv("GOMEMLIMIT") == "" {
-				debug.SetMemoryLimit(generator.MemoryLimitFor(g.path(out)))
-			}
+			generator.SetMemoryPolicy(g.path(out))
 			opts := generator.Options{
 				Root: root, Ref: ref, Out: g.path(out), Jobs: jobs, Theme: theme.FS,
 				Material: material, CacheDir: cacheDir, TrustedRoot: trustedRoot,
