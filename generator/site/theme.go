@@ -218,31 +218,42 @@ var acronyms = map[string]string{
 }
 
 // slugTitle turns a category slug into a title: "fhir-server" → "FHIR server".
-// rooted is what withRoot makes: .Root and .V, as the map it was had them, and, for a product
-// (a card or a logoRef), the links to its page and its logo from the page being rendered. A
-// listing page makes one for each of its 100 cards.
+// rooted is what withRoot makes: .Root and .V, as the map it was had them, and, for a view
+// that has a page (a card, a logoRef, a declared interface), the links to that page and to its
+// logo from the page being rendered. A listing page makes one for each of its 100 cards.
 type rooted struct {
 	Root string
 	V    any
-	// Href and Logo are the product's page and its logo ("" for none), from the page: one
+	// Href and Logo are the page of the view and its logo ("" for none), from the page: one
 	// action in a URL attribute costs half of two ({{.Root}}products/{{.V.ID}}/index.html), as
 	// html/template filters, normalizes and escapes each action there (BenchmarkListingPages: a
 	// fifth of a listing page's time).
 	Href, Logo string
 }
 
-// productRef is a view of a product that withRoot makes links for: its ID and its logo's path
-// from the site's root ("" for none).
-type productRef interface{ idAndLogo() (id, logo string) }
+// linked is a view withRoot makes links for. It returns the folder of its page from the site's
+// root and its ID (its page is FOLDER/ID/index.html; "" for none), and its logo's path ("" for
+// none).
+type linked interface {
+	sitePaths() (folder, id, logo string)
+}
 
-func (c card) idAndLogo() (string, string)    { return c.ID, c.Logo }
-func (l logoRef) idAndLogo() (string, string) { return l.ID, l.Logo }
+func (c card) sitePaths() (string, string, string)    { return "products/", c.ID, c.Logo }
+func (l logoRef) sitePaths() (string, string, string) { return "products/", l.ID, l.Logo }
+func (r ifaceRef) sitePaths() (string, string, string) {
+	if !r.Known {
+		return "", "", "" // no page
+	}
+	return "interfaces/", r.ID, ""
+}
 
 func withRoot(root string, v any) rooted {
 	r := rooted{Root: root, V: v}
-	if p, ok := v.(productRef); ok {
-		id, logo := p.idAndLogo()
-		r.Href = root + "products/" + id + "/index.html"
+	if l, ok := v.(linked); ok {
+		folder, id, logo := l.sitePaths()
+		if folder != "" {
+			r.Href = root + folder + id + "/index.html"
+		}
 		if logo != "" {
 			r.Logo = root + logo
 		}
