@@ -58,6 +58,7 @@ type categoryCount struct {
 	Title string
 	Count int
 	Names []string // a few of its products
+	Href  string   // its page, from a product's page (there only; see rooted)
 }
 
 func (g *generator) homePage() page.Page {
@@ -233,6 +234,9 @@ type productView struct {
 	Badge       string
 	BadgeMD     string // Markdown for a README
 	Absolute    bool   // BadgeMD uses catalog.base_url
+	// Links from the page, made whole (see rooted): the publisher's page, the logo, the badge
+	// and the product's JSON.
+	PublisherHref, LogoSrc, BadgeSrc, APIHref string
 }
 
 type buildView struct {
@@ -254,8 +258,10 @@ type buildView struct {
 	Exposes      []exposeView
 	Dependencies []dependencyView
 	SmokeTest    *catalog.SmokeTest
-	Deploy       string   // what the paths of this build's manifests start with (page.DeployPrefix), from the site root; "" when not published
-	ToSet        []string // required parameters without a default: what a deployer must supply
+	Deploy       string // what the paths of this build's manifests start with (page.DeployPrefix), from the site root; "" when not published
+	// KubernetesHref and ComposeHref link to the manifests from the product's page, when Deploy is set.
+	KubernetesHref, ComposeHref string
+	ToSet                       []string // required parameters without a default: what a deployer must supply
 }
 
 type taskView struct {
@@ -290,8 +296,14 @@ type dependencyView struct {
 	Interface ifaceRef
 	Required  bool
 	Bind      []binding
-	Providers []providerRef
+	Providers []providerLink
 	More      int // providers left out; the interface page lists them all
+}
+
+// providerLink is a provider with the link to its page from the product's page (see rooted).
+type providerLink struct {
+	providerRef
+	Href string
 }
 
 type binding struct {
@@ -326,8 +338,14 @@ func (g *generator) productView(p *catalog.Product) productView {
 		API:         path.Join("api/v1/products", p.ID+".json"),
 		Badge:       path.Join("badges", p.ID+".svg"),
 	}
+	root := productPageRoot
+	v.PublisherHref = root + "publishers/" + p.Publisher + "/index.html"
+	if v.Card.Logo != "" {
+		v.LogoSrc = root + v.Card.Logo
+	}
+	v.BadgeSrc, v.APIHref = root+v.Badge, root+v.API
 	for _, c := range p.Categories {
-		v.Categories = append(v.Categories, categoryCount{Slug: c, Title: slugTitle(c)})
+		v.Categories = append(v.Categories, categoryCount{Slug: c, Title: slugTitle(c), Href: root + "categories/" + c + "/index.html"})
 	}
 	v.Added, v.Changed = g.dates(p)
 	if ph := g.in.History.Product(p.ID); ph != nil {
@@ -340,6 +358,8 @@ func (g *generator) productView(p *catalog.Product) productView {
 		bv.Latest = b == latest
 		if !bv.Latest {
 			bv.Deploy = "" // the output has manifests of the offered build only (deploy.Offered)
+		} else if bv.Deploy != "" {
+			bv.KubernetesHref, bv.ComposeHref = root+bv.Deploy+"kubernetes.yaml", root+bv.Deploy+"compose.yaml"
 		}
 		v.Builds = append(v.Builds, bv)
 	}
@@ -354,11 +374,11 @@ func (g *generator) productView(p *catalog.Product) productView {
 		}
 	}
 	alt := markdownText(p.Name + " on " + g.c.Index.Catalog.Name)
-	root := "" // relative to the site root: only useful inside the site itself
+	mdRoot := "" // relative to the site root: only useful inside the site itself
 	if g.base != "" {
-		root, v.Absolute = g.base, true
+		mdRoot, v.Absolute = g.base, true
 	}
-	v.BadgeMD = "[![" + alt + "](" + root + v.Badge + ")](" + root + "products/" + p.ID + "/)"
+	v.BadgeMD = "[![" + alt + "](" + mdRoot + v.Badge + ")](" + mdRoot + "products/" + p.ID + "/)"
 	return v
 }
 
@@ -473,7 +493,7 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 				break
 			}
 			if r.ID != p.ID {
-				dv.Providers = append(dv.Providers, r)
+				dv.Providers = append(dv.Providers, providerLink{r, productPageRoot + "products/" + r.ID + "/index.html"})
 			}
 		}
 		dv.More = len(all) - len(dv.Providers)
