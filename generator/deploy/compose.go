@@ -3,6 +3,7 @@ package deploy
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,11 +69,11 @@ type composeMemory struct {
 // ${NAME:?required} and ${NAME:-} interpolations, so secrets come from the shell or a .env file
 // rather than from this file, and `docker compose up` stops with the name of a missing value.
 func Compose(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
-	return compose("", p, b, env)
+	return compose(nil, "", p, b, env)
 }
 
 // compose is Compose for a manifest saved as file (see RenderFile).
-func compose(file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+func compose(w io.Writer, file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	s, err := newSource(p, b, env)
 	if err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func compose(file string, p *catalog.Product, b *catalog.Build, env map[string]s
 		set.smokeNotes,
 	}
 
-	return render(func(out []byte) ([]byte, error) {
+	return render(w, func(out []byte) ([]byte, error) {
 		out = s.header(out, "Compose file", "compose", where, notes...)
 		out, err := appendDocument(out, &composeFile{Services: set.services, Volumes: set.volumes})
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"regexp"
 	"slices"
@@ -51,11 +52,16 @@ func Render(format string, p *catalog.Product, b *catalog.Build, env map[string]
 // RenderFile is Render for a manifest saved as file (a base name): its header's commands name
 // it. "" means the name the site publishes it under.
 func RenderFile(format, file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+	return renderTo(nil, format, file, p, b, env)
+}
+
+// renderTo renders as RenderFile does, into w when it is not nil (see render).
+func renderTo(w io.Writer, format, file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	switch format {
 	case "kubernetes":
-		return kubernetes(file, p, b, env)
+		return kubernetes(w, file, p, b, env)
 	case "compose":
-		return compose(file, p, b, env)
+		return compose(w, file, p, b, env)
 	}
 	return nil, fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, " or "))
 }
@@ -88,7 +94,7 @@ func Pages(c *catalog.Catalog) []page.Page {
 			pages = append(pages, page.Page{
 				Path:   ManifestPath(p.ID, b.Version, f),
 				Key:    key,
-				Render: func() ([]byte, error) { return Render(f, p, b, nil) },
+				Stream: func(w io.Writer) error { _, err := renderTo(w, f, "", p, b, nil); return err },
 			})
 		}
 	}

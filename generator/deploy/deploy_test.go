@@ -670,12 +670,12 @@ func TestEveryBuildRenders(t *testing.T) {
 		if !byPath[pg.Path] {
 			t.Errorf("unexpected page %s", pg.Path)
 		}
-		got, err := pg.Render()
+		got, err := pg.Bytes()
 		if err != nil {
 			t.Errorf("%s: %v", pg.Path, err)
 			continue
 		}
-		again, _ := pg.Render()
+		again, _ := pg.Bytes()
 		if !bytes.Equal(got, again) {
 			t.Errorf("%s renders differently twice", pg.Path)
 		}

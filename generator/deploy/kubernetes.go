@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -260,11 +261,11 @@ const (
 // suspended Job. env gives parameter values; it is checked with CheckEnv. Parameters without a
 // value get their default, or "" with a note in the header when required.
 func Kubernetes(p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
-	return kubernetes("", p, b, env)
+	return kubernetes(nil, "", p, b, env)
 }
 
 // kubernetes is Kubernetes for a manifest saved as file (see RenderFile).
-func kubernetes(file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
+func kubernetes(w io.Writer, file string, p *catalog.Product, b *catalog.Build, env map[string]string) ([]byte, error) {
 	s, err := newSource(p, b, env)
 	if err != nil {
 		return nil, err
@@ -314,7 +315,7 @@ func kubernetes(file string, p *catalog.Product, b *catalog.Build, env map[strin
 		work.scaleNotes,
 		work.smokeNotes,
 	}
-	return render(func(out []byte) ([]byte, error) {
+	return render(w, func(out []byte) ([]byte, error) {
 		out = s.header(out, "Kubernetes manifests", "kubernetes", where, notes...)
 		return appendObjects(out, docs)
 	})
