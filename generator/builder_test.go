@@ -209,7 +209,7 @@ func jsSummaries(t *testing.T, ctx context.Context, c *catalog.Catalog, envs []*
 		if !ok {
 			continue
 		}
-		data, err := p.Render()
+		data, err := p.Bytes()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -527,7 +527,7 @@ func TestBuilderAdditionsMatchGo(t *testing.T) {
 		docs := map[string]json.RawMessage{}
 		for _, p := range api.Pages(api.Input{Catalog: c}) {
 			if id, ok := strings.CutPrefix(p.Path, "api/v1/products/"); ok {
-				data, err := p.Render()
+				data, err := p.Bytes()
 				if err != nil {
 					t.Fatal(err)
 				}
