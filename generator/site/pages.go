@@ -338,7 +338,7 @@ func (g *generator) productView(p *catalog.Product) productView {
 		API:         path.Join("api/v1/products", p.ID+".json"),
 		Badge:       path.Join("badges", p.ID+".svg"),
 	}
-	root := productPageRoot
+	root := rootOf(productPath(p.ID)) // the links below are from the product's page
 	v.PublisherHref = root + "publishers/" + p.Publisher + "/index.html"
 	if v.Card.Logo != "" {
 		v.LogoSrc = root + v.Card.Logo
@@ -488,12 +488,13 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 			dv.Bind = append(dv.Bind, binding{Env: env, Property: d.Bind[env]})
 		}
 		all := g.providersOf(d.Interface)
+		root := rootOf(productPath(p.ID))
 		for _, r := range all {
 			if len(dv.Providers) == maxProviders {
 				break
 			}
 			if r.ID != p.ID {
-				dv.Providers = append(dv.Providers, providerLink{r, productPageRoot + "products/" + r.ID + "/index.html"})
+				dv.Providers = append(dv.Providers, providerLink{r, root + "products/" + r.ID + "/index.html"})
 			}
 		}
 		dv.More = len(all) - len(dv.Providers)

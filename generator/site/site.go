@@ -349,7 +349,3 @@ var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // productPath returns the path of a product's page.
 func productPath(id string) string { return path.Join("products", id, "index.html") }
-
-// productPageRoot is the root prefix of a product's page (rootOf(productPath(id))): a product
-// ID is "publisher/product".
-const productPageRoot = "../../../"
