@@ -111,7 +111,7 @@ const (
 	maxFuzzy       = 5    // closest (then most frequent) corrections kept
 	maxExpansions  = 64   // most terms an explicit wildcard, regexp or fuzzy clause expands to
 	indexVersion   = 2    // bump when documents or the mapping change meaning: forces a full reindex
-	manifestSchema = 3    // version of the compact index's format
+	manifestSchema = 4    // version of the compact index's format (4: x-*.json named in the directories)
 )
 
 // document is one product as both indexes see it.

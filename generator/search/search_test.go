@@ -748,10 +748,9 @@ func documentRows(t *testing.T, m Manifest, files map[string][]byte) [][]any {
 			t.Fatal(err)
 		}
 		var common []string
-		if x, ok := rows[len(rows)-1].(string); ok {
-			rows = rows[:len(rows)-1]
-			if err := json.Unmarshal(files["x-"+x+".json"], &common); err != nil || len(common) != len(rows) {
-				t.Fatalf("x-%s.json: %d for %d rows, %v", x, len(common), len(rows), err)
+		if x := CommonFile(dir, n%m.ShardsPerDir); x != "" {
+			if err := json.Unmarshal(files[x], &common); err != nil || len(common) != len(rows) {
+				t.Fatalf("%s: %d for %d rows, %v", x, len(common), len(rows), err)
 			}
 		}
 		for k, r := range rows {

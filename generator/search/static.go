@@ -23,7 +23,7 @@ import (
 //
 //	api/v1/search.json         manifest: sizes, fields, boosts, expansion rules, shard lists
 //	api/v1/search/t-<hash>.json  terms and their postings, sorted, cut into ranges
-//	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards
+//	api/v1/search/e-<hash>.json  a directory: the hashes of 64 document shards and of their x-*.json
 //	api/v1/search/d-<hash>.json  what a result shows of 4 products
 //	api/v1/search/f-<hash>.json  one keyword field (a facet): its values and their products
 //	api/v1/search/g-<hash>.json  one keyword field's values in chunks: their first values and hashes
@@ -48,7 +48,7 @@ import (
 // number among the common terms and its number of products per field, instead. The head holds the set of products that have the term
 // (for the total and the facet counts), and its postings that score most, by impact (see
 // impact), with bounds on the others. The postings of the common terms a product has are in an
-// x-*.json file per document shard, named at the end of the shard, so that the browser can
+// x-*.json file per document shard, named in the directory beside the shard, so that the browser can
 // score exactly a product the heads leave uncertain by fetching them. The whole postings stay
 // in a file of their own, for what needs them all (phrases, fields).
 
@@ -168,10 +168,14 @@ func Pages(in Input) []page.Page {
 			c.common[i+len(rows)] = commonPostings{} // copied: its buffer can go
 			rows = append(rows, row)
 		}
+		x := noShard
 		if slices.ContainsFunc(common, func(x string) bool { return x != "" }) {
-			rows = append(rows, add("x", common))
+			x = add("x", common)
 		}
+		// The x-*.json name in the directory, not in the shard: the browser needs it for
+		// products it does not show, and fetched their shards only to read it.
 		docFiles.WriteString(add("d", rows))
+		docFiles.WriteString(x)
 		if (n+1)%shardsPerDir == 0 {
 			flushDir()
 		}
@@ -250,10 +254,24 @@ func (m *Manifest) DocDir(n int) string {
 	return "e-" + m.DocDirs[n*shardHashLen:(n+1)*shardHashLen] + ".json"
 }
 
-// DocFile returns the name of the document shard whose hash is at k in directory dir's content.
+// DocFile returns the name of document shard k of directory dir. A directory's content is, for
+// each of its shards, the shard's hash and its x-*.json's (or noShard).
 func DocFile(dir string, k int) string {
-	return "d-" + dir[k*shardHashLen:(k+1)*shardHashLen] + ".json"
+	return "d-" + dir[2*k*shardHashLen:(2*k+1)*shardHashLen] + ".json"
 }
+
+// CommonFile returns the name of the x-*.json file of document shard k of directory dir, or ""
+// when none of its products has a common term.
+func CommonFile(dir string, k int) string {
+	h := dir[(2*k+1)*shardHashLen : (2*k+2)*shardHashLen]
+	if h == noShard {
+		return ""
+	}
+	return "x-" + h + ".json"
+}
+
+// noShard stands in a directory for an x-*.json file a document shard does not have.
+var noShard = strings.Repeat("-", shardHashLen)
 
 func orEmpty(s []string) []string {
 	if s == nil {

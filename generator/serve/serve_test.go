@@ -197,7 +197,7 @@ func TestServesTheSite(t *testing.T) {
 		{"/", 200, "<!DOCTYPE html>"},
 		{"/products/acme/fhir/", 200, "Acme FHIR Server"},
 		{"/search/", 200, `id="q"`},
-		{"/api/v1/search.json", 200, `"schema":3`},
+		{"/api/v1/search.json", 200, `"schema":4`},
 		{"/no/such/page.html", 404, "<!DOCTYPE html>"},
 		{"/search.bleve/index_meta.json", 404, ""},
 		{"/.marketplace-manifest.json", 404, ""},

@@ -400,7 +400,7 @@
     var self = this;
     if (!this.ready) {
       this.ready = fetchJSON(this.url).then(function (m) {
-        if (m.schema !== 3) throw new Error('search index schema ' + m.schema + ' is not supported');
+        if (m.schema !== 4) throw new Error('search index schema ' + m.schema + ' is not supported');
         self.m = m;
         self.fieldIndex = {};
         m.fields.forEach(function (f, i) { self.fieldIndex[f] = i; });
@@ -424,6 +424,14 @@
   StaticIndex.prototype.hashedName = function (prefix, list, n) {
     return prefix + '-' + list.slice(n * HASH_LEN, (n + 1) * HASH_LEN) + '.json';
   };
+  // A document directory lists, for each of its document shards, the shard's hash and the hash
+  // of its common terms' postings (x-*.json), or dashes when it has none.
+  var NO_SHARD = new Array(HASH_LEN + 1).join('-');
+  function docFile(dir, k) { return 'd-' + dir.slice(2 * k * HASH_LEN, (2 * k + 1) * HASH_LEN) + '.json'; }
+  function commonFile(dir, k) {
+    var h = dir.slice((2 * k + 1) * HASH_LEN, (2 * k + 2) * HASH_LEN);
+    return h === NO_SHARD ? '' : 'x-' + h + '.json';
+  }
   StaticIndex.prototype.shardOf = function (t) {
     var ts = this.m.terms, lo = 0, hi = ts.length - 1;
     while (lo < hi) {
@@ -638,7 +646,7 @@
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
     return Promise.all(Object.keys(shards).map(function (s) {
       return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
-        return self.file(self.hashedName('d', dir, s % dirs));
+        return self.file(docFile(dir, s % dirs));
       }).then(function (rows) { return [+s, rows]; });
     })).then(function (loaded) {
       var rows = {};
@@ -647,16 +655,15 @@
     });
   };
   // common returns the postings of the common terms of the documents numbered and of the others
-  // of their document shards, by document (a Map): the x-*.json file a document shard names last.
+  // of their document shards, by document (a Map): the x-*.json file the directory names beside
+  // each document shard (the shard itself is not fetched).
   StaticIndex.prototype.common = function (nums) {
     var self = this, per = this.m.docs_per_shard, dirs = this.m.shards_per_dir, shards = {};
     nums.forEach(function (d) { shards[Math.floor(d / per)] = true; });
     return Promise.all(Object.keys(shards).map(function (s) {
       return self.file(self.hashedName('e', self.m.doc_dirs, Math.floor(s / dirs))).then(function (dir) {
-        return self.file(self.hashedName('d', dir, s % dirs));
-      }).then(function (rows) {
-        var x = rows[rows.length - 1];
-        return typeof x === 'string' ? self.file('x-' + x + '.json') : rows.map(function () { return ''; });
+        var x = commonFile(dir, s % dirs), n = Math.min(per, self.m.docs - s * per);
+        return x ? self.file(x) : new Array(n).fill('');
       }).then(function (common) { return [+s, common]; });
     })).then(function (loaded) {
       var byDoc = new Map();
