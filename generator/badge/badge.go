@@ -24,6 +24,7 @@ func Pages(c *catalog.Catalog, images map[string]catalog.ImageStatus) []page.Pag
 			Path:   Path(id),
 			Key:    page.Key("badge", 1, label, value, color),
 			Render: func() ([]byte, error) { return SVG(label, value, color), nil },
+			Shared: true, // the key is what the badge says
 		})
 	}
 	return pages

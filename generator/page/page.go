@@ -31,6 +31,10 @@ type Page struct {
 	// document most of which did not change (catalog.json) is copied from there rather than
 	// made again. The writer calls it instead of Stream when there is a published file.
 	Update func(w io.Writer, prev io.Reader, prevKeys map[string]string) error
+	// Shared says that Key names the page's bytes whatever its Path (a badge: its label, value
+	// and colour), so that the writer may make the page a hard link to another page of the same
+	// Key it wrote in the same build rather than render and create a file again.
+	Shared bool
 }
 
 // Key hashes the JSON encoding of parts into a page key. Parts must encode deterministically

@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -91,4 +92,66 @@ func TestWritersShareNoFolder(t *testing.T) {
 	if err != nil || string(data) != "products/pa/z.json" {
 		t.Errorf("products/pa/z.json = %q, %v", data, err)
 	}
+}
+
+// TestSharedPagesShareAFile checks page.Page.Shared: pages of one key are one file (hard links),
+// rendered once, in the first build and in a rebuild that renames some; pages that are not
+// shared, or whose keys differ, are files of their own.
+func TestSharedPagesShareAFile(t *testing.T) {
+	var renders sync.Map // path → times rendered
+	pageOf := func(path, key string, shared bool) page.Page {
+		return page.Page{Path: path, Key: key, Shared: shared, Render: func() ([]byte, error) {
+			n, _ := renders.LoadOrStore(path, new(int))
+			*n.(*int)++
+			return []byte("badge " + key), nil
+		}}
+	}
+	site := func(names ...string) []page.Page {
+		var pages []page.Page
+		for i, n := range names {
+			pages = append(pages, pageOf("badges/"+n+".svg", "k"+strconv.Itoa(i%2), true))
+		}
+		return append(pages, pageOf("other.svg", "k0", false))
+	}
+	out := filepath.Join(t.TempDir(), "public")
+	stats, err := Write(context.Background(), out, site("a", "b", "c", "d"), Options{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(a, b string) bool {
+		ia, err1 := os.Stat(filepath.Join(out, a))
+		ib, err2 := os.Stat(filepath.Join(out, b))
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%v, %v", err1, err2)
+		}
+		return os.SameFile(ia, ib)
+	}
+	if !same("badges/a.svg", "badges/c.svg") || !same("badges/b.svg", "badges/d.svg") {
+		t.Error("pages of one key are not one file")
+	}
+	if same("badges/a.svg", "badges/b.svg") || same("badges/a.svg", "other.svg") {
+		t.Error("pages of other keys, or not shared, are linked")
+	}
+	if stats.Rendered != 3 || stats.Reused != 2 {
+		t.Errorf("rendered %d, reused %d; want 3 and 2", stats.Rendered, stats.Reused)
+	}
+	for _, p := range []string{"badges/a.svg", "badges/d.svg", "other.svg"} {
+		if data, err := os.ReadFile(filepath.Join(out, p)); err != nil || !strings.HasPrefix(string(data), "badge k") {
+			t.Errorf("%s = %q, %v", p, data, err)
+		}
+	}
+
+	// A rebuild renames c to e: e links to the file of its key in the tree being built (a page
+	// of that key linked from the published output, or rendered), so it is not rendered.
+	renders.Clear()
+	if _, err := Write(context.Background(), out, site("a", "b", "e", "d"), Options{Jobs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if !same("badges/a.svg", "badges/e.svg") {
+		t.Error("after a rebuild, the renamed page is not linked to its key's file")
+	}
+	renders.Range(func(k, v any) bool {
+		t.Errorf("the rebuild rendered %s", k) // every page is linked: from the published output, or to its key's file
+		return true
+	})
 }

@@ -48,7 +48,7 @@ const manifestVersion = 3
 type Stats struct {
 	Pages    int // pages in the output
 	Rendered int // pages rendered in this build
-	Reused   int // pages already in the tree, or linked from the published output
+	Reused   int // pages already in the tree, linked from the published output, or linked to an equal page (page.Page.Shared)
 }
 
 // Hook writes output that is not made of pages (a search index folder) into the tree being
@@ -662,6 +662,9 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// shared holds, by key, a file written for a page.Page.Shared: the pages of the same key link
+	// to it (a site's 10 000 badges say a few hundred things), which creates no inode.
+	var shared sync.Map // key → file
 	// The pages go to the workers a folder at a time (see folders).
 	work := make(chan []page.Page)
 	var wg sync.WaitGroup
@@ -688,6 +691,14 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 					}
 					if published != "" && p.Key != "" && publishedKeys[p.Path] == p.Key {
 						if os.Link(filepath.Join(published, filepath.FromSlash(p.Path)), dst) == nil {
+							if p.Shared {
+								shared.LoadOrStore(p.Key, dst)
+							}
+							continue
+						}
+					}
+					if p.Shared && p.Key != "" {
+						if src, ok := shared.Load(p.Key); ok && os.Link(src.(string), dst) == nil {
 							continue
 						}
 					}
@@ -705,6 +716,9 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 						continue
 					}
 					rendered.Add(1)
+					if p.Shared && p.Key != "" {
+						shared.LoadOrStore(p.Key, dst)
+					}
 				}
 			}
 		})
