@@ -665,6 +665,49 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 	// shared holds, by key, a file written for a page.Page.Shared: the pages of the same key link
 	// to it (a site's 10 000 badges say a few hundred things), which creates no inode.
 	var shared sync.Map // key → file
+	// writeOne puts p at dst: a link to the published output's file when its key is the same
+	// there, a link to this build's file of its key when it is shared, or a rendered file.
+	writeOne := func(p page.Page) error {
+		dst := filepath.Join(tree, filepath.FromSlash(p.Path))
+		if _, ok := old[p.Path]; ok {
+			if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		if err := ensureDir(path.Dir(p.Path)); err != nil {
+			return err
+		}
+		share := p.Shared && p.Key != ""
+		if published != "" && p.Key != "" && publishedKeys[p.Path] == p.Key {
+			if os.Link(filepath.Join(published, filepath.FromSlash(p.Path)), dst) == nil {
+				if share {
+					shared.LoadOrStore(p.Key, dst)
+				}
+				return nil
+			}
+		}
+		if share {
+			if src, ok := shared.Load(p.Key); ok && os.Link(src.(string), dst) == nil {
+				return nil
+			}
+		}
+		var prev *os.File
+		if p.Update != nil && published != "" && publishedKeys != nil {
+			prev = openPublished(filepath.Join(published, filepath.FromSlash(p.Path)))
+		}
+		err := writePage(dst, p, prev, publishedKeys)
+		if prev != nil {
+			prev.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("rendering %s: %w", p.Path, err)
+		}
+		rendered.Add(1)
+		if share {
+			shared.LoadOrStore(p.Key, dst)
+		}
+		return nil
+	}
 	// The pages go to the workers a folder at a time (see folders).
 	work := make(chan []page.Page)
 	var wg sync.WaitGroup
@@ -676,48 +719,9 @@ func writePages(ctx context.Context, tree, published string, publishedKeys, old 
 					if ctx.Err() != nil {
 						continue
 					}
-					dst := filepath.Join(tree, filepath.FromSlash(p.Path))
-					if _, ok := old[p.Path]; ok {
-						if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
-							fail(err)
-							cancel()
-							continue
-						}
-					}
-					if err := ensureDir(path.Dir(p.Path)); err != nil {
+					if err := writeOne(p); err != nil {
 						fail(err)
 						cancel()
-						continue
-					}
-					if published != "" && p.Key != "" && publishedKeys[p.Path] == p.Key {
-						if os.Link(filepath.Join(published, filepath.FromSlash(p.Path)), dst) == nil {
-							if p.Shared {
-								shared.LoadOrStore(p.Key, dst)
-							}
-							continue
-						}
-					}
-					if p.Shared && p.Key != "" {
-						if src, ok := shared.Load(p.Key); ok && os.Link(src.(string), dst) == nil {
-							continue
-						}
-					}
-					var prev *os.File
-					if p.Update != nil && published != "" && publishedKeys != nil {
-						prev = openPublished(filepath.Join(published, filepath.FromSlash(p.Path)))
-					}
-					err := writePage(dst, p, prev, publishedKeys)
-					if prev != nil {
-						prev.Close()
-					}
-					if err != nil {
-						fail(fmt.Errorf("rendering %s: %w", p.Path, err))
-						cancel()
-						continue
-					}
-					rendered.Add(1)
-					if p.Shared && p.Key != "" {
-						shared.LoadOrStore(p.Key, dst)
 					}
 				}
 			}
