@@ -67,7 +67,7 @@ type decoder struct {
 	problems []problem
 	// path is the key path of the value being decoded, as a stack: rendered to a string only
 	// when there is a problem to report, so valid files build no key strings at all.
-	path []segment
+	path keyPath
 	// strings, when set, keeps one copy of equal strings.
 	strings *interner
 }
@@ -78,14 +78,18 @@ type segment struct {
 	index int
 }
 
-func (d *decoder) push(key string) { d.path = append(d.path, segment{key: key}) }
-func (d *decoder) pushIndex(i int) { d.path = append(d.path, segment{index: i}) }
-func (d *decoder) pop()            { d.path = d.path[:len(d.path)-1] }
+// keyPath is the key path of a value being walked, as a stack: rendered to a string only when
+// there is a problem to report, so valid files build no key strings at all.
+type keyPath []segment
 
-// key renders the current path: builds[0].tasks[1].memory.
-func (d *decoder) key() string {
+func (p *keyPath) push(key string) { *p = append(*p, segment{key: key}) }
+func (p *keyPath) pushIndex(i int) { *p = append(*p, segment{index: i}) }
+func (p *keyPath) pop()            { *p = (*p)[:len(*p)-1] }
+
+// String renders the path: builds[0].tasks[1].memory.
+func (p keyPath) String() string {
 	var b strings.Builder
-	for _, s := range d.path {
+	for _, s := range p {
 		if s.key == "" {
 			fmt.Fprintf(&b, "[%d]", s.index)
 			continue
@@ -101,6 +105,11 @@ func (d *decoder) key() string {
 	}
 	return b.String()
 }
+
+func (d *decoder) push(key string) { d.path.push(key) }
+func (d *decoder) pushIndex(i int) { d.path.pushIndex(i) }
+func (d *decoder) pop()            { d.path.pop() }
+func (d *decoder) key() string     { return d.path.String() }
 
 func (d *decoder) errorf(format string, args ...any) {
 	d.problems = append(d.problems, problem{key: d.key(), severity: Error, msg: fmt.Sprintf(format, args...)})
