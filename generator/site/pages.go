@@ -339,13 +339,13 @@ func (g *generator) productView(p *catalog.Product) productView {
 		Badge:       path.Join("badges", p.ID+".svg"),
 	}
 	root := rootOf(productPath(p.ID)) // the links below are from the product's page
-	v.PublisherHref = root + "publishers/" + p.Publisher + "/index.html"
+	v.PublisherHref = root + pagePath("publishers", p.Publisher)
 	if v.Card.Logo != "" {
 		v.LogoSrc = root + v.Card.Logo
 	}
 	v.BadgeSrc, v.APIHref = root+v.Badge, root+v.API
 	for _, c := range p.Categories {
-		v.Categories = append(v.Categories, categoryCount{Slug: c, Title: slugTitle(c), Href: root + "categories/" + c + "/index.html"})
+		v.Categories = append(v.Categories, categoryCount{Slug: c, Title: slugTitle(c), Href: root + pagePath("categories", c)})
 	}
 	v.Added, v.Changed = g.dates(p)
 	if ph := g.in.History.Product(p.ID); ph != nil {
@@ -494,7 +494,7 @@ func (g *generator) buildViewOf(p *catalog.Product, b *catalog.Build, full bool)
 				break
 			}
 			if r.ID != p.ID {
-				dv.Providers = append(dv.Providers, providerLink{r, root + "products/" + r.ID + "/index.html"})
+				dv.Providers = append(dv.Providers, providerLink{r, root + productPath(r.ID)})
 			}
 		}
 		dv.More = len(all) - len(dv.Providers)

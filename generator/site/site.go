@@ -24,7 +24,6 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"path"
 	"regexp"
 	"runtime"
 	"slices"
@@ -348,4 +347,8 @@ func (g *generator) site() siteInfo {
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 // productPath returns the path of a product's page.
-func productPath(id string) string { return path.Join("products", id, "index.html") }
+func productPath(id string) string { return pagePath("products", id) }
+
+// pagePath returns the path of the page of the publisher, product, category or interface id
+// in folder (IDs and slugs are validated: no "." or ".." steps to clean).
+func pagePath(folder, id string) string { return folder + "/" + id + "/index.html" }

@@ -231,20 +231,19 @@ type rooted struct {
 	Href, Logo string
 }
 
-// linked is a view withRoot makes links for. It returns the folder of its page from the site's
-// root and its ID (its page is FOLDER/ID/index.html; "" for none), and its logo's path ("" for
-// none).
+// linked is a view withRoot makes links for. It returns the folder and ID of its page (see
+// pagePath; "" for none) and its logo's path from the site's root ("" for none).
 type linked interface {
 	sitePaths() (folder, id, logo string)
 }
 
-func (c card) sitePaths() (string, string, string)    { return "products/", c.ID, c.Logo }
-func (l logoRef) sitePaths() (string, string, string) { return "products/", l.ID, l.Logo }
+func (c card) sitePaths() (string, string, string)    { return "products", c.ID, c.Logo }
+func (l logoRef) sitePaths() (string, string, string) { return "products", l.ID, l.Logo }
 func (r ifaceRef) sitePaths() (string, string, string) {
 	if !r.Known {
 		return "", "", "" // no page
 	}
-	return "interfaces/", r.ID, ""
+	return "interfaces", r.ID, ""
 }
 
 func withRoot(root string, v any) rooted {
@@ -252,7 +251,7 @@ func withRoot(root string, v any) rooted {
 	if l, ok := v.(linked); ok {
 		folder, id, logo := l.sitePaths()
 		if folder != "" {
-			r.Href = root + folder + id + "/index.html"
+			r.Href = root + folder + "/" + id + "/index.html" // root + pagePath(folder, id), in one string
 		}
 		if logo != "" {
 			r.Logo = root + logo
