@@ -333,8 +333,12 @@ type headFile struct {
 }
 
 // headBands are the ranks where the bands of a head's other documents end: past headPostings,
-// the bounds of documents ranked lower are lower, which leaves fewer products uncertain.
-var headBands = []int{headPostings * 2, headPostings * 8}
+// the bounds of documents ranked lower are lower, which leaves fewer products uncertain. The
+// band from 2× to 8× headPostings is cut in two: a query whose uncertain products lie in its
+// upper half fetches that half's block only. At 100 000 products "dicom archive" fetched
+// blocks of 42 KB instead of 74 (the heads grew by 1 KB each), and the first answer 335 KB
+// instead of 349; cut in four, or with a band to 16×, it fetched more.
+var headBands = []int{headPostings * 2, headPostings * 4, headPostings * 8}
 
 // fieldTerms is what a document's text field holds: its terms (by number) with their
 // frequencies, and its length.
