@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator/page"
@@ -29,7 +31,16 @@ func (g *generator) copyAssets() {
 	if g.in.Files == nil {
 		return
 	}
-	for _, p := range g.products {
+	// Each product's files are looked up (a stat, or a read and a hash) on every core, then
+	// added in product order.
+	type found struct {
+		logo   string
+		shots  []screenshot
+		assets []page.Page
+	}
+	all := make([]found, len(g.products))
+	eachIndex(len(g.products), func(i int) {
+		p, f := g.products[i], &all[i]
 		taken := map[string]string{} // output path → source path
 		add := func(rel string) string {
 			src, out, ok := assetPaths(p, rel)
@@ -47,18 +58,43 @@ func (g *generator) copyAssets() {
 				return ""
 			}
 			taken[out] = src
-			g.assets = append(g.assets, assetPage(g.in.Files, src, out, sum))
+			f.assets = append(f.assets, assetPage(g.in.Files, src, out, sum))
 			return out
 		}
 		if p.Logo != "" {
-			g.logos[p.ID] = add(p.Logo)
+			f.logo = add(p.Logo)
 		}
 		for _, s := range p.Screenshots {
 			if out := add(s.File); out != "" {
-				g.shots[p.ID] = append(g.shots[p.ID], screenshot{Src: out, Caption: s.Caption})
+				f.shots = append(f.shots, screenshot{Src: out, Caption: s.Caption})
 			}
 		}
+	})
+	for i, p := range g.products {
+		f := all[i]
+		if p.Logo != "" {
+			g.logos[p.ID] = f.logo
+		}
+		if f.shots != nil {
+			g.shots[p.ID] = f.shots
+		}
+		g.assets = append(g.assets, f.assets...)
 	}
+}
+
+// eachIndex calls f(0) … f(n-1) on every core and returns when all have returned. The calls
+// may only read what they share, and each writes only its own index's results.
+func eachIndex(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // assetPaths maps an asset path from a product file (relative to the publisher folder) to its

@@ -173,7 +173,6 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 			}
 		}
 		g.products = append(g.products, p)
-		g.builds[id] = sortBuilds(p.Builds)
 		g.pubProds[pub] = append(g.pubProds[pub], id)
 		for _, cat := range uniq(p.Categories) {
 			g.categories[cat] = append(g.categories[cat], id)
@@ -191,9 +190,16 @@ func newGenerator(in Input, t *loadedTheme) (*generator, error) {
 			}
 		}
 	}
+	sorted := make([][]*catalog.Build, len(g.products))
+	eachIndex(len(sorted), func(i int) { sorted[i] = sortBuilds(g.products[i].Builds) })
+	for i, p := range g.products {
+		g.builds[p.ID] = sorted[i]
+	}
 	g.copyAssets()
-	for _, p := range g.products {
-		g.cards[p.ID] = g.cardOf(p)
+	cards := make([]card, len(g.products))
+	eachIndex(len(cards), func(i int) { cards[i] = g.cardOf(g.products[i]) })
+	for i, p := range g.products {
+		g.cards[p.ID] = cards[i]
 	}
 	// Fill the memos the pages read: pages are planned concurrently and only read the generator.
 	g.providerKeys = map[string]string{}

@@ -101,7 +101,7 @@ func sortBuilds(bs []catalog.Build) []*catalog.Build {
 	ps := make([]parsed, len(bs))
 	for i := range bs {
 		ps[i].b = &bs[i]
-		ps[i].v, _ = semver.NewVersion(bs[i].Version)
+		ps[i].v, _ = parseVersion(bs[i].Version)
 	}
 	slices.SortStableFunc(ps, func(a, b parsed) int {
 		switch {
@@ -123,8 +123,18 @@ func sortBuilds(bs []catalog.Build) []*catalog.Build {
 }
 
 func isPrerelease(v string) bool {
-	sv, err := semver.NewVersion(v)
+	sv, err := parseVersion(v)
 	return err == nil && sv.Prerelease() != ""
+}
+
+// parseVersion parses a build's version as semver.NewVersion does. The validator accepts only
+// strict SemVer, which StrictNewVersion parses without NewVersion's regular expression (a
+// tenth of a preview's planning went to it); anything else takes the lenient way.
+func parseVersion(v string) (*semver.Version, error) {
+	if sv, err := semver.StrictNewVersion(v); err == nil {
+		return sv, nil
+	}
+	return semver.NewVersion(v)
 }
 
 // latestBuild returns the build a visitor should deploy: the highest release, or the highest
