@@ -595,7 +595,11 @@ func makeHead(p *[4][]posting, docs int) *headFile {
 		counts[fi] = len(fp)
 		most = max(most, len(fp))
 	}
+	// The entries come in document order, which is the set's; they are ranked by weight, then
+	// document, through a slice of 16-byte keys (sorting the 72-byte entries themselves was a
+	// fifth of the static search's CPU).
 	entries := make([]entry, 0, most)
+	set := make([]int, 0, most)
 	byDoc(p, func(doc int32, tf, length [4]int32) {
 		e := entry{doc: doc, tf: tf, length: length}
 		e.impact = impact(e.tf, e.length, counts, docs)
@@ -606,25 +610,30 @@ func makeHead(p *[4][]posting, docs int) *headFile {
 		}
 		e.weight = e.impact * float64(e.fields)
 		entries = append(entries, e)
+		set = append(set, int(doc))
 	})
-	set := make([]int, 0, len(entries))
-	slices.SortFunc(entries, func(a, b entry) int {
+	type ranked struct {
+		weight float64
+		at     int32 // in entries, whose order is the documents'
+	}
+	ranks := make([]ranked, len(entries))
+	for i := range entries {
+		ranks[i] = ranked{entries[i].weight, int32(i)}
+	}
+	slices.SortFunc(ranks, func(a, b ranked) int {
 		if a.weight != b.weight {
 			if a.weight > b.weight {
 				return -1
 			}
 			return 1
 		}
-		return int(a.doc - b.doc)
+		return int(a.at - b.at)
 	})
-	for _, e := range entries {
-		set = append(set, int(e.doc))
-	}
-	slices.Sort(set)
 	h := &headFile{counts: counts, Docs: encodeDocSet(set, docs)}
 	var b, block bytes.Buffer
 	var band []int
-	for i, e := range entries {
+	for i, r := range ranks {
+		e := &entries[r.at]
 		if i < headPostings {
 			putVarint(&b, int(e.doc))
 			putFields(&b, e.tf, e.length)
