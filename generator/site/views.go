@@ -234,15 +234,25 @@ func (g *generator) providersOf(want string) []providerRef {
 			}
 		}
 	}
-	out := make([]providerRef, 0, len(refs))
+	// By name, case aside, then ID: each name is lowered once, not in every comparison (the
+	// common interfaces have thousands of providers).
+	type named struct {
+		lower string
+		r     *providerRef
+	}
+	sorted := make([]named, 0, len(refs))
 	g.provides[want] = map[string]bool{}
 	for _, r := range refs {
-		out = append(out, *r)
+		sorted = append(sorted, named{strings.ToLower(r.Name), r})
 		g.provides[want][r.ID] = true
 	}
-	slices.SortFunc(out, func(a, b providerRef) int {
-		return cmp.Or(cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(sorted, func(a, b named) int {
+		return cmp.Or(cmp.Compare(a.lower, b.lower), cmp.Compare(a.r.ID, b.r.ID))
 	})
+	out := make([]providerRef, len(sorted))
+	for i, n := range sorted {
+		out[i] = *n.r
+	}
 	g.providers[want] = out
 	return out
 }

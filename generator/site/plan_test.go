@@ -34,3 +34,24 @@ func TestParseVersion(t *testing.T) {
 		t.Errorf("sortBuilds: %q, want %q", order, want)
 	}
 }
+
+// TestFirstN checks firstN against a stable sort of the whole list, ties included.
+func TestFirstN(t *testing.T) {
+	type item struct{ k, order int }
+	byK := func(a, b item) int { return a.k - b.k }
+	var items []item
+	for i := range 200 {
+		items = append(items, item{k: (i * 37) % 23, order: i})
+	}
+	sorted := slices.Clone(items)
+	slices.SortStableFunc(sorted, byK)
+	for _, n := range []int{0, 1, 5, 12, 23, 199, 200, 250} {
+		got := firstN(items, n, byK)
+		if want := sorted[:min(n, len(sorted))]; !slices.Equal(got, want) {
+			t.Errorf("first %d: %v, want %v", n, got, want)
+		}
+	}
+	if got := firstN([]item(nil), 3, byK); len(got) != 0 {
+		t.Errorf("of nothing: %v", got)
+	}
+}
