@@ -149,12 +149,12 @@ func hashTree(dir string) (map[string]string, error) {
 		if err != nil {
 			return err
 		}
-		if rel == write.ManifestFile { // its list of index files varies with the index
-			var m struct{ Keys map[string]string }
-			if err := json.Unmarshal(data, &m); err != nil {
-				return fmt.Errorf("%s: %w", p, err)
+		if rel == write.ManifestFile { // its list of index files varies with the index: its page keys
+			keys, ok := write.Keys(filepath.Dir(p))
+			if !ok {
+				return fmt.Errorf("%s: not a manifest a build reads", p)
 			}
-			data, _ = json.Marshal(m.Keys)
+			data, _ = json.Marshal(keys)
 		}
 		sum := sha256.Sum256(data)
 		out[filepath.ToSlash(rel)] = hex.EncodeToString(sum[:])

@@ -235,8 +235,8 @@ func TestRejectsBadPaths(t *testing.T) {
 	}
 }
 
-// TestManifestVersions: a tree's manifest is written as version 3 and read back whole (unknown
-// keys too); version 2 manifests of earlier builds are still read; damaged ones are not trusted.
+// TestManifestVersions: a tree's manifest is written as version 4 and read back whole (unknown
+// keys too); versions 2 and 3 of earlier builds are still read; damaged ones are not trusted.
 func TestManifestVersions(t *testing.T) {
 	tree := t.TempDir()
 	keys := map[string]string{"a/index.html": "k1", "b c/d.json": "asset k2", "e.svg": ""}
@@ -249,6 +249,8 @@ func TestManifestVersions(t *testing.T) {
 	}
 	for name, data := range map[string]string{
 		"version 2": `{"version": 2, "keys": {"a/index.html": "k1", "e.svg": ""}}`,
+		"version 3": `{"version":3,"pages":"k1\ta/index.html\n-\te.svg\n"}` + "\n",
+		"version 4": `{"version":4}` + "\nk1\ta/index.html\n-\te.svg\n",
 	} {
 		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
 		if m, ok := readTreeManifest(tree); !ok || m.Keys["a/index.html"] != "k1" || len(m.Keys) != 2 {
@@ -259,8 +261,12 @@ func TestManifestVersions(t *testing.T) {
 		"no tab":         `{"version": 3, "pages": "k1a/index.html\n"}`,
 		"empty path":     `{"version": 3, "pages": "k1\t\n"}`,
 		"keys and pages": `{"version": 3, "keys": {}, "pages": "k1\ta\n"}`,
-		"future":         `{"version": 4, "pages": "k1\ta\n"}`,
+		"future":         `{"version": 5, "pages": "k1\ta\n"}`,
 		"not JSON":       `k1 a`,
+		"4, no tab":      `{"version":4}` + "\nk1 a/index.html\n",
+		"4, empty path":  `{"version":4}` + "\nk1\t\n",
+		"4 with pages":   `{"version":4,"pages":"k1\ta\n"}` + "\nk1\ta\n",
+		"4, head broken": `{"version":4` + "\nk1\ta\n",
 	} {
 		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
 		if m, ok := readTreeManifest(tree); ok {
@@ -414,8 +420,9 @@ func encodePages(keys map[string]string) string {
 	return b.String()
 }
 
-// TestManifestStreams: the manifest streamed into its file is the JSON encoding/json makes of it,
-// whatever the paths hold.
+// TestManifestStreams: the manifest streamed into its file is its head as encoding/json makes
+// it, then a line for each page, whatever the paths hold; it reads back the same; and a key that
+// a line cannot hold is refused.
 func TestManifestStreams(t *testing.T) {
 	keys := map[string]string{"a/index.html": "k1", "e.svg": "", `q"uote\\back/x.json`: "k2",
 		"<script>&amp;/\u2028é\t.html": "k3", "b c/d.json": "asset k2"}
@@ -424,12 +431,22 @@ func TestManifestStreams(t *testing.T) {
 		if err := encodeManifest(&got, manifest{Keys: keys, Extra: extra}); err != nil {
 			t.Fatal(err)
 		}
-		want, err := json.Marshal(manifest{Version: manifestVersion, Pages: encodePages(keys), Extra: extra})
+		head, err := json.Marshal(manifest{Version: manifestVersion, Extra: extra})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.String() != string(want)+"\n" {
-			t.Errorf("streamed\n%s\nencoding/json\n%s", got.String(), want)
+		if want := string(head) + "\n" + encodePages(keys); got.String() != want {
+			t.Errorf("streamed\n%s\nwant\n%s", got.String(), want)
+		}
+		tree := t.TempDir()
+		os.WriteFile(filepath.Join(tree, ManifestFile), got.Bytes(), 0o644)
+		if m, ok := readTreeManifest(tree); !ok || !maps.Equal(m.Keys, keys) || !slices.Equal(m.Extra, extra) {
+			t.Errorf("read back %+v, %v", m, ok)
+		}
+	}
+	for _, k := range []string{"a\tb", "a\nb"} {
+		if err := encodeManifest(io.Discard, manifest{Keys: map[string]string{"a": k}}); err == nil {
+			t.Errorf("key %q written", k)
 		}
 	}
 }
