@@ -25,12 +25,10 @@ import (
 	"io/fs"
 	"maps"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hspc/marketplace/catalog"
 	"github.com/hspc/marketplace/generator/page"
@@ -247,8 +245,6 @@ func (g *generator) htmlPages() []page.Page {
 	// Product pages are most of the site and independent of each other: plan them in parallel.
 	// They only read the generator; its memos are filled before (see newGenerator).
 	products := make([]page.Page, len(g.products))
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	if g.in.Unkeyed {
 		for i, p := range g.products {
 			products[i] = page.Page{Path: productPath(p.ID), Stream: func(w io.Writer) error {
@@ -258,19 +254,14 @@ func (g *generator) htmlPages() []page.Page {
 		out = append(out, products...)
 		return append(out, listingPages()...)
 	}
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(products); i = int(next.Add(1)) - 1 {
-				// The key comes from the view's inputs; the view is made when the page is
-				// rendered, so a large catalog does not hold every product page's view at once.
-				p := g.products[i]
-				products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Stream: func(w io.Writer) error {
-					return g.streamProductPage(p, w)
-				}}
-			}
-		})
-	}
-	wg.Wait()
+	eachIndex(len(products), func(i int) {
+		// The key comes from the view's inputs; the view is made when the page is rendered, so a
+		// large catalog does not hold every product page's view at once.
+		p := g.products[i]
+		products[i] = page.Page{Path: productPath(p.ID), Key: g.productKey(p), Stream: func(w io.Writer) error {
+			return g.streamProductPage(p, w)
+		}}
+	})
 	out = append(out, products...)
 	return append(out, listingPages()...)
 }
