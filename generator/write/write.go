@@ -489,14 +489,18 @@ func readTreeManifest(dir string) (*manifest, bool) {
 	if err != nil {
 		return nil, false
 	}
-	// Version 4's first line; earlier versions are one JSON document (version 3's on one line).
+	// Version 4's first line, or an earlier version's whole JSON document (version 3's is one
+	// line; versions 1 and 2 may span several).
 	head, lines, _ := bytes.Cut(data, []byte("\n"))
 	var m manifest
-	if json.Unmarshal(head, &m) != nil || m.Version != manifestVersion {
-		m = manifest{}
+	if json.Unmarshal(head, &m) != nil {
+		m, lines = manifest{}, nil
 		if json.Unmarshal(data, &m) != nil {
 			return nil, false
 		}
+	}
+	if m.Version != manifestVersion && len(bytes.TrimSpace(lines)) > 0 {
+		return nil, false // only version 4 has lines after its first
 	}
 	switch m.Version {
 	case 1, 2:
@@ -588,10 +592,7 @@ func writeManifest(tree string, m manifest) error {
 // encodeManifest writes m as version 4: a line of JSON, then a "KEY\tPATH" line for each page,
 // sorted by path ("-" for an unknown key; see decodePages), one line at a time.
 func encodeManifest(w io.Writer, m manifest) error {
-	head, err := json.Marshal(struct {
-		Version int      `json:"version"`
-		Extra   []string `json:"extra,omitempty"`
-	}{manifestVersion, m.Extra})
+	head, err := json.Marshal(manifest{Version: manifestVersion, Extra: m.Extra})
 	if err != nil {
 		return err
 	}

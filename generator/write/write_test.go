@@ -248,9 +248,10 @@ func TestManifestVersions(t *testing.T) {
 		t.Fatalf("read back %+v, %v; want %v", m, ok, keys)
 	}
 	for name, data := range map[string]string{
-		"version 2": `{"version": 2, "keys": {"a/index.html": "k1", "e.svg": ""}}`,
-		"version 3": `{"version":3,"pages":"k1\ta/index.html\n-\te.svg\n"}` + "\n",
-		"version 4": `{"version":4}` + "\nk1\ta/index.html\n-\te.svg\n",
+		"version 2":           `{"version": 2, "keys": {"a/index.html": "k1", "e.svg": ""}}`,
+		"version 2, indented": "{\n  \"version\": 2,\n  \"keys\": {\"a/index.html\": \"k1\", \"e.svg\": \"\"}\n}\n",
+		"version 3":           `{"version":3,"pages":"k1\ta/index.html\n-\te.svg\n"}` + "\n",
+		"version 4":           `{"version":4}` + "\nk1\ta/index.html\n-\te.svg\n",
 	} {
 		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
 		if m, ok := readTreeManifest(tree); !ok || m.Keys["a/index.html"] != "k1" || len(m.Keys) != 2 {
@@ -267,6 +268,7 @@ func TestManifestVersions(t *testing.T) {
 		"4, empty path":  `{"version":4}` + "\nk1\t\n",
 		"4 with pages":   `{"version":4,"pages":"k1\ta\n"}` + "\nk1\ta\n",
 		"4, head broken": `{"version":4` + "\nk1\ta\n",
+		"3, then lines":  `{"version":3,"pages":"k1\ta\n"}` + "\nk2\tb\n",
 	} {
 		os.WriteFile(filepath.Join(tree, ManifestFile), []byte(data), 0o644)
 		if m, ok := readTreeManifest(tree); ok {
