@@ -128,8 +128,9 @@ func isPrerelease(v string) bool {
 }
 
 // parseVersion parses a build's version as semver.NewVersion does. The validator accepts only
-// strict SemVer, which StrictNewVersion parses without NewVersion's regular expression (a
-// tenth of a preview's planning went to it); anything else takes the lenient way.
+// strict SemVer, which StrictNewVersion parses without NewVersion's regular expression (8 % of
+// a preview's planning went to it: 0.18 of 2.17 s in a profile of 9 plans); anything else takes
+// the lenient way.
 func parseVersion(v string) (*semver.Version, error) {
 	if sv, err := semver.StrictNewVersion(v); err == nil {
 		return sv, nil
