@@ -16,6 +16,10 @@ type report struct {
 	// parent is the report of the loading stage, consulted (read-only) by the reports that
 	// product validation fills in parallel.
 	parent *report
+	// strs keeps one copy of equal messages and keys: a finding most builds share (a smoke
+	// test aimed at localhost in every build of the synthetic 100 000-product catalog) was
+	// 300 000 formatted copies of one message, 65 MB held through the whole build.
+	strs map[string]string
 }
 
 type fileReport struct {
@@ -56,7 +60,19 @@ func (r *report) add(path, key string, sev Severity, rule int, format string, ar
 	if r.failed(path, key) {
 		return
 	}
-	r.file(path).problems = append(r.file(path).problems, problem{key: key, severity: sev, rule: rule, msg: fmt.Sprintf(format, args...)})
+	r.file(path).problems = append(r.file(path).problems, problem{key: r.intern(key), severity: sev, rule: rule, msg: r.intern(fmt.Sprintf(format, args...))})
+}
+
+// intern returns the copy of s that r keeps.
+func (r *report) intern(s string) string {
+	if v, ok := r.strs[s]; ok {
+		return v
+	}
+	if r.strs == nil {
+		r.strs = map[string]string{}
+	}
+	r.strs[s] = s
+	return s
 }
 
 // failed reports whether key, or a table or array containing it, could not be decoded: findings
@@ -85,7 +101,7 @@ func (r *report) keyErrorf(path, key string, rule int, format string, args ...an
 	if r.failed(path, key) {
 		return
 	}
-	r.file(path).problems = append(r.file(path).problems, problem{key: key, severity: Error, rule: rule, msg: fmt.Sprintf(format, args...), atKey: true})
+	r.file(path).problems = append(r.file(path).problems, problem{key: r.intern(key), severity: Error, rule: rule, msg: r.intern(fmt.Sprintf(format, args...)), atKey: true})
 }
 
 func (r *report) errorf(path, key string, rule int, format string, args ...any) {
@@ -99,7 +115,7 @@ func (r *report) warnf(path, key string, rule int, format string, args ...any) {
 // fileProblem records a finding about a file as a whole (a missing file, a bad name).
 func (r *report) fileProblem(path string, sev Severity, format string, args ...any) {
 	f := r.file(path)
-	f.problems = append(f.problems, problem{severity: sev, msg: fmt.Sprintf(format, args...), line: -1})
+	f.problems = append(f.problems, problem{severity: sev, msg: r.intern(fmt.Sprintf(format, args...)), line: -1})
 }
 
 // merge moves the problems of a child report into r.
