@@ -204,9 +204,9 @@ func documents(in Input) []*document {
 	c := in.Catalog
 	ids := c.SortedProductIDs()
 	docs := make([]*document, len(ids))
-	// On every core: the documents are made twice a build (the static search and the index),
-	// each time before anything else of the search can start. They are not kept from one to
-	// the other: at 100 000 products they are 85 MB, held beside every page being written.
+	// On every core: the static search needs them all before it can start. They are not kept
+	// for the index, which makes its own as it goes (see source): at 100 000 products they are
+	// 85 MB, held beside every page being written.
 	const chunk = 256
 	var next atomic.Int64
 	var wg sync.WaitGroup

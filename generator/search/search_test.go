@@ -926,3 +926,80 @@ func TestPackedPostings(t *testing.T) {
 		t.Errorf("the unpacked postings encode differently")
 	}
 }
+
+// TestIndexManyBatches builds an index of more products than a batch holds, on both workers,
+// and updates it after changing products that fall in different batches: every product is in
+// the index once, with its hash, and only the changed ones are indexed again.
+func TestIndexManyBatches(t *testing.T) {
+	ctx := context.Background()
+	n := 2*batchWorkers*batchSize + batchSize/2 // batches full and one not
+	c := syntheticCatalog(t, n)
+	dir := t.TempDir()
+	first := filepath.Join(dir, "1", IndexDir)
+	stats, err := BuildIndex(ctx, first, "", Input{Catalog: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Indexed != n || stats.Documents != n {
+		t.Fatalf("first build: %+v, want %d indexed", stats, n)
+	}
+	count := func(path string) (uint64, map[string]string) {
+		t.Helper()
+		idx, err := bleve.OpenUsing(path, map[string]any{"read_only": true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer idx.Close()
+		docs, err := idx.DocCount()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := idx.GetInternal(keyHashes)
+		hashes := map[string]string{}
+		if err != nil || json.Unmarshal(data, &hashes) != nil {
+			t.Fatalf("hashes: %v", err)
+		}
+		return docs, hashes
+	}
+	docs, hashes := count(first)
+	want := documents(Input{Catalog: c})
+	if docs != uint64(n) || len(hashes) != n {
+		t.Fatalf("index holds %d documents and %d hashes, want %d", docs, len(hashes), n)
+	}
+	for _, d := range want {
+		if hashes[d.ID] != d.hash() {
+			t.Fatalf("hash of %s: %q, want %q", d.ID, hashes[d.ID], d.hash())
+		}
+	}
+
+	// Change three products, in the first, a middle and the last batch.
+	changed, ds := catalog.Check(synthetic.MapFS(synthetic.Options{Products: n}))
+	if ds.HasErrors() {
+		t.Fatalf("synthetic catalog: %d errors", ds.Errors())
+	}
+	ids := changed.SortedProductIDs()
+	for _, i := range []int{0, n / 2, n - 1} {
+		p := *changed.Products[ids[i]]
+		p.Summary = "Quuxotic " + p.Summary
+		changed.Products[ids[i]] = &p
+	}
+	second := filepath.Join(dir, "2", IndexDir)
+	if stats, err = BuildIndex(ctx, second, first, Input{Catalog: changed}); err != nil {
+		t.Fatal(err)
+	}
+	if !stats.Reused || stats.Indexed != 3 || stats.Deleted != 0 {
+		t.Errorf("rebuild after 3 changes: %+v, want 3 indexed", stats)
+	}
+	if docs, hashes = count(second); docs != uint64(n) || len(hashes) != n {
+		t.Fatalf("updated index holds %d documents and %d hashes, want %d", docs, len(hashes), n)
+	}
+	ix, err := Open(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	r := mustSearch(t, ix, Request{Query: "quuxotic", Size: 10})
+	if r.Total != 3 {
+		t.Errorf(`"quuxotic" finds %d products, want 3`, r.Total)
+	}
+}
