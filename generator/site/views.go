@@ -154,8 +154,9 @@ func latestBuild(sorted []*catalog.Build) *catalog.Build {
 
 // status returns the verification result of a build's image.
 func (g *generator) status(b *catalog.Build) ImageStatus {
-	s, ok := g.in.Images[b.Digest()]
-	if !ok || b.Digest() == "" {
+	d := b.Digest() // parses the reference
+	s, ok := g.in.Images[d]
+	if !ok || d == "" {
 		return ImageStatus{State: catalog.ImageUnchecked}
 	}
 	switch s.State {
