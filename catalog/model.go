@@ -406,24 +406,37 @@ type SmokeTest struct {
 
 // BuildsNewestFirst returns the product's builds ordered by SemVer, newest first; versions that
 // do not parse sort last, in file order.
+//
+// Each version is parsed once, not in every comparison: the site, the API, the deploy files and
+// both search stages ask for every product's builds, and parsing in the comparisons was 72 MB
+// of a 10 000-product build's allocations.
 func (p *Product) BuildsNewestFirst() []*Build {
-	out := make([]*Build, len(p.Builds))
-	for i := range p.Builds {
-		out[i] = &p.Builds[i]
+	type parsed struct {
+		b *Build
+		v *semver.Version // nil: does not parse
 	}
-	slices.SortStableFunc(out, func(a, b *Build) int {
-		va, errA := semver.StrictNewVersion(a.Version)
-		vb, errB := semver.StrictNewVersion(b.Version)
+	ps := make([]parsed, len(p.Builds))
+	for i := range p.Builds {
+		ps[i].b = &p.Builds[i]
+		if v, err := semver.StrictNewVersion(p.Builds[i].Version); err == nil {
+			ps[i].v = v
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b parsed) int {
 		switch {
-		case errA != nil && errB != nil:
+		case a.v == nil && b.v == nil:
 			return 0
-		case errA != nil:
+		case a.v == nil:
 			return 1
-		case errB != nil:
+		case b.v == nil:
 			return -1
 		}
-		return vb.Compare(va)
+		return b.v.Compare(a.v)
 	})
+	out := make([]*Build, len(ps))
+	for i, x := range ps {
+		out[i] = x.b
+	}
 	return out
 }
 
