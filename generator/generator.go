@@ -127,9 +127,9 @@ func SetMemoryPolicy(out string) {
 // MaxMemoryLimit is the most raiseMemoryLimit raises the limit to: the 1.5 GiB a build of
 // 100 000 products is given, less what the process holds that the limit does not count (its
 // binary; the search index's files are counted while it is built, see countingFiles).
-// Measured there (bench/scale, 2 cores, output on tmpfs): a peak of 1485 MiB, 4m07s wall and
-// 7m47s CPU, against 1590 MiB, 3m43s and 6m38s under twice the live heap (1509 MiB). The limit
-// is soft: a catalog whose live heap is near it or above it still builds, the collector taking
+// Measured there (bench/scale, 2 cores, output on tmpfs, back to back on an idle machine): a
+// peak of 1493 MiB, 4m23s wall and 8m16s CPU, against 1648 MiB, 3m38s and 6m50s under twice the
+// live heap (about 1509 MiB). The limit is soft: a catalog whose live heap is near it or above it still builds, the collector taking
 // more of the CPU (at most half). A GOMEMLIMIT set above it is left alone: that is how a
 // machine with memory to spare buys time with it.
 const MaxMemoryLimit = 1400 << 20
