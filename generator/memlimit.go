@@ -15,7 +15,8 @@ import (
 // writes under sub of the output tree, as they grow, and puts the limit back when h returns.
 // The search index maps its segment files into the process (226 MB at 100 000 products): the
 // limit counts only the memory of Go's runtime, so beside a heap held at the limit they raised
-// the build's resident size by 110–120 MiB, the peak of a 100 000-product build. A limit
+// the build's resident size by 117–145 MiB above the rest of the build (100 000 products under
+// MaxMemoryLimit: 1391 MiB, then 1508 MiB sampled and 1536 MiB at most), its peak. A limit
 // GOMEMLIMIT set is lowered the same way: the files are part of what it bounds. The limit
 // never goes below half of what it was; without a limit (a rebuild) h runs as it is.
 func countingFiles(h write.Hook, sub string) write.Hook {
