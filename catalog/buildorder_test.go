@@ -13,13 +13,7 @@ import (
 // parsing in every comparison gives, for shuffled builds.
 func TestBuildsNewestFirst(t *testing.T) {
 	versions := []string{"1.0.0", "bad", "2.0.0-rc.1", "2.0.0", "1.10.0", "v1.3.0", "1.2.0", "2.0.0-beta.2", "also-bad", "1.2.0+build.5"}
-	order := func(p *Product) []string {
-		var out []string
-		for _, b := range p.BuildsNewestFirst() {
-			out = append(out, b.Version)
-		}
-		return out
-	}
+	order := func(p *Product) []string { return versionsOf(p.BuildsNewestFirst()) }
 	p := &Product{}
 	for _, v := range versions {
 		p.Builds = append(p.Builds, Build{Version: v})
@@ -30,10 +24,7 @@ func TestBuildsNewestFirst(t *testing.T) {
 	}
 
 	reference := func(p *Product) []string {
-		out := make([]*Build, len(p.Builds))
-		for i := range p.Builds {
-			out[i] = &p.Builds[i]
-		}
+		out := inFileOrder(p)
 		slices.SortStableFunc(out, func(a, b *Build) int {
 			va, errA := semver.StrictNewVersion(a.Version)
 			vb, errB := semver.StrictNewVersion(b.Version)
@@ -47,25 +38,30 @@ func TestBuildsNewestFirst(t *testing.T) {
 			}
 			return vb.Compare(va)
 		})
-		var vs []string
-		for _, b := range out {
-			vs = append(vs, b.Version)
-		}
-		return vs
+		return versionsOf(out)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 200 {
 		r.Shuffle(len(p.Builds), func(i, j int) { p.Builds[i], p.Builds[j] = p.Builds[j], p.Builds[i] })
 		if got, want := order(p), reference(p); !slices.Equal(got, want) {
-			t.Fatalf("builds %q: order %q, want %q", versionsOf(p), got, want)
+			t.Fatalf("builds %q: order %q, want %q", versionsOf(inFileOrder(p)), got, want)
 		}
 	}
 }
 
-func versionsOf(p *Product) []string {
-	var vs []string
-	for _, b := range p.Builds {
-		vs = append(vs, b.Version)
+// inFileOrder returns pointers to p's builds, in file order.
+func inFileOrder(p *Product) []*Build {
+	out := make([]*Build, len(p.Builds))
+	for i := range p.Builds {
+		out[i] = &p.Builds[i]
+	}
+	return out
+}
+
+func versionsOf(bs []*Build) []string {
+	vs := make([]string, len(bs))
+	for i, b := range bs {
+		vs[i] = b.Version
 	}
 	return vs
 }
